@@ -1,0 +1,55 @@
+/* ns_channel.h -- channel state machines, loaded from schemas/channels/<name>.json.
+ *
+ * A channel is a DAG of statuses: {"name":"sms","initial":"queued","statuses":[...],
+ * "transitions":[["queued","processing"],...]} (optional "description"; terminal statuses
+ * are those without an outgoing transition; format in schemas/README.md). Loading
+ * validates each file and refuses, naming the file and the fault: not an object, an
+ * unknown member, a name that is not 1..NS_STATUS_MAX of [a-z0-9_-], a transition naming
+ * an unknown status, a missing or unknown initial status, a cycle, a status unreachable
+ * from the initial one, a duplicate status, transition or channel name, an empty folder.
+ * After loading, the set is immutable and safe to share between threads.
+ *
+ * Reachability answers the status semantics of DESIGN.md: S reachable from C means a
+ * path C -> ... -> S of one or more transitions exists. */
+#ifndef NS_CHANNEL_H
+#define NS_CHANNEL_H
+
+#include <stddef.h>
+
+#define NS_STATUS_MAX	32 /* longest status or channel name, without NUL */
+#define NS_CHANNELS_MAX 32
+#define NS_STATUSES_MAX 32 /* per channel */
+
+typedef struct ns_channel ns_channel;
+typedef struct ns_channels ns_channels;
+
+/* Load every *.json file in dir. Returns a new set (free with ns_channels_free), or NULL
+ * with a message naming the file and fault in err. An empty folder is an error. */
+ns_channels *ns_channels_load(const char *dir, char *err, size_t errlen);
+
+void ns_channels_free(ns_channels *set);
+
+/* The channel called name, or NULL. The pointer lives as long as the set. */
+const ns_channel *ns_channels_find(const ns_channels *set, const char *name);
+
+/* Number of channels, and the i-th one (0 <= i < count), in name order. */
+size_t ns_channels_count(const ns_channels *set);
+const ns_channel *ns_channels_at(const ns_channels *set, size_t i);
+
+/* Non-zero when status is a status of some channel of the set. */
+int ns_channels_any_has(const ns_channels *set, const char *status);
+
+const char *ns_channel_name(const ns_channel *ch);
+const char *ns_channel_initial(const ns_channel *ch);
+
+/* Non-zero when status is a status of ch. */
+int ns_channel_has(const ns_channel *ch, const char *status);
+
+/* Non-zero when `to` is reachable from `from` by one or more transitions of ch. Unknown
+ * statuses are never reachable. */
+int ns_channel_reachable(const ns_channel *ch, const char *from, const char *to);
+
+/* Non-zero when status has no outgoing transition (a final status). */
+int ns_channel_is_terminal(const ns_channel *ch, const char *status);
+
+#endif

@@ -1,0 +1,46 @@
+/* ns_config.h -- configuration declared as a table, read once at start.
+ *
+ * Each option has an environment variable, a command-line flag, a default and bounds.
+ * Flags override the environment; an empty variable counts as unset. --help prints the
+ * table; --version prints the build version. LOG_LEVEL (--log-level) is handled for every
+ * program and initialises ns_log. Kafka client properties are not here: see ns_kafka.h. */
+#ifndef NS_CONFIG_H
+#define NS_CONFIG_H
+
+#include <stddef.h>
+
+typedef enum {
+	NS_OPT_STR,  /* dst is `const char **`; points at the environment, argv or default */
+	NS_OPT_INT,  /* dst is `long *`; checked against [min, max] */
+	NS_OPT_BOOL, /* dst is `long *` (0/1); a bare --flag means 1; accepts 0/1/true/false */
+} ns_opt_type;
+
+typedef struct {
+	const char *env;  /* environment variable, e.g. "INGEST_PORT" */
+	const char *flag; /* long flag without dashes, e.g. "port" */
+	ns_opt_type type;
+	const char *def; /* default, as text; NULL means unset (STR only) */
+	long min, max;   /* bounds for NS_OPT_INT */
+	const char *help;
+	void *dst;
+} ns_opt;
+
+typedef struct {
+	const char *prog;    /* program name, also the log's svc= */
+	const char *summary; /* one paragraph for --help */
+	const ns_opt *opts;
+	size_t nopts;
+} ns_cli;
+
+#define NS_CONFIG_OK   0
+#define NS_CONFIG_EXIT 1 /* --help or --version was printed: exit 0 */
+#define NS_CONFIG_ERR  -1
+
+/* Fill every option's dst from flags, environment and defaults, in that order of priority.
+ * Returns NS_CONFIG_OK, NS_CONFIG_EXIT, or NS_CONFIG_ERR with a message in err. */
+int ns_config_load(const ns_cli *cli, int argc, char **argv, char *err, size_t errlen);
+
+/* Print the --help text of cli to stdout. */
+void ns_config_usage(const ns_cli *cli);
+
+#endif

@@ -1,0 +1,75 @@
+/* ns_event.h -- the versioned event envelope on notification.status.change.
+ *
+ *   {"v":1,"id":"...","type":"requested|dispatched|failed|status","externalId":"...",
+ *    "channel":"sms","occurredAt":"...Z","receivedAt":"...Z","source":"api|sender|provider",
+ *    "data":{...}}
+ *
+ * data by type:
+ *   requested:  {"to":"+4915...","body":"..."}                 (status queued)
+ *   dispatched: {"status":"processing","providerId":"..."}     (provider took it)
+ *   failed:     {"status":"failed","reason":"...","code":422}  (code optional)
+ *   status:     {"status":"delivered"}                         (provider webhook)
+ * channel may be "" on status events: ingest cannot know a webhook's channel.
+ *
+ * Decoding is strict: unknown version, missing or mistyped fields, an unknown type, a
+ * bad timestamp, over-long strings: each an error with a message, never a crash. */
+#ifndef NS_EVENT_H
+#define NS_EVENT_H
+
+#include "ns_channel.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NS_EVENT_VERSION   1
+#define NS_EXTID_MAX       128  /* externalId bytes */
+#define NS_TO_MAX          16   /* E.164: '+' and up to 15 digits */
+#define NS_BODY_MAX        4096 /* message body bytes */
+#define NS_REASON_MAX      256
+#define NS_PROVIDER_ID_MAX 128
+#define NS_EVENT_ID_LEN    32 /* hex characters */
+
+typedef enum {
+	NS_EV_REQUESTED = 0,
+	NS_EV_DISPATCHED,
+	NS_EV_FAILED,
+	NS_EV_STATUS,
+} ns_event_type;
+
+typedef enum { NS_SRC_API = 0, NS_SRC_SENDER, NS_SRC_PROVIDER } ns_event_source;
+
+typedef struct {
+	char id[NS_EVENT_ID_LEN + 1];
+	ns_event_type type;
+	ns_event_source source;
+	char external_id[NS_EXTID_MAX + 1];
+	char channel[NS_STATUS_MAX + 1]; /* may be empty for NS_EV_STATUS */
+	int64_t occurred_at;             /* ms since epoch */
+	int64_t received_at;             /* ms since epoch */
+	/* data */
+	char status[NS_STATUS_MAX + 1]; /* claimed status: "queued" for requested */
+	char to[NS_TO_MAX + 1];         /* requested */
+	char body[NS_BODY_MAX + 1];     /* requested */
+	char provider_id[NS_PROVIDER_ID_MAX + 1]; /* dispatched */
+	char reason[NS_REASON_MAX + 1];           /* failed */
+	int code;                                 /* failed: HTTP status from provider, or 0 */
+} ns_event;
+
+const char *ns_event_type_name(ns_event_type t);
+const char *ns_event_source_name(ns_event_source s);
+
+/* Deterministic event ids (32 lowercase hex chars of SHA-256 over the parts):
+ *   requested: (externalId, channel, to, body) -- an identical repeat gets the same id;
+ *   status:    (externalId, event, timestamp)  -- provider retries collapse to one id;
+ *   dispatched/failed: (externalId, type).
+ * Fills ev->id from the fields already set in ev. */
+void ns_event_make_id(ns_event *ev);
+
+/* Encode ev as compact JSON. Returns a malloc'd NUL-terminated string (caller frees), or
+ * NULL on allocation failure. *len receives strlen of the result when len is non-NULL. */
+char *ns_event_encode(const ns_event *ev, size_t *len);
+
+/* Decode a message value. Returns 0 and fills *ev, or -1 with a reason in err. */
+int ns_event_decode(const char *buf, size_t len, ns_event *ev, char *err, size_t errlen);
+
+#endif

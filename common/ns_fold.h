@@ -1,0 +1,54 @@
+/* ns_fold.h -- the status semantics: apply one event to a notification's current state.
+ *
+ * Pure and deterministic: no I/O, no clock. The projector calls it for every event, in
+ * partition order; replaying a topic gives the same states. Rules (DESIGN.md):
+ *   claimed S, current C:  S == C duplicate; S reachable from C applied;
+ *   C reachable from S stale; neither invalid. A requested event claims the channel's
+ *   initial status; the first requested wins: an identical repeat (same event id) is a
+ *   duplicate, one with other content a conflict. dispatched merges providerId whatever
+ *   the status outcome. An event with the same event id as one already seen is a duplicate
+ *   (the caller tells it so through `seen`).
+ * A status event for a notification that has no requested yet (channel unknown) is applied
+ * against the union of all channels' graphs; when the requested arrives later it fills in
+ * channel/to/body and the status stays where it is if the initial status reaches it. So
+ * every arrival order of one consistent history ends in the same state. */
+#ifndef NS_FOLD_H
+#define NS_FOLD_H
+
+#include "ns_channel.h"
+#include "ns_event.h"
+
+typedef enum {
+	NS_OUT_APPLIED = 0,
+	NS_OUT_DUPLICATE,
+	NS_OUT_STALE,
+	NS_OUT_INVALID,
+	NS_OUT_CONFLICT,
+} ns_outcome;
+
+/* A notification's current state, as the projector stores it. */
+typedef struct {
+	int exists;                          /* 0: no event seen yet */
+	int requested;                       /* a requested event was applied */
+	char external_id[NS_EXTID_MAX + 1];
+	char channel[NS_STATUS_MAX + 1];     /* "" until requested */
+	char status[NS_STATUS_MAX + 1];
+	char to[NS_TO_MAX + 1];
+	char body[NS_BODY_MAX + 1];
+	char request_id[NS_EVENT_ID_LEN + 1]; /* id of the winning requested event */
+	char provider_id[NS_PROVIDER_ID_MAX + 1];
+	char reason[NS_REASON_MAX + 1];      /* last failure reason */
+	int64_t created_at;                  /* occurredAt of the first event */
+	int64_t updated_at;                  /* occurredAt of the last applied event */
+	long events;                         /* events folded, every outcome */
+} ns_state;
+
+const char *ns_outcome_name(ns_outcome o);
+
+/* Apply ev to st (modified in place when the outcome says so; st->events always counts).
+ * seen: non-zero when an event with ev->id was already folded for this notification.
+ * detail (may be NULL) receives a short human reason for non-applied outcomes. */
+ns_outcome ns_fold_apply(const ns_channels *set, ns_state *st, const ns_event *ev, int seen,
+			 char *detail, size_t detaillen);
+
+#endif

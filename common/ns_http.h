@@ -1,0 +1,69 @@
+/* ns_http.h -- the HTTP side of every binary, over civetweb.
+ *
+ * ns_http_start serves /healthz (alive), /readyz (200 when the ready hook says so, else
+ * 503) and /metrics (Prometheus text from ns_metrics) besides the caller's routes, counts
+ * requests, and logs nothing per request at info level. Handlers run on civetweb worker
+ * threads (one per connection). JSON replies use jansson; errors are RFC 9457
+ * application/problem+json bodies. */
+#ifndef NS_HTTP_H
+#define NS_HTTP_H
+
+#include <civetweb.h>
+#include <jansson.h>
+#include <stddef.h>
+
+typedef struct ns_http ns_http;
+
+/* Non-zero when the service can take traffic. Called on a worker thread. */
+typedef int(ns_ready_fn)(void *opaque);
+
+typedef struct {
+	const char *listen;   /* "127.0.0.1:8080" or "0.0.0.0:8080" or "8080" */
+	int threads;          /* worker threads (connections served at once) */
+	int request_timeout_ms;
+	ns_ready_fn *ready;   /* NULL: ready as soon as started */
+	void *ready_opaque;
+} ns_http_opts;
+
+/* Start serving. Returns NULL with err filled (e.g. the port is taken). */
+ns_http *ns_http_start(const ns_http_opts *opts, char *err, size_t errlen);
+
+/* Add a route; uri follows civetweb's mg_set_request_handler patterns ("/notifications",
+ * "/notifications/", "**" ...). The handler returns the HTTP status it sent (>0). */
+void ns_http_route(ns_http *h, const char *uri, mg_request_handler handler, void *cbdata);
+
+/* The port actually bound (useful with port 0). */
+int ns_http_port(const ns_http *h);
+
+/* Stop accepting, wait for running handlers, free. NULL is a no-op. */
+void ns_http_stop(ns_http *h);
+
+/* Read the request body, at most max bytes. Returns 0 with a malloc'd NUL-terminated
+ * *out (caller frees) and *len; NS_HTTP_TOO_LARGE when the body (or Content-Length) exceeds
+ * max; NS_HTTP_BAD_BODY on a read error or truncated body. */
+#define NS_HTTP_TOO_LARGE -2
+#define NS_HTTP_BAD_BODY  -3
+int ns_http_read_body(struct mg_connection *conn, size_t max, char **out, size_t *len);
+
+/* Non-zero when the request's Content-Type is application/json (parameters allowed). */
+int ns_http_is_json(struct mg_connection *conn);
+
+/* Send body as application/json with the status. Takes ownership of body (decref'd).
+ * extra_headers: NULL or "Name: value\r\n..." lines. Returns status. */
+int ns_http_send_json(struct mg_connection *conn, int status, json_t *body,
+		      const char *extra_headers);
+
+/* Send an application/problem+json body {type,title,status,detail[,field]}; field may be
+ * NULL. Returns status. */
+int ns_http_send_problem(struct mg_connection *conn, int status, const char *title,
+			 const char *detail, const char *field);
+
+/* Send a plain text body with the given content type. Returns status. */
+int ns_http_send_text(struct mg_connection *conn, int status, const char *content_type,
+		      const char *body, size_t len);
+
+/* Value of query parameter name into out (URL-decoded). Returns its length, or -1 when
+ * absent or too long. */
+int ns_http_query_param(struct mg_connection *conn, const char *name, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,48 @@
+/* ns_signal.c -- stop flag set from SIGTERM/SIGINT; nothing else happens in the handler. */
+#include "ns_signal.h"
+
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+int ns_signal_install(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL))
+		return -1;
+	sa.sa_handler = SIG_IGN;
+	return sigaction(SIGPIPE, &sa, NULL) ? -1 : 0;
+}
+
+int ns_signal_stopping(void)
+{
+	return stop_flag != 0;
+}
+
+void ns_signal_request_stop(void)
+{
+	stop_flag = 1;
+}
+
+int ns_signal_sleep_ms(int ms)
+{
+	while (ms > 0 && !stop_flag) {
+		int step = ms < 50 ? ms : 50;
+		struct timespec ts = {0, (long)step * 1000000L};
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+	return stop_flag != 0;
+}

@@ -1,0 +1,21 @@
+/* ns_signal.h -- graceful shutdown: SIGTERM/SIGINT set a flag, the main loop notices.
+ *
+ * The handler only stores to a volatile sig_atomic_t; SIGPIPE is ignored so that a peer
+ * closing a socket never kills a daemon. */
+#ifndef NS_SIGNAL_H
+#define NS_SIGNAL_H
+
+/* Install the SIGTERM/SIGINT handlers and ignore SIGPIPE. Returns 0, or -1 on failure. */
+int ns_signal_install(void);
+
+/* Non-zero once SIGTERM or SIGINT arrived (or ns_signal_request_stop was called). */
+int ns_signal_stopping(void);
+
+/* Ask for shutdown from inside the process (a fatal error, a test). */
+void ns_signal_request_stop(void);
+
+/* Sleep up to ms milliseconds, returning early when a stop is requested.
+ * Returns non-zero when stopping. */
+int ns_signal_sleep_ms(int ms);
+
+#endif

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# run-local.sh -- the whole system on this machine, in the foreground (what `make run` calls).
+#
+# Starts a Kafka broker (state in ./run/kafka), creates the topics, then every daemon that
+# has been built: projector, query, ingest, sender and the provider simulator, each logging
+# to ./run/logs/<name>.log, which are followed on the terminal. Ctrl-C (or SIGTERM) stops
+# the daemons with SIGTERM, in reverse order, then the broker.
+#
+# Ports (environment): KAFKA_PORT 9092, INGEST_PORT 8080, QUERY_PORT 8081,
+# PROJECTOR_PORT 8082, SENDER_PORT 8083, SIM_PORT 9090. RUN_DIR ./run.
+set -uo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top" || exit 1
+BUILD=${BUILD:-build}
+RUN_DIR=${RUN_DIR:-$top/run}
+KAFKA_PORT=${KAFKA_PORT:-9092}
+INGEST_PORT=${INGEST_PORT:-8080}
+QUERY_PORT=${QUERY_PORT:-8081}
+PROJECTOR_PORT=${PROJECTOR_PORT:-8082}
+SENDER_PORT=${SENDER_PORT:-8083}
+SIM_PORT=${SIM_PORT:-9090}
+bin="$top/$BUILD/bin"
+logs="$RUN_DIR/logs"
+mkdir -p "$logs"
+
+pids=()
+names=()
+tail_pid=""
+
+stop_all() {
+	trap '' INT TERM
+	echo
+	echo "run-local: stopping" >&2
+	[ -n "$tail_pid" ] && kill "$tail_pid" 2>/dev/null
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		kill -TERM "${pids[$i]}" 2>/dev/null
+	done
+	for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+		wait "${pids[$i]}" 2>/dev/null
+		echo "run-local: ${names[$i]} exited ($?)" >&2
+	done
+	"$top/deploy/kafka/kafka.sh" stop "$RUN_DIR/kafka"
+	echo "run-local: all stopped" >&2
+	exit 0
+}
+trap stop_all INT TERM
+
+start() { # start NAME ENV=VALUE...
+	local name=$1
+	shift
+	if [ ! -x "$bin/$name" ]; then
+		echo "run-local: $name is not built yet, skipping" >&2
+		return 0
+	fi
+	env "$@" "$bin/$name" >>"$logs/$name.log" 2>&1 &
+	pids+=($!)
+	names+=("$name")
+	echo "run-local: started $name (pid $!, log $logs/$name.log)" >&2
+}
+
+bootstrap=$("$top/deploy/kafka/kafka.sh" start "$RUN_DIR/kafka" "$KAFKA_PORT") || exit 1
+"$top/deploy/kafka/kafka.sh" topics "$RUN_DIR/kafka" >/dev/null || exit 1
+
+export KAFKA_BOOTSTRAP_SERVERS=$bootstrap
+export SCHEMAS_DIR="$top/schemas/channels"
+db="$RUN_DIR/nstatus.db"
+
+start projector PROJECTOR_DB="$db" PROJECTOR_LISTEN="127.0.0.1:$PROJECTOR_PORT"
+start query QUERY_DB="$db" QUERY_LISTEN="127.0.0.1:$QUERY_PORT"
+start simulator SIM_LISTEN="127.0.0.1:$SIM_PORT" \
+	SIM_WEBHOOK_URL="http://127.0.0.1:$INGEST_PORT/webhooks"
+start sender PROVIDER_URL="http://127.0.0.1:$SIM_PORT" SENDER_LISTEN="127.0.0.1:$SENDER_PORT"
+start ingest INGEST_LISTEN="127.0.0.1:$INGEST_PORT"
+
+cat >&2 <<EOF
+
+run-local: the system is up (Kafka on $bootstrap). Try:
+  curl -s -XPOST localhost:$INGEST_PORT/notifications -H 'Content-Type: application/json' \\
+       -d '{"channel":"sms","to":"+4915112345678","body":"hello","externalId":"notif-1"}'
+  curl -s localhost:$QUERY_PORT/notifications/notif-1
+  curl -s localhost:$QUERY_PORT/notifications/notif-1/events
+Ctrl-C stops everything.
+
+EOF
+tail -q -n 0 -F "$logs"/*.log &
+tail_pid=$!
+while :; do
+	for ((i = 0; i < ${#pids[@]}; i++)); do
+		if ! kill -0 "${pids[$i]}" 2>/dev/null; then
+			echo "run-local: ${names[$i]} died, see $logs/${names[$i]}.log" >&2
+			stop_all
+		fi
+	done
+	sleep 1 &
+	wait $! 2>/dev/null
+done

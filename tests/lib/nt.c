@@ -1,0 +1,236 @@
+/* nt.c -- test support: broker, topics, daemons and HTTP for the Check runners. */
+#include "nt.h"
+#include "ns_kafka.h"
+
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+const char *nt_bootstrap(void)
+{
+	const char *bs = getenv("NS_TEST_BOOTSTRAP");
+	ck_assert_msg(bs && bs[0], "NS_TEST_BOOTSTRAP is unset: run the suites with make test");
+	return bs;
+}
+
+const char *nt_bin(const char *name)
+{
+	const char *dir = getenv("NS_BIN_DIR");
+	char *path = NULL;
+	if (!dir || !dir[0])
+		dir = "build/bin";
+	ck_assert(asprintf(&path, "%s/%s", dir, name) > 0);
+	return path;
+}
+
+const char *nt_schemas_dir(void)
+{
+	const char *dir = getenv("NS_SCHEMAS_DIR");
+	return dir && dir[0] ? dir : "schemas/channels";
+}
+
+const char *nt_tmpdir(const char *tag)
+{
+	const char *base = getenv("NS_TEST_TMP");
+	static int counter;
+	char *path = NULL;
+
+	if (!base || !base[0])
+		base = "/tmp";
+	ck_assert(asprintf(&path, "%s/%s.%d.%d", base, tag, (int)getpid(), ++counter) > 0);
+	ck_assert_msg(mkdir(path, 0700) == 0 || errno == EEXIST, "mkdir %s", path);
+	return path;
+}
+
+void nt_topic_new(const char *prefix, int parts, char *out, size_t outlen)
+{
+	static int counter;
+	char err[512], dlq[300];
+
+	srand((unsigned)(time(NULL) ^ getpid()));
+	snprintf(out, outlen, "%s.%d.%d.%d", prefix, (int)getpid(), ++counter, rand() % 100000);
+	setenv("KAFKA_BOOTSTRAP_SERVERS", nt_bootstrap(), 1);
+	ck_assert_msg(ns_kafka_topic_ensure(out, parts, 10000, err, sizeof(err)) == 0,
+		      "create topic %s: %s", out, err);
+	snprintf(dlq, sizeof(dlq), "%s.dlq", out);
+	ck_assert_msg(ns_kafka_topic_ensure(dlq, 1, 10000, err, sizeof(err)) == 0,
+		      "create topic %s: %s", dlq, err);
+}
+
+int nt_free_port(void)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+pid_t nt_spawn_args(const char *bin, const char *const *args, const char *const *env,
+		    const char *logfile)
+{
+	const char *path = nt_bin(bin);
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	/* child */
+	setenv("KAFKA_BOOTSTRAP_SERVERS", nt_bootstrap(), 1);
+	for (const char *const *e = env; e && *e; e++)
+		putenv((char *)*e);
+	if (logfile) {
+		int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+	}
+	{
+		const char *argv[32];
+		int n = 0;
+		argv[n++] = path;
+		for (const char *const *a = args; a && *a && n < 31; a++)
+			argv[n++] = *a;
+		argv[n] = NULL;
+		execve(path, (char *const *)argv, environ);
+	}
+	_exit(127);
+}
+
+pid_t nt_spawn(const char *bin, const char *const *env, const char *logfile)
+{
+	return nt_spawn_args(bin, NULL, env, logfile);
+}
+
+int nt_wait_http(int port, const char *path, int timeout_ms)
+{
+	char url[256];
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	for (int waited = 0; waited < timeout_ms; waited += 50) {
+		if (nt_http("GET", url, NULL, NULL, NULL) == 200)
+			return 0;
+		usleep(50 * 1000);
+	}
+	return -1;
+}
+
+int nt_stop(pid_t pid, int sig, int timeout_ms)
+{
+	int status = 0;
+
+	if (pid <= 0)
+		return -1;
+	kill(pid, sig);
+	for (int waited = 0; waited < timeout_ms; waited += 20) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid)
+			return status;
+		if (r < 0)
+			return -1;
+		usleep(20 * 1000);
+	}
+	kill(pid, SIGKILL);
+	return waitpid(pid, &status, 0) == pid ? status : -1;
+}
+
+typedef struct {
+	char *buf;
+	size_t len;
+} nt_buf;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	nt_buf *b = userdata;
+	size_t n = size * nmemb;
+	char *nb = realloc(b->buf, b->len + n + 1);
+
+	if (!nb)
+		return 0;
+	memcpy(nb + b->len, ptr, n);
+	b->buf = nb;
+	b->len += n;
+	b->buf[b->len] = '\0';
+	return n;
+}
+
+long nt_http(const char *method, const char *url, const char *content_type, const char *body,
+	     char **resp)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *hdrs = NULL;
+	nt_buf b = {calloc(1, 1), 0};
+	long code = -1;
+	char ct[256];
+
+	if (!c || !b.buf)
+		goto out;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	if (body) {
+		snprintf(ct, sizeof(ct), "Content-Type: %s",
+			 content_type ? content_type : "application/json");
+		hdrs = curl_slist_append(hdrs, ct);
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	}
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+out:
+	if (resp) {
+		*resp = b.buf;
+		b.buf = NULL;
+	}
+	free(b.buf);
+	curl_slist_free_all(hdrs);
+	if (c)
+		curl_easy_cleanup(c);
+	return code;
+}
+
+int nt_eventually(int (*cond)(void *arg), void *arg, int timeout_ms)
+{
+	for (int waited = 0;; waited += 50) {
+		if (cond(arg))
+			return 0;
+		if (waited >= timeout_ms)
+			return -1;
+		usleep(50 * 1000);
+	}
+}
+
+void nt_dump_log(const char *logfile)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "tail -n 40 '%s' >&2", logfile);
+	if (system(cmd) != 0)
+		fprintf(stderr, "(could not read %s)\n", logfile);
+}

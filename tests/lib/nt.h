@@ -1,0 +1,64 @@
+/* nt.h -- test support shared by every Check runner: the broker under test, unique
+ * topics, starting and stopping the daemons, and a small HTTP client.
+ *
+ * Environment (set by tests/run.sh): NS_TEST_BOOTSTRAP, NS_BIN_DIR, NS_SCHEMAS_DIR,
+ * NS_TEST_TMP. Functions abort the test (ck_abort) only where noted; the rest return
+ * status codes. */
+#ifndef NT_H
+#define NT_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Broker bootstrap address under test. Aborts the test when NS_TEST_BOOTSTRAP is unset. */
+const char *nt_bootstrap(void);
+
+/* Path of a daemon binary: $NS_BIN_DIR/name (static buffer per call site is not needed:
+ * the result is a malloc'd string kept for the process lifetime). */
+const char *nt_bin(const char *name);
+
+/* schemas/channels folder under test. */
+const char *nt_schemas_dir(void);
+
+/* A fresh scratch folder under NS_TEST_TMP (malloc'd, kept for the process). */
+const char *nt_tmpdir(const char *tag);
+
+/* Create a topic named "<prefix>.<pid>.<counter>.<random>" with parts partitions (and its
+ * ".dlq" companion with 1 partition). The name goes into out. Aborts the test on failure. */
+void nt_topic_new(const char *prefix, int parts, char *out, size_t outlen);
+
+/* A TCP port on 127.0.0.1 that nothing listens on right now. */
+int nt_free_port(void);
+
+/* Start NS_BIN_DIR/bin with extra environment entries ("NAME=value", NULL-terminated;
+ * KAFKA_BOOTSTRAP_SERVERS is set to the broker under test unless given), stdout and stderr
+ * appended to logfile. Returns the pid, or -1. */
+pid_t nt_spawn(const char *bin, const char *const *env, const char *logfile);
+
+/* Same with extra command-line arguments (NULL-terminated, may be NULL). */
+pid_t nt_spawn_args(const char *bin, const char *const *args, const char *const *env,
+		    const char *logfile);
+
+/* Wait until GET http://127.0.0.1:port/path answers 200, up to timeout_ms.
+ * Returns 0, or -1 on timeout. */
+int nt_wait_http(int port, const char *path, int timeout_ms);
+
+/* Send sig to pid and wait up to timeout_ms for it to exit (SIGKILL after that).
+ * Returns the wait status (as from waitpid), or -1. */
+int nt_stop(pid_t pid, int sig, int timeout_ms);
+
+/* One HTTP request with libcurl. body may be NULL. *resp (may be NULL) receives the
+ * malloc'd response body (caller frees). Returns the status code, or -1 on a transport
+ * error. content_type NULL means application/json when a body is given. */
+long nt_http(const char *method, const char *url, const char *content_type, const char *body,
+	     char **resp);
+
+/* Poll `cond(arg)` every 50 ms until it returns non-zero or timeout_ms passes.
+ * Returns 0 when it became true, -1 on timeout. Used to wait for eventual consistency,
+ * never to assert timing. */
+int nt_eventually(int (*cond)(void *arg), void *arg, int timeout_ms);
+
+/* Print the last lines of a log file to stderr (for failing tests). */
+void nt_dump_log(const char *logfile);
+
+#endif
