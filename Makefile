@@ -19,7 +19,7 @@ V        ?=
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
-            -Wno-format-nonliteral -fno-strict-aliasing -pthread -MMD -MP -Icommon
+            -Wno-format-nonliteral -fno-strict-aliasing -pthread -MMD -MP -Icommon -Itests/lib
 LDLIBS   += -lrdkafka -lsqlite3 -ljansson -lcivetweb -lcurl -lcrypto -lpthread -lm
 TESTLIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 
@@ -56,6 +56,8 @@ ALL_OBJ  := $(LIB_OBJ) $(TLIB_OBJ) $(foreach d,$(DAEMONS),$(patsubst %.c,$(BUILD
             $(patsubst $(BUILD)/tests/%,$(BUILD)/obj/tests/%.o,$(TESTS))
 
 .PHONY: all test asan run bench fmt lint clean deps tests
+# Objects and archives are built through pattern chains: keep them (no intermediate deletion).
+.SECONDARY:
 all: $(BINS) $(LIB)
 
 tests: all $(TESTS)
@@ -69,11 +71,13 @@ $(LIB): $(LIB_OBJ)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
 .SECONDEXPANSION:
-$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $$*/*.c)) $(LIB)
+# In these prerequisite lists a bare % would be taken for the stem: spell it $(PCT).
+PCT := %
+$(BUILD)/bin/%: $$(patsubst $$(PCT).c,$(BUILD)/obj/$$(PCT).o,$$(wildcard $$*/*.c)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/app/lib%.a: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(filter-out $$*/main.c,$$(wildcard $$*/*.c)))
+$(BUILD)/app/lib%.a: $$(patsubst $$(PCT).c,$(BUILD)/obj/$$(PCT).o,$$(filter-out $$*/main.c,$$(wildcard $$*/*.c)))
 	@mkdir -p $(dir $@)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 

@@ -5,14 +5,17 @@
  *    "data":{...}}
  *
  * data by type:
- *   requested:  {"to":"+4915...","body":"..."}                 (status queued)
+ *   requested:  {"to":"+4915...","body":"..."}  (claims the channel's initial status)
  *   dispatched: {"status":"processing","providerId":"..."}     (provider took it)
  *   failed:     {"status":"failed","reason":"...","code":422}  (code optional)
  *   status:     {"status":"delivered"}                         (provider webhook)
  * channel may be "" on status events: ingest cannot know a webhook's channel.
  *
- * Decoding is strict: unknown version, missing or mistyped fields, an unknown type, a
- * bad timestamp, over-long strings: each an error with a message, never a crash. */
+ * Decoding is strict: unknown version, an unknown envelope member, missing or mistyped
+ * fields, an unknown type or source, a bad timestamp, over-long strings (never truncated),
+ * an id that is not 32 lowercase hex, a "to" that is not E.164, a data member of another
+ * type (e.g. "to" on a status event): each an error with a message, never a crash. Other
+ * unknown data members are ignored. schemas/event.schema.json describes the same. */
 #ifndef NS_EVENT_H
 #define NS_EVENT_H
 
@@ -22,12 +25,12 @@
 #include <stdint.h>
 
 #define NS_EVENT_VERSION   1
-#define NS_EXTID_MAX       128  /* externalId bytes */
-#define NS_TO_MAX          16   /* E.164: '+' and up to 15 digits */
-#define NS_BODY_MAX        4096 /* message body bytes */
-#define NS_REASON_MAX      256
+#define NS_EXTID_MAX	   128	/* externalId bytes */
+#define NS_TO_MAX	   16	/* E.164: '+' and up to 15 digits */
+#define NS_BODY_MAX	   4096 /* message body bytes */
+#define NS_REASON_MAX	   256
 #define NS_PROVIDER_ID_MAX 128
-#define NS_EVENT_ID_LEN    32 /* hex characters */
+#define NS_EVENT_ID_LEN	   32 /* hex characters */
 
 typedef enum {
 	NS_EV_REQUESTED = 0,
@@ -44,21 +47,24 @@ typedef struct {
 	ns_event_source source;
 	char external_id[NS_EXTID_MAX + 1];
 	char channel[NS_STATUS_MAX + 1]; /* may be empty for NS_EV_STATUS */
-	int64_t occurred_at;             /* ms since epoch */
-	int64_t received_at;             /* ms since epoch */
+	int64_t occurred_at;		 /* ms since epoch */
+	int64_t received_at;		 /* ms since epoch */
 	/* data */
-	char status[NS_STATUS_MAX + 1]; /* claimed status: "queued" for requested */
-	char to[NS_TO_MAX + 1];         /* requested */
-	char body[NS_BODY_MAX + 1];     /* requested */
+	char status[NS_STATUS_MAX + 1]; /* claimed status; "" for requested (ns_fold uses the
+					   channel's initial status) */
+	char to[NS_TO_MAX + 1];		/* requested */
+	char body[NS_BODY_MAX + 1];	/* requested */
 	char provider_id[NS_PROVIDER_ID_MAX + 1]; /* dispatched */
-	char reason[NS_REASON_MAX + 1];           /* failed */
-	int code;                                 /* failed: HTTP status from provider, or 0 */
+	char reason[NS_REASON_MAX + 1];		  /* failed */
+	int code;				  /* failed: HTTP status from provider, or 0 */
 } ns_event;
 
+/* Wire names ("requested", ..., "api", ...): static strings; "?" for an out-of-range value. */
 const char *ns_event_type_name(ns_event_type t);
 const char *ns_event_source_name(ns_event_source s);
 
-/* Deterministic event ids (32 lowercase hex chars of SHA-256 over the parts):
+/* Deterministic event ids: the first 32 lowercase hex chars of SHA-256 over the type name
+ * and the parts below, joined by 0x1f (timestamps as ns_time_format prints them):
  *   requested: (externalId, channel, to, body) -- an identical repeat gets the same id;
  *   status:    (externalId, event, timestamp)  -- provider retries collapse to one id;
  *   dispatched/failed: (externalId, type).

@@ -11,7 +11,24 @@
  * A status event for a notification that has no requested yet (channel unknown) is applied
  * against the union of all channels' graphs; when the requested arrives later it fills in
  * channel/to/body and the status stays where it is if the initial status reaches it. So
- * every arrival order of one consistent history ends in the same state. */
+ * every arrival order of one consistent history ends in the same state.
+ *
+ * Precisely (claimed S, current C):
+ *   - seen, or externalId differs from st's: duplicate / invalid, nothing else changes;
+ *   - requested: unknown channel -> invalid; after a requested: same id or same
+ *     (channel, to, body) -> duplicate, else conflict; first one -> applied, fills channel,
+ *     to, body, request_id, created_at; status becomes the initial one when none yet, or
+ *     stays (the detail says so when the initial status does not reach it);
+ *   - dispatched/failed/status: a dispatched's providerId is merged first, whatever the
+ *     outcome (the first non-empty one is kept); S unknown (to the notification's channel,
+ *     or to every channel before requested) -> invalid; an event channel differing from
+ *     the requested one -> invalid; no status yet -> applied; S == C -> duplicate; then
+ *     reachability in the channel, or before requested in the union ("S reachable from C
+ *     in any channel that has both") -> applied / stale / invalid. An applied failed
+ *     stores its reason.
+ * Deterministic state for a consistent history: status, channel, to, body, request_id,
+ * provider_id, reason, created_at; updated_at as well when occurredAt grows along the
+ * graph (two events claiming the same status: the earlier occurredAt wins). */
 #ifndef NS_FOLD_H
 #define NS_FOLD_H
 
@@ -28,24 +45,29 @@ typedef enum {
 
 /* A notification's current state, as the projector stores it. */
 typedef struct {
-	int exists;                          /* 0: no event seen yet */
-	int requested;                       /* a requested event was applied */
+	int exists;    /* 0: no event seen yet */
+	int requested; /* a requested event was applied */
 	char external_id[NS_EXTID_MAX + 1];
-	char channel[NS_STATUS_MAX + 1];     /* "" until requested */
+	char channel[NS_STATUS_MAX + 1]; /* "" until requested */
 	char status[NS_STATUS_MAX + 1];
 	char to[NS_TO_MAX + 1];
 	char body[NS_BODY_MAX + 1];
 	char request_id[NS_EVENT_ID_LEN + 1]; /* id of the winning requested event */
 	char provider_id[NS_PROVIDER_ID_MAX + 1];
-	char reason[NS_REASON_MAX + 1];      /* last failure reason */
-	int64_t created_at;                  /* occurredAt of the first event */
-	int64_t updated_at;                  /* occurredAt of the last applied event */
-	long events;                         /* events folded, every outcome */
+	char reason[NS_REASON_MAX + 1]; /* reason of the applied failed event */
+	int64_t created_at;		/* requested's occurredAt; before it, the earliest */
+	int64_t updated_at;		/* occurredAt of the applied event that set the
+					   status (the latest applied; lowered by a later event
+					   claiming the same status earlier); the first event's
+					   until one applies */
+	long events;			/* events folded, every outcome */
 } ns_state;
 
+/* "applied", "duplicate", "stale", "invalid", "conflict" (static; "?" out of range). */
 const char *ns_outcome_name(ns_outcome o);
 
 /* Apply ev to st (modified in place when the outcome says so; st->events always counts).
+ * st starts zeroed for a new notification. Returns the outcome.
  * seen: non-zero when an event with ev->id was already folded for this notification.
  * detail (may be NULL) receives a short human reason for non-applied outcomes. */
 ns_outcome ns_fold_apply(const ns_channels *set, ns_state *st, const ns_event *ev, int seen,

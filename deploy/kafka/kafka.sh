@@ -9,6 +9,8 @@
 #   kafka.sh topics DIR [PARTITIONS]  create the project's topics (idempotent)
 #   kafka.sh create DIR TOPIC PARTS   create one topic
 #   kafka.sh stop DIR                 stop the broker cleanly, killing it if it hangs
+#   kafka.sh kill DIR                 SIGKILL the broker, keeping its data (fault tests)
+#   kafka.sh resume DIR               start a stopped broker again on its data and ports
 #   kafka.sh bootstrap DIR            print host:port of a running broker
 #
 # Environment: KAFKA_VERSION (4.1.1), KAFKA_CACHE (~/.cache/nstatus/kafka),
@@ -103,6 +105,17 @@ wait_ready() { # wait_ready DIR PORT PID
 	return 1
 }
 
+launch() { # launch DIR: start the JVM in the background, print its pid
+	local dir=$1
+	nohup java -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:TieredStopAtLevel=1 \
+		-Djava.awt.headless=true -Dkafka.logs.dir="$dir/logs" \
+		-Dlog4j2.configurationFile="$here/log4j2.properties" \
+		-cp "$libs/*" kafka.Kafka "$dir/server.properties" \
+		>>"$dir/logs/stdout.log" 2>&1 </dev/null &
+	echo "$!" >"$dir/pid"
+	echo "$!"
+}
+
 cmd_start() {
 	local dir=${1:?usage: kafka.sh start DIR [PORT]} want=${2:-0} port cport pid attempt
 	cmd_fetch
@@ -124,13 +137,7 @@ cmd_start() {
 			KAFKA_LOGS_DIR="$dir/logs" java_run kafka.tools.StorageTool random-uuid)" \
 			-c "$dir/server.properties" >"$dir/logs/format.log" 2>&1 ||
 			{ cat "$dir/logs/format.log" >&2; die "storage format failed"; }
-		nohup java -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:TieredStopAtLevel=1 \
-			-Djava.awt.headless=true -Dkafka.logs.dir="$dir/logs" \
-			-Dlog4j2.configurationFile="$here/log4j2.properties" \
-			-cp "$libs/*" kafka.Kafka "$dir/server.properties" \
-			>"$dir/logs/stdout.log" 2>&1 </dev/null &
-		pid=$!
-		echo "$pid" >"$dir/pid"
+		pid=$(launch "$dir")
 		if wait_ready "$dir" "$port" "$pid"; then
 			echo "127.0.0.1:$port" >"$dir/bootstrap"
 			log "broker ready on 127.0.0.1:$port (pid $pid, dir $dir)"
@@ -187,6 +194,24 @@ cmd_stop() {
 	rm -f "$dir/pid" "$dir/bootstrap"
 }
 
+cmd_kill() {
+	local dir=${1:?usage: kafka.sh kill DIR}
+	[ -f "$dir/pid" ] || return 0
+	kill -KILL "$(cat "$dir/pid")" 2>/dev/null || true
+	while kill -0 "$(cat "$dir/pid")" 2>/dev/null; do sleep 0.05; done
+	rm -f "$dir/pid"
+}
+
+cmd_resume() {
+	local dir=${1:?usage: kafka.sh resume DIR} port pid
+	[ -f "$dir/server.properties" ] || die "no broker was started in $dir"
+	port=$(sed -n 's/^advertised.listeners=PLAINTEXT:\/\/127.0.0.1://p' "$dir/server.properties")
+	pid=$(launch "$dir")
+	wait_ready "$dir" "$port" "$pid" || die "broker did not come back on port $port"
+	echo "127.0.0.1:$port" >"$dir/bootstrap"
+	echo "127.0.0.1:$port"
+}
+
 case "${1:-}" in
 fetch) cmd_fetch ;;
 start) shift; cmd_start "$@" ;;
@@ -194,5 +219,7 @@ topics) shift; cmd_topics "$@" ;;
 create) shift; cmd_create "$@" ;;
 stop) shift; cmd_stop "$@" ;;
 bootstrap) shift; cmd_bootstrap "$@" ;;
-*) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] && exit 2 || exit 0 ;;
+kill) shift; cmd_kill "$@" ;;
+resume) shift; cmd_resume "$@" ;;
+*) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] && exit 2 || exit 0 ;;
 esac

@@ -1,0 +1,406 @@
+/* ns_event.c -- the event envelope codec (jansson) and deterministic event ids (SHA-256).
+ *
+ * Decoding is strict about the envelope: every member is required (no other member is
+ * allowed), with its type, its length cap and its form (schemas/event.schema.json says the
+ * same). Inside data, the members of the event's type are checked the same way; members
+ * of another type (e.g. "to" on a status event) are refused because they would mislead a
+ * reader; other members are ignored, so that a later minor addition does not poison the
+ * log. Strings are never truncated: an over-long one is an error. */
+#include "ns_event.h"
+#include "ns_time.h"
+
+#include <jansson.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EVENT_MAX_BYTES (64 * 1024) /* a message value larger than this is refused */
+#define ID_SEP		'\x1f'
+
+static const char *const type_names[] = {"requested", "dispatched", "failed", "status"};
+static const char *const source_names[] = {"api", "sender", "provider"};
+
+const char *ns_event_type_name(ns_event_type t)
+{
+	return (unsigned)t < sizeof(type_names) / sizeof(type_names[0]) ? type_names[t] : "?";
+}
+
+const char *ns_event_source_name(ns_event_source s)
+{
+	return (unsigned)s < sizeof(source_names) / sizeof(source_names[0]) ? source_names[s] : "?";
+}
+
+/* ---- ids ---- */
+
+static void digest_part(EVP_MD_CTX *md, const char *s, int first)
+{
+	const char sep = ID_SEP;
+	if (!first)
+		EVP_DigestUpdate(md, &sep, 1);
+	EVP_DigestUpdate(md, s, strlen(s));
+}
+
+void ns_event_make_id(ns_event *ev)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char dig[EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+	char ts[NS_TIME_ISO_LEN];
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int ok = 0;
+
+	if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
+		digest_part(md, ns_event_type_name(ev->type), 1);
+		digest_part(md, ev->external_id, 0);
+		switch (ev->type) {
+		case NS_EV_REQUESTED:
+			digest_part(md, ev->channel, 0);
+			digest_part(md, ev->to, 0);
+			digest_part(md, ev->body, 0);
+			break;
+		case NS_EV_STATUS:
+			digest_part(md, ev->status, 0);
+			digest_part(md, ns_time_format(ev->occurred_at, ts), 0);
+			break;
+		case NS_EV_DISPATCHED:
+		case NS_EV_FAILED:
+			break;
+		}
+		ok = EVP_DigestFinal_ex(md, dig, &dlen) == 1 && dlen * 2 >= NS_EVENT_ID_LEN;
+	}
+	EVP_MD_CTX_free(md);
+	if (!ok) {
+		/* Only on allocation failure inside libcrypto: an id that decode refuses. */
+		ev->id[0] = '\0';
+		return;
+	}
+	for (int i = 0; i < NS_EVENT_ID_LEN / 2; i++) {
+		ev->id[2 * i] = hex[dig[i] >> 4];
+		ev->id[2 * i + 1] = hex[dig[i] & 0xf];
+	}
+	ev->id[NS_EVENT_ID_LEN] = '\0';
+}
+
+/* ---- encode ---- */
+
+static int set_str(json_t *obj, const char *key, const char *val)
+{
+	return json_object_set_new(obj, key, json_string(val));
+}
+
+static int set_time(json_t *obj, const char *key, int64_t ms)
+{
+	char ts[NS_TIME_ISO_LEN];
+	return set_str(obj, key, ns_time_format(ms, ts));
+}
+
+char *ns_event_encode(const ns_event *ev, size_t *len)
+{
+	json_t *root = json_object(), *data = json_object();
+	char *out = NULL;
+	int rc = 0;
+
+	if (!root || !data)
+		goto out;
+	rc |= json_object_set_new(root, "v", json_integer(NS_EVENT_VERSION));
+	rc |= set_str(root, "id", ev->id);
+	rc |= set_str(root, "type", ns_event_type_name(ev->type));
+	rc |= set_str(root, "externalId", ev->external_id);
+	rc |= set_str(root, "channel", ev->channel);
+	rc |= set_time(root, "occurredAt", ev->occurred_at);
+	rc |= set_time(root, "receivedAt", ev->received_at);
+	rc |= set_str(root, "source", ns_event_source_name(ev->source));
+	switch (ev->type) {
+	case NS_EV_REQUESTED:
+		rc |= set_str(data, "to", ev->to);
+		rc |= set_str(data, "body", ev->body);
+		break;
+	case NS_EV_DISPATCHED:
+		rc |= set_str(data, "status", ev->status);
+		rc |= set_str(data, "providerId", ev->provider_id);
+		break;
+	case NS_EV_FAILED:
+		rc |= set_str(data, "status", ev->status);
+		rc |= set_str(data, "reason", ev->reason);
+		if (ev->code)
+			rc |= json_object_set_new(data, "code", json_integer(ev->code));
+		break;
+	case NS_EV_STATUS:
+		rc |= set_str(data, "status", ev->status);
+		break;
+	}
+	rc |= json_object_set(root, "data", data);
+	if (rc != 0)
+		goto out;
+	out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (out && len)
+		*len = strlen(out);
+out:
+	json_decref(data);
+	json_decref(root);
+	return out;
+}
+
+/* ---- decode ---- */
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	if (errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+enum form { F_ANY, F_NAME, F_HEX_ID, F_TEXT, F_E164 };
+
+/* Check a string against a form; `text` forms only refuse ASCII control characters. */
+static int form_ok(const char *s, size_t n, enum form f)
+{
+	switch (f) {
+	case F_ANY:
+		return 1;
+	case F_NAME:
+		if (n == 0 || s[0] < 'a' || s[0] > 'z')
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
+			      s[i] == '_' || s[i] == '-'))
+				return 0;
+		return 1;
+	case F_HEX_ID:
+		if (n != NS_EVENT_ID_LEN)
+			return 0;
+		for (size_t i = 0; i < n; i++)
+			if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+				return 0;
+		return 1;
+	case F_TEXT:
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+				return 0;
+		return 1;
+	case F_E164:
+		if (n < 2 || n > NS_TO_MAX || s[0] != '+' || s[1] < '1' || s[1] > '9')
+			return 0;
+		for (size_t i = 1; i < n; i++)
+			if (s[i] < '0' || s[i] > '9')
+				return 0;
+		return 1;
+	}
+	return 0;
+}
+
+/* Copy the string member key of obj into out (cap bytes + NUL). min: least length.
+ * where: "" or "data." for messages. Returns 0 or -1 with err filled. */
+static int get_str(json_t *obj, const char *where, const char *key, char *out, size_t cap,
+		   size_t min, enum form f, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+	const char *s;
+	size_t n;
+
+	if (!v)
+		return fail(err, errlen, "missing %s%s", where, key);
+	if (!json_is_string(v))
+		return fail(err, errlen, "%s%s is not a string", where, key);
+	s = json_string_value(v);
+	n = json_string_length(v);
+	if (n > cap)
+		return fail(err, errlen, "%s%s longer than %zu bytes", where, key, cap);
+	if (n < min)
+		return fail(err, errlen, "%s%s is empty", where, key);
+	if (!form_ok(s, n, f))
+		return fail(err, errlen, "%s%s has an invalid form", where, key);
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
+static int get_time(json_t *obj, const char *key, int64_t *ms, char *err, size_t errlen)
+{
+	char ts[64];
+
+	if (get_str(obj, "", key, ts, sizeof(ts) - 1, 1, F_TEXT, err, errlen) != 0)
+		return -1;
+	if (ns_time_parse(ts, ms) != 0)
+		return fail(err, errlen, "%s is not an ISO 8601 UTC timestamp", key);
+	return 0;
+}
+
+static int lookup(const char *s, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Data members per type: allowed[type] lists the members of that type; a member of any
+ * type's list that is not in the event's own list is refused. */
+static const char *const data_keys[] = {"to", "body", "status", "providerId", "reason", "code"};
+static const char *const data_allowed[4] = {"to body", "status providerId", "status reason code",
+					    "status"};
+
+static int data_member_ok(ns_event_type t, const char *key)
+{
+	const char *list = data_allowed[t];
+	size_t n = strlen(key);
+	int known = lookup(key, data_keys, (int)(sizeof(data_keys) / sizeof(data_keys[0]))) >= 0;
+	const char *p;
+
+	if (!known)
+		return 1; /* foreign member: ignored */
+	for (p = strstr(list, key); p; p = strstr(p + 1, key))
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+	return 0;
+}
+
+static int decode_data(json_t *data, ns_event *ev, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+
+	if (!json_is_object(data))
+		return fail(err, errlen, "data is not an object");
+	json_object_foreach(data, key, v)
+	{
+		if (!data_member_ok(ev->type, key))
+			return fail(err, errlen, "data.%s is not allowed in a %s event", key,
+				    ns_event_type_name(ev->type));
+	}
+	switch (ev->type) {
+	case NS_EV_REQUESTED:
+		if (get_str(data, "data.", "to", ev->to, NS_TO_MAX, 1, F_E164, err, errlen) ||
+		    get_str(data, "data.", "body", ev->body, NS_BODY_MAX, 1, F_ANY, err, errlen))
+			return -1;
+		ev->status[0] = '\0'; /* claims the channel's initial status (ns_fold) */
+		return 0;
+	case NS_EV_DISPATCHED:
+		if (get_str(data, "data.", "status", ev->status, NS_STATUS_MAX, 1, F_NAME, err,
+			    errlen) ||
+		    get_str(data, "data.", "providerId", ev->provider_id, NS_PROVIDER_ID_MAX, 1,
+			    F_TEXT, err, errlen))
+			return -1;
+		return 0;
+	case NS_EV_FAILED:
+		if (get_str(data, "data.", "status", ev->status, NS_STATUS_MAX, 1, F_NAME, err,
+			    errlen) ||
+		    get_str(data, "data.", "reason", ev->reason, NS_REASON_MAX, 0, F_ANY, err,
+			    errlen))
+			return -1;
+		v = json_object_get(data, "code");
+		if (v) {
+			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+			    json_integer_value(v) > 999)
+				return fail(err, errlen, "data.code is not an integer 0..999");
+			ev->code = (int)json_integer_value(v);
+		}
+		return 0;
+	case NS_EV_STATUS:
+		return get_str(data, "data.", "status", ev->status, NS_STATUS_MAX, 1, F_NAME, err,
+			       errlen);
+	}
+	return fail(err, errlen, "unknown type");
+}
+
+int ns_event_decode(const char *buf, size_t len, ns_event *ev, char *err, size_t errlen)
+{
+	static const char *const members[] = {"v",	    "id",      "type",
+					      "externalId", "channel", "occurredAt",
+					      "receivedAt", "source",  "data"};
+	char word[16];
+	json_error_t jerr;
+	json_t *root = NULL, *v;
+	const char *key;
+	int rc = -1, i;
+
+	memset(ev, 0, sizeof(*ev));
+	if (errlen)
+		err[0] = '\0';
+	if (!buf) {
+		fail(err, errlen, "no message value");
+		goto out;
+	}
+	if (len > EVENT_MAX_BYTES) {
+		fail(err, errlen, "message larger than %d bytes", EVENT_MAX_BYTES);
+		goto out;
+	}
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root) {
+		fail(err, errlen, "not JSON: %s (column %d)", jerr.text, jerr.column);
+		goto out;
+	}
+	if (!json_is_object(root)) {
+		fail(err, errlen, "not a JSON object");
+		goto out;
+	}
+	json_object_foreach(root, key, v)
+	{
+		if (lookup(key, members, (int)(sizeof(members) / sizeof(members[0]))) < 0) {
+			fail(err, errlen, "unknown member %.40s", key);
+			goto out;
+		}
+	}
+	v = json_object_get(root, "v");
+	if (!v) {
+		fail(err, errlen, "missing v");
+		goto out;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) != NS_EVENT_VERSION) {
+		fail(err, errlen, "unsupported version (want v=%d)", NS_EVENT_VERSION);
+		goto out;
+	}
+	if (get_str(root, "", "type", word, sizeof(word) - 1, 1, F_NAME, err, errlen))
+		goto out;
+	i = lookup(word, type_names, 4);
+	if (i < 0) {
+		fail(err, errlen, "unknown type %s", word);
+		goto out;
+	}
+	ev->type = (ns_event_type)i;
+	if (get_str(root, "", "source", word, sizeof(word) - 1, 1, F_NAME, err, errlen))
+		goto out;
+	i = lookup(word, source_names, 3);
+	if (i < 0) {
+		fail(err, errlen, "unknown source %s", word);
+		goto out;
+	}
+	ev->source = (ns_event_source)i;
+	if (get_str(root, "", "id", ev->id, NS_EVENT_ID_LEN, 1, F_HEX_ID, err, errlen) ||
+	    get_str(root, "", "externalId", ev->external_id, NS_EXTID_MAX, 1, F_TEXT, err,
+		    errlen) ||
+	    get_str(root, "", "channel", ev->channel, NS_STATUS_MAX, 0, F_ANY, err, errlen) ||
+	    get_time(root, "occurredAt", &ev->occurred_at, err, errlen) ||
+	    get_time(root, "receivedAt", &ev->received_at, err, errlen))
+		goto out;
+	if (ev->channel[0] == '\0' && ev->type != NS_EV_STATUS) {
+		fail(err, errlen, "channel is empty in a %s event", ns_event_type_name(ev->type));
+		goto out;
+	}
+	if (ev->channel[0] && !form_ok(ev->channel, strlen(ev->channel), F_NAME)) {
+		fail(err, errlen, "channel has an invalid form");
+		goto out;
+	}
+	v = json_object_get(root, "data");
+	if (!v) {
+		fail(err, errlen, "missing data");
+		goto out;
+	}
+	if (decode_data(v, ev, err, errlen) != 0)
+		goto out;
+	rc = 0;
+out:
+	json_decref(root);
+	if (rc != 0)
+		memset(ev, 0, sizeof(*ev));
+	return rc;
+}

@@ -1,0 +1,151 @@
+/* test_time.c -- unit tests of ns_time: the strict ISO 8601 UTC parser and formatter
+ * (valid forms, leap days, invalid dates, offsets refused, round trips) and the clocks. */
+#include "ns_time.h"
+
+#include <check.h>
+#include <string.h>
+
+static const struct {
+	const char *text;
+	int64_t ms;
+} valid[] = {
+    {"1970-01-01T00:00:00.000Z", 0},
+    {"1970-01-01T00:00:00Z", 0},
+    {"1970-01-01T00:00:01.5Z", 1500},
+    {"1970-01-01T00:00:00.123456789Z", 123},
+    {"1970-01-01T00:00:00.999Z", 999},
+    {"2025-03-01T12:00:00.000Z", 1740830400000LL},
+    {"2025-03-01T12:00:00.123Z", 1740830400123LL},
+    {"2000-02-29T00:00:00.000Z", 951782400000LL},  /* 400-year leap */
+    {"2024-02-29T23:59:59.999Z", 1709251199999LL}, /* ordinary leap */
+    {"1999-12-31T23:59:59.000Z", 946684799000LL},
+    {"2038-01-19T03:14:08.000Z", 2147483648000LL}, /* past 32-bit time_t */
+    {"2100-03-01T00:00:00.000Z", 4107542400000LL},
+};
+
+static const char *const invalid[] = {
+    "",
+    "2025",
+    "2025-03-01",
+    "2025-03-01T12:00:00",	     /* no zone */
+    "2025-03-01T12:00:00.000+00:00", /* offsets refused, even +00:00 */
+    "2025-03-01T12:00:00.000+01:00",
+    "2025-03-01T12:00:00.000-05:00",
+    "2025-03-01T12:00:00.000z",
+    "2025-03-01 12:00:00.000Z",
+    "2025-03-01T12:00:00.Z",	       /* empty fraction */
+    "2025-03-01T12:00:00.0000000000Z", /* 10 fraction digits */
+    "2025-03-01T12:00:00.000Z ",
+    " 2025-03-01T12:00:00.000Z",
+    "2025-03-01T12:00:00.000ZZ",
+    "2023-02-29T00:00:00.000Z", /* not a leap year */
+    "1900-02-29T00:00:00.000Z", /* century, not a leap year */
+    "2100-02-29T00:00:00.000Z",
+    "2025-04-31T00:00:00.000Z",
+    "2025-13-01T00:00:00.000Z",
+    "2025-00-01T00:00:00.000Z",
+    "2025-01-00T00:00:00.000Z",
+    "2025-01-32T00:00:00.000Z",
+    "2025-01-01T24:00:00.000Z",
+    "2025-01-01T23:60:00.000Z",
+    "2025-01-01T23:59:60.000Z", /* leap seconds are not representable */
+    "1969-12-31T23:59:59.999Z", /* before the epoch */
+    "25-03-01T12:00:00.000Z",
+    "2025-3-01T12:00:00.000Z",
+    "2025-03-01T1:00:00.000Z",
+    "2025-03-01T12:00:00.-12Z",
+    "+2025-03-01T12:00:00.000Z",
+    "2025-03-01t12:00:00.000Z",
+    "abcd-ef-ghTij:kl:mn.opqZ",
+};
+
+START_TEST(test_parse_valid)
+{
+	int64_t ms = -1;
+
+	ck_assert_msg(ns_time_parse(valid[_i].text, &ms) == 0, "%s refused", valid[_i].text);
+	ck_assert_msg(ms == valid[_i].ms, "%s -> %lld, want %lld", valid[_i].text, (long long)ms,
+		      (long long)valid[_i].ms);
+}
+END_TEST
+
+START_TEST(test_parse_invalid)
+{
+	int64_t ms = 42;
+
+	ck_assert_msg(ns_time_parse(invalid[_i], &ms) == -1, "\"%s\" accepted", invalid[_i]);
+	ck_assert_int_eq(ms, 42); /* untouched on error */
+}
+END_TEST
+
+START_TEST(test_parse_null)
+{
+	int64_t ms = 7;
+	ck_assert_int_eq(ns_time_parse(NULL, &ms), -1);
+	ck_assert_int_eq(ms, 7);
+}
+END_TEST
+
+START_TEST(test_format)
+{
+	char out[NS_TIME_ISO_LEN];
+
+	ck_assert_str_eq(ns_time_format(0, out), "1970-01-01T00:00:00.000Z");
+	ck_assert_str_eq(ns_time_format(1740830400123LL, out), "2025-03-01T12:00:00.123Z");
+	ck_assert_str_eq(ns_time_format(951782400007LL, out), "2000-02-29T00:00:00.007Z");
+	ck_assert_str_eq(ns_time_format(2147483648000LL, out), "2038-01-19T03:14:08.000Z");
+	ck_assert_ptr_eq(ns_time_format(5, out), out);
+	ck_assert_uint_eq(strlen(out), NS_TIME_ISO_LEN - 1);
+}
+END_TEST
+
+/* format then parse gives the same ms, across days, leap days and years */
+START_TEST(test_round_trip)
+{
+	char out[NS_TIME_ISO_LEN];
+	int64_t ms, back;
+
+	for (ms = 0; ms < 4200LL * 86400000LL * 12; ms += 86400000LL * 3 + 3600007LL) {
+		ns_time_format(ms, out);
+		ck_assert_msg(ns_time_parse(out, &back) == 0, "%s refused", out);
+		ck_assert_msg(back == ms, "%lld -> %s -> %lld", (long long)ms, out,
+			      (long long)back);
+	}
+	for (size_t i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+		ns_time_format(valid[i].ms, out);
+		ck_assert_int_eq(ns_time_parse(out, &back), 0);
+		ck_assert_int_eq(back, valid[i].ms);
+	}
+}
+END_TEST
+
+START_TEST(test_clocks)
+{
+	int64_t a = ns_time_mono_ms(), b = ns_time_mono_ms();
+
+	ck_assert_int_ge(b, a);
+	/* after 2025-01-01: the wall clock is in milliseconds, not seconds */
+	ck_assert_int_gt(ns_time_now_ms(), 1735689600000LL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("time");
+	TCase *tc = tcase_create("time");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_loop_test(tc, test_parse_valid, 0, (int)(sizeof(valid) / sizeof(valid[0])));
+	tcase_add_loop_test(tc, test_parse_invalid, 0, (int)(sizeof(invalid) / sizeof(invalid[0])));
+	tcase_add_test(tc, test_parse_null);
+	tcase_add_test(tc, test_format);
+	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_clocks);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
