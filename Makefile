@@ -19,7 +19,7 @@ V        ?=
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
-            -Wno-format-nonliteral -fno-strict-aliasing -pthread -MMD -MP -Icommon -Itests/lib
+            -Wno-format-nonliteral -fno-strict-aliasing -pthread -MMD -MP -I. -Icommon -Itests/lib
 LDLIBS   += -lrdkafka -lsqlite3 -ljansson -lcivetweb -lcurl -lcrypto -lpthread -lm
 TESTLIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
 

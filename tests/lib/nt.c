@@ -26,6 +26,18 @@ const char *nt_bootstrap(void)
 	return bs;
 }
 
+/* Strings handed out by nt_bin and nt_tmpdir live in this pool until the process ends,
+ * reachable from a global, so leak checkers stay quiet in forked test processes. */
+static char *nt_pool[256];
+static int nt_pool_len;
+
+static const char *pool_keep(char *s)
+{
+	ck_assert_msg(nt_pool_len < (int)(sizeof(nt_pool) / sizeof(nt_pool[0])), "pool full");
+	nt_pool[nt_pool_len++] = s;
+	return s;
+}
+
 const char *nt_bin(const char *name)
 {
 	const char *dir = getenv("NS_BIN_DIR");
@@ -33,7 +45,12 @@ const char *nt_bin(const char *name)
 	if (!dir || !dir[0])
 		dir = "build/bin";
 	ck_assert(asprintf(&path, "%s/%s", dir, name) > 0);
-	return path;
+	return pool_keep(path);
+}
+
+const char *nt_keep(char *s)
+{
+	return pool_keep(s);
 }
 
 const char *nt_schemas_dir(void)
@@ -52,7 +69,7 @@ const char *nt_tmpdir(const char *tag)
 		base = "/tmp";
 	ck_assert(asprintf(&path, "%s/%s.%d.%d", base, tag, (int)getpid(), ++counter) > 0);
 	ck_assert_msg(mkdir(path, 0700) == 0 || errno == EEXIST, "mkdir %s", path);
-	return path;
+	return pool_keep(path);
 }
 
 void nt_topic_new(const char *prefix, int parts, char *out, size_t outlen)

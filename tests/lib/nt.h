@@ -13,9 +13,12 @@
 /* Broker bootstrap address under test. Aborts the test when NS_TEST_BOOTSTRAP is unset. */
 const char *nt_bootstrap(void);
 
-/* Path of a daemon binary: $NS_BIN_DIR/name (static buffer per call site is not needed:
- * the result is a malloc'd string kept for the process lifetime). */
+/* Path of a daemon binary: $NS_BIN_DIR/name, kept for the process lifetime. */
 const char *nt_bin(const char *name);
+
+/* Keep a malloc'd string alive until the process ends (reachable, so leak checkers
+ * stay quiet); returns s. For strings a test builds once and hands to daemons. */
+const char *nt_keep(char *s);
 
 /* schemas/channels folder under test. */
 const char *nt_schemas_dir(void);

@@ -1,0 +1,44 @@
+/* handlers.h -- the HTTP handlers of ingest: POST /notifications, POST /webhooks, 404.
+ *
+ * Each accepted request becomes one event produced to the status topic keyed by its
+ * externalId; the handler answers only after the broker acknowledged it (202), or 503
+ * with Retry-After when the acknowledgement does not come in time. Handlers run on
+ * civetweb worker threads, many at once; the context is read-only after init. */
+#ifndef INGEST_HANDLERS_H
+#define INGEST_HANDLERS_H
+
+#include "ns_channel.h"
+#include "ns_kafka.h"
+#include "ns_metrics.h"
+
+#include <civetweb.h>
+#include <stddef.h>
+
+#define INGEST_ROUTES 3 /* notifications, webhooks, other */
+#define INGEST_CODES  10
+
+/* What the handlers need. Fill the first block, then call ingest_handlers_init. The
+ * context borrows channels, producer and topic: they must outlive the HTTP server. */
+typedef struct {
+	const ns_channels *channels;
+	ns_producer *producer;
+	const char *topic;
+	size_t max_body;    /* request bodies above this are refused with 413 */
+	int ack_timeout_ms; /* longest wait for the broker's acknowledgement */
+
+	/* filled by ingest_handlers_init */
+	ns_counter *requests[INGEST_ROUTES][INGEST_CODES];
+	ns_histogram *ack_seconds;
+	ns_counter *produce_failures;
+} ingest_ctx;
+
+/* Register the metrics (ingest_requests_total{route,code}, ingest_ack_seconds,
+ * ingest_produce_failures_total). Returns 0. */
+int ingest_handlers_init(ingest_ctx *ctx);
+
+/* civetweb handlers; cbdata is the ingest_ctx. Each returns the HTTP status it sent. */
+int ingest_handle_notifications(struct mg_connection *conn, void *cbdata);
+int ingest_handle_webhooks(struct mg_connection *conn, void *cbdata);
+int ingest_handle_not_found(struct mg_connection *conn, void *cbdata);
+
+#endif

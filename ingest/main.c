@@ -1,0 +1,185 @@
+/* main.c -- ingest: the HTTP gateway that writes every accepted request to Kafka.
+ *
+ * Start: configuration, signals, channel schemas, the idempotent producer, the status
+ * topic's metadata (bounded wait; a missing topic fails the start), then HTTP. Stop, on
+ * SIGTERM/SIGINT: stop accepting and finish in-flight requests, then flush and destroy
+ * the producer, so that every 202 already sent stays true. */
+#include "handlers.h"
+
+#include "ns_channel.h"
+#include "ns_config.h"
+#include "ns_http.h"
+#include "ns_kafka.h"
+#include "ns_log.h"
+#include "ns_metrics.h"
+#include "ns_signal.h"
+#include "ns_time.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#define FLUSH_MS 10000
+
+static const char *listen_addr, *topic, *schemas_dir;
+static long threads, max_body, ack_timeout_ms, start_timeout_ms;
+
+static const ns_opt opts[] = {
+    {"INGEST_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:8080", 0, 0,
+     "address and port to serve HTTP on", &listen_addr},
+    {"INGEST_THREADS", "threads", NS_OPT_INT, "128", 1, 4096,
+     "HTTP worker threads (requests served at once)", &threads},
+    {"STATUS_TOPIC", "topic", NS_OPT_STR, "notification.status.change", 0, 0,
+     "Kafka topic the events go to", &topic},
+    {"SCHEMAS_DIR", "schemas-dir", NS_OPT_STR, "schemas/channels", 0, 0,
+     "folder of channel definitions (*.json)", &schemas_dir},
+    {"INGEST_MAX_BODY", "max-body", NS_OPT_INT, "16384", 64, 1048576,
+     "largest request body accepted, in bytes (413 above)", &max_body},
+    {"INGEST_ACK_TIMEOUT_MS", "ack-timeout-ms", NS_OPT_INT, "5000", 100, 120000,
+     "longest wait for the broker's acknowledgement before answering 503", &ack_timeout_ms},
+    {"INGEST_START_TIMEOUT_MS", "start-timeout-ms", NS_OPT_INT, "30000", 1000, 600000,
+     "longest wait at start for the topic's metadata", &start_timeout_ms},
+};
+
+static const ns_cli cli = {
+    "ingest",
+    "HTTP gateway: validates POST /notifications and POST /webhooks, produces each as an "
+    "event to the status topic, and answers 202 once the broker acknowledged it (503 with "
+    "Retry-After when it does not in time). Kafka client properties come from KAFKA_* "
+    "variables, e.g. KAFKA_BOOTSTRAP_SERVERS.",
+    opts,
+    sizeof(opts) / sizeof(opts[0]),
+};
+
+typedef struct {
+	ns_producer *producer;
+	int topic_ok;
+} readiness;
+
+/* Worker thread: ready when the producer is usable and the topic was found at start. */
+static int is_ready(void *opaque)
+{
+	readiness *r = opaque;
+	return r->topic_ok && !ns_producer_fatal(r->producer);
+}
+
+/* Wait until the broker returns metadata for the topic with at least one partition.
+ * Returns 0, or -1 when the time runs out or a stop is requested. */
+static int wait_topic(ns_producer *p, const char *name, long timeout_ms)
+{
+	rd_kafka_t *rk = ns_producer_handle(p);
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);
+	int64_t deadline = ns_time_mono_ms() + timeout_ms;
+	rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR__TIMED_OUT;
+	int rc = -1;
+
+	if (!rkt) {
+		last = rd_kafka_last_error();
+		goto out;
+	}
+	while (ns_time_mono_ms() < deadline && !ns_signal_stopping()) {
+		const struct rd_kafka_metadata *md = NULL;
+
+		last = rd_kafka_metadata(rk, 0, rkt, &md, 2000);
+		if (last == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+			    md->topics[0].partition_cnt > 0) {
+				NS_INFO("ingest.topic", "topic=%s partitions=%d", name,
+					md->topics[0].partition_cnt);
+				rc = 0;
+			} else if (md->topic_cnt == 1) {
+				last = md->topics[0].err;
+			}
+			rd_kafka_metadata_destroy(md);
+			if (rc == 0)
+				goto out;
+		}
+		ns_signal_sleep_ms(500);
+	}
+out:
+	if (rc != 0)
+		NS_ERROR("ingest.topic_missing",
+			 "topic=%s bootstrap=%s err=\"%s\" msg=\"no metadata for the status "
+			 "topic; create it (deploy/kafka/kafka.sh topics) or set STATUS_TOPIC\"",
+			 name, ns_kafka_bootstrap(), rd_kafka_err2str(last));
+	if (rkt)
+		rd_kafka_topic_destroy(rkt);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	char err[512];
+	ns_channels *channels = NULL;
+	ns_producer *producer = NULL;
+	ns_http *http = NULL;
+	readiness ready = {0};
+	ingest_ctx ctx = {0};
+	ns_http_opts hopts = {0};
+	int rc, code = 1;
+
+	rc = ns_config_load(&cli, argc, argv, err, sizeof(err));
+	if (rc == NS_CONFIG_EXIT)
+		return 0;
+	if (rc != NS_CONFIG_OK) {
+		fprintf(stderr, "ingest: %s\n", err);
+		return 2;
+	}
+	if (ns_signal_install()) {
+		NS_ERROR("ingest.signals", "msg=\"cannot install signal handlers\"");
+		goto out;
+	}
+	channels = ns_channels_load(schemas_dir, err, sizeof(err));
+	if (!channels) {
+		NS_ERROR("ingest.schemas", "dir=%s err=\"%s\"", schemas_dir, err);
+		goto out;
+	}
+	producer = ns_producer_new("ingest", err, sizeof(err));
+	if (!producer) {
+		NS_ERROR("ingest.producer", "err=\"%s\"", err);
+		goto out;
+	}
+	if (wait_topic(producer, topic, start_timeout_ms))
+		goto out;
+	ready.producer = producer;
+	ready.topic_ok = 1;
+
+	ctx.channels = channels;
+	ctx.producer = producer;
+	ctx.topic = topic;
+	ctx.max_body = (size_t)max_body;
+	ctx.ack_timeout_ms = (int)ack_timeout_ms;
+	ingest_handlers_init(&ctx);
+
+	hopts.listen = listen_addr;
+	hopts.threads = (int)threads;
+	hopts.request_timeout_ms = 10000;
+	hopts.ready = is_ready;
+	hopts.ready_opaque = &ready;
+	http = ns_http_start(&hopts, err, sizeof(err));
+	if (!http) {
+		NS_ERROR("ingest.http", "listen=%s err=\"%s\"", listen_addr, err);
+		goto out;
+	}
+	ns_http_route(http, "/notifications", ingest_handle_notifications, &ctx);
+	ns_http_route(http, "/webhooks", ingest_handle_webhooks, &ctx);
+	ns_http_route(http, "/", ingest_handle_not_found, &ctx);
+	NS_INFO("ingest.started", "listen=%s port=%d topic=%s threads=%ld channels=%zu",
+		listen_addr, ns_http_port(http), topic, threads, ns_channels_count(channels));
+
+	while (!ns_signal_sleep_ms(500)) {
+		if (ns_producer_fatal(producer)) {
+			NS_ERROR("ingest.producer_fatal", "msg=\"producer unusable; stopping\"");
+			goto out;
+		}
+	}
+	NS_INFO("ingest.stopping", "msg=\"finishing in-flight requests\"");
+	code = 0;
+out:
+	ns_http_stop(http); /* no new requests; running handlers finish */
+	ns_producer_destroy(producer, FLUSH_MS);
+	ns_channels_free(channels);
+	ns_metrics_reset();
+	if (code == 0)
+		NS_INFO("ingest.stopped", "msg=\"bye\"");
+	return code;
+}

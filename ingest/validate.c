@@ -1,0 +1,244 @@
+/* validate.c -- checks the JSON bodies of POST /notifications and POST /webhooks.
+ *
+ * Each refusal names the member at fault so that a caller can fix its request without
+ * reading our code: unknown members and wrong JSON types are 422 like bad values; only
+ * text that is not a JSON object at all is 400. Nothing here allocates except the parser. */
+#include "validate.h"
+
+#include "ns_time.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Fill p; always returns -1 so callers can `return fail(...)`. */
+static int fail(ingest_problem *p, int status, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(ingest_problem *p, int status, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	p->status = status;
+	snprintf(p->field, sizeof(p->field), "%s", field ? field : "");
+	va_start(ap, fmt);
+	vsnprintf(p->detail, sizeof(p->detail), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+json_t *ingest_parse_json(const char *buf, size_t len, ingest_problem *p)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!root) {
+		fail(p, 400, NULL, "malformed JSON at line %d column %d: %s", jerr.line,
+		     jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(root)) {
+		json_decref(root);
+		fail(p, 400, NULL, "the body must be a JSON object");
+		return NULL;
+	}
+	return root;
+}
+
+int ingest_is_e164(const char *s)
+{
+	size_t n = 0;
+
+	if (!s || s[0] != '+' || s[1] < '1' || s[1] > '9')
+		return 0;
+	for (const char *c = s + 1; *c; c++, n++) {
+		if (*c < '0' || *c > '9')
+			return 0;
+	}
+	return n >= 8 && n <= 15;
+}
+
+int ingest_is_utf8(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = u[i];
+		size_t need;
+		unsigned cp, min;
+
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if ((c & 0xe0) == 0xc0) {
+			need = 1, cp = c & 0x1f, min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			need = 2, cp = c & 0x0f, min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			need = 3, cp = c & 0x07, min = 0x10000;
+		} else {
+			return 0;
+		}
+		if (len - i <= need)
+			return 0;
+		for (size_t k = 1; k <= need; k++) {
+			if ((u[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (u[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}
+
+int ingest_is_external_id(const char *s, size_t len)
+{
+	if (!s || len == 0 || len > NS_EXTID_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
+			return 0;
+	}
+	return 1;
+}
+
+/* Refuse any member of root not named in allowed (NULL-terminated). */
+static int check_members(json_t *root, const char *const *allowed, ingest_problem *p)
+{
+	const char *key;
+	json_t *val;
+
+	json_object_foreach(root, key, val)
+	{
+		int known = 0;
+		(void)val;
+		for (const char *const *a = allowed; *a; a++) {
+			if (!strcmp(*a, key)) {
+				known = 1;
+				break;
+			}
+		}
+		if (!known)
+			return fail(p, 422, key, "unknown member '%.64s'", key);
+	}
+	return 0;
+}
+
+/* The string member name of root: returns it (owned by root) with its byte length in
+ * *len, or NULL with p filled when missing or not a string. */
+static const char *get_string(json_t *root, const char *name, size_t *len, ingest_problem *p)
+{
+	json_t *v = json_object_get(root, name);
+
+	if (!v) {
+		fail(p, 422, name, "'%s' is required", name);
+		return NULL;
+	}
+	if (!json_is_string(v)) {
+		fail(p, 422, name, "'%s' must be a string", name);
+		return NULL;
+	}
+	*len = json_string_length(v);
+	return json_string_value(v);
+}
+
+/* externalId: present, a string, 1..NS_EXTID_MAX printable ASCII. */
+static int take_external_id(json_t *root, ns_event *out, ingest_problem *p)
+{
+	size_t len = 0;
+	const char *s = get_string(root, "externalId", &len, p);
+
+	if (!s)
+		return -1;
+	if (!ingest_is_external_id(s, len))
+		return fail(p, 422, "externalId",
+			    "'externalId' must be 1 to %d printable ASCII characters (no spaces)",
+			    NS_EXTID_MAX);
+	memcpy(out->external_id, s, len);
+	out->external_id[len] = '\0';
+	return 0;
+}
+
+int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event *out,
+				 ingest_problem *p)
+{
+	static const char *const allowed[] = {"externalId", "channel", "to", "body", NULL};
+	const char *s;
+	size_t len = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(root))
+		return fail(p, 400, NULL, "the body must be a JSON object");
+	if (check_members(root, allowed, p) || take_external_id(root, out, p))
+		return -1;
+
+	s = get_string(root, "channel", &len, p);
+	if (!s)
+		return -1;
+	if (len != strlen(s) || !ns_channels_find(chs, s))
+		return fail(p, 422, "channel", "unknown channel '%.40s'", s);
+	memcpy(out->channel, s, len + 1);
+
+	s = get_string(root, "to", &len, p);
+	if (!s)
+		return -1;
+	if (len != strlen(s) || !ingest_is_e164(s))
+		return fail(p, 422, "to",
+			    "'to' must be an E.164 number: '+' and 8 to 15 digits, the first "
+			    "not 0");
+	memcpy(out->to, s, len + 1);
+
+	s = get_string(root, "body", &len, p);
+	if (!s)
+		return -1;
+	if (len == 0)
+		return fail(p, 422, "body", "'body' must not be empty");
+	if (len > NS_BODY_MAX)
+		return fail(p, 422, "body", "'body' is %zu bytes, more than %d", len, NS_BODY_MAX);
+	if (!ingest_is_utf8(s, len))
+		return fail(p, 422, "body", "'body' must be valid UTF-8 without NUL");
+	memcpy(out->body, s, len);
+	out->body[len] = '\0';
+
+	out->type = NS_EV_REQUESTED;
+	out->source = NS_SRC_API;
+	return 0;
+}
+
+int ingest_validate_webhook(const ns_channels *chs, json_t *root, ns_event *out, ingest_problem *p)
+{
+	static const char *const allowed[] = {"externalId", "event", "timestamp", NULL};
+	const char *s;
+	size_t len = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(root))
+		return fail(p, 400, NULL, "the body must be a JSON object");
+	if (check_members(root, allowed, p) || take_external_id(root, out, p))
+		return -1;
+
+	s = get_string(root, "event", &len, p);
+	if (!s)
+		return -1;
+	if (len != strlen(s) || len > NS_STATUS_MAX || !ns_channels_any_has(chs, s))
+		return fail(p, 422, "event", "'%.40s' is not a status of any channel", s);
+	memcpy(out->status, s, len + 1);
+
+	s = get_string(root, "timestamp", &len, p);
+	if (!s)
+		return -1;
+	if (len != strlen(s) || ns_time_parse(s, &out->occurred_at))
+		return fail(p, 422, "timestamp",
+			    "'timestamp' must be ISO 8601 UTC, e.g. 2025-03-01T12:00:00.000Z");
+
+	out->type = NS_EV_STATUS;
+	out->source = NS_SRC_PROVIDER;
+	out->channel[0] = '\0';
+	return 0;
+}

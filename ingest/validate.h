@@ -1,0 +1,55 @@
+/* validate.h -- pure validators for the two request bodies ingest accepts.
+ *
+ * No I/O, no clocks, no Kafka: a decoded JSON value goes in, an ns_event (content fields
+ * only) or a problem naming the offending field comes out. The handlers add ids and
+ * timestamps and produce. Safe to call from many threads at once (the channel set is
+ * immutable after loading). */
+#ifndef INGEST_VALIDATE_H
+#define INGEST_VALIDATE_H
+
+#include "ns_channel.h"
+#include "ns_event.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define INGEST_FIELD_MAX  64
+#define INGEST_DETAIL_MAX 256
+
+/* Why a request was refused: the HTTP status (400 malformed, 422 unprocessable), the
+ * member at fault ("" when the whole body is at fault) and a sentence for humans. */
+typedef struct {
+	int status;
+	char field[INGEST_FIELD_MAX];
+	char detail[INGEST_DETAIL_MAX];
+} ingest_problem;
+
+/* Parse buf[0..len) as one JSON object (duplicate members refused). Returns the new
+ * object (caller decrefs), or NULL with p filled: 400 for malformed JSON or a value that
+ * is not an object. */
+json_t *ingest_parse_json(const char *buf, size_t len, ingest_problem *p);
+
+/* Validate a POST /notifications body {externalId, channel, to, body}. Returns 0 and
+ * fills out (type requested, source api, external_id, channel, to, body; ids and times
+ * are left zero), or -1 with p filled (422 naming the field: unknown member, wrong type,
+ * missing, or bad value). out may be partly written on failure. */
+int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event *out,
+				 ingest_problem *p);
+
+/* Validate a POST /webhooks body {externalId, event, timestamp}. Returns 0 and fills out
+ * (type status, source provider, external_id, status = event, channel "", occurred_at =
+ * timestamp; id and received_at left zero), or -1 with p filled as above. The event must
+ * be a status of some channel: ingest cannot know the channel of a webhook. */
+int ingest_validate_webhook(const ns_channels *chs, json_t *root, ns_event *out, ingest_problem *p);
+
+/* Non-zero when s is E.164: '+', then 8..15 digits, the first not '0'. */
+int ingest_is_e164(const char *s);
+
+/* Non-zero when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or values past
+ * U+10FFFF; NUL bytes refused). */
+int ingest_is_utf8(const char *s, size_t len);
+
+/* Non-zero when s[0..len) is 1..NS_EXTID_MAX bytes of printable ASCII (0x21-0x7e). */
+int ingest_is_external_id(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,45 @@
+/* backoff.c -- exponential backoff with full jitter inside a time budget (see backoff.h). */
+#include "backoff.h"
+
+int64_t sender_backoff_ceiling(const sender_backoff *b, int attempt)
+{
+	int64_t c = b->base_ms > 0 ? b->base_ms : 1;
+	int i;
+
+	if (attempt < 0)
+		attempt = 0;
+	for (i = 0; i < attempt && c < b->cap_ms; i++)
+		c *= 2;
+	if (c > b->cap_ms)
+		c = b->cap_ms;
+	return c < 0 ? 0 : c;
+}
+
+uint64_t sender_backoff_rand(uint64_t *state)
+{
+	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ULL;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1dULL;
+}
+
+int sender_backoff_next(const sender_backoff *b, int attempt, int64_t elapsed_ms, uint64_t *rng,
+			int64_t *delay_ms)
+{
+	int64_t ceil = sender_backoff_ceiling(b, attempt);
+	int64_t d = (int64_t)(sender_backoff_rand(rng) % (uint64_t)(ceil + 1));
+
+	if (elapsed_ms < 0)
+		elapsed_ms = 0;
+	if (elapsed_ms >= b->budget_ms)
+		return -1;
+	/* A retry whose delay would overrun the budget is shortened to end on it: the last
+	 * chance still happens, then the budget check above ends the job. */
+	if (elapsed_ms + d > b->budget_ms)
+		d = b->budget_ms - elapsed_ms;
+	*delay_ms = d;
+	return 0;
+}

@@ -1,0 +1,110 @@
+/* main.c -- the provider simulator: the provider contract over HTTP (api.c), status paths
+ * (paths.c) played as webhooks with retries (webhooks.c), and a report of what it saw
+ * (store.c). Used by `make run` and the end-to-end tests. */
+#include "api.h"
+#include "store.h"
+#include "webhooks.h"
+
+#include "ns_config.h"
+#include "ns_http.h"
+#include "ns_log.h"
+#include "ns_metrics.h"
+#include "ns_signal.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+	const char *listen = NULL, *webhook = NULL;
+	long seed = 0, dmin = 0, dmax = 0, rej = 0, dup = 0, reo = 0, window = 0, base = 0,
+	     hold = 0, threads = 0;
+	const ns_opt opts[] = {
+	    {"SIM_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:9090", 0, 0, "listen address", &listen},
+	    {"SIM_WEBHOOK_URL", "webhook-url", NS_OPT_STR, "http://127.0.0.1:8080/webhooks", 0, 0,
+	     "where status webhooks are posted", &webhook},
+	    {"SIM_SEED", "seed", NS_OPT_INT, "0", 0, 2147483647L, "random seed (0: from the clock)",
+	     &seed},
+	    {"SIM_DELAY_MIN_MS", "delay-min-ms", NS_OPT_INT, "50", 0, 86400000,
+	     "least delay between two statuses", &dmin},
+	    {"SIM_DELAY_MAX_MS", "delay-max-ms", NS_OPT_INT, "500", 0, 86400000,
+	     "largest delay between two statuses", &dmax},
+	    {"SIM_REJECT_PERCENT", "reject-percent", NS_OPT_INT, "5", 0, 100,
+	     "share of messages rejected", &rej},
+	    {"SIM_DUPLICATE_PERCENT", "duplicate-percent", NS_OPT_INT, "10", 0, 100,
+	     "share of messages with one webhook posted twice", &dup},
+	    {"SIM_REORDER_PERCENT", "reorder-percent", NS_OPT_INT, "10", 0, 100,
+	     "share of messages with two adjacent webhooks swapped", &reo},
+	    {"SIM_RETRY_WINDOW_MS", "retry-window-ms", NS_OPT_INT, "3600000", 0, 604800000L,
+	     "how long a failed webhook is retried", &window},
+	    {"SIM_RETRY_BASE_MS", "retry-base-ms", NS_OPT_INT, "500", 1, 3600000,
+	     "first webhook retry delay (doubles, capped at 60 s)", &base},
+	    {"SIM_TIMEOUT_HOLD_MS", "timeout-hold-ms", NS_OPT_INT, "30000", 0, 600000,
+	     "how long the timeout outage holds a request", &hold},
+	    {"SIM_THREADS", "threads", NS_OPT_INT, "128", 1, 1024,
+	     "HTTP worker threads (connections at once)", &threads},
+	};
+	const ns_cli cli = {"simulator",
+			    "A simulated SMS/WhatsApp provider: POST /messages, GET "
+			    "/messages/{externalId}, webhooks with delays, duplicates, reordering "
+			    "and retries, POST /control/outage, GET /report.",
+			    opts, sizeof(opts) / sizeof(opts[0])};
+	char err[512];
+	sim_store *store = NULL;
+	sim_hooks *hooks = NULL;
+	sim_api *api = NULL;
+	ns_http *http = NULL;
+	ns_http_opts hopts = {0};
+	sim_path_opts popts;
+	int rc = 1;
+
+	switch (ns_config_load(&cli, argc, argv, err, sizeof(err))) {
+	case NS_CONFIG_EXIT:
+		return 0;
+	case NS_CONFIG_ERR:
+		fprintf(stderr, "simulator: %s\n", err);
+		return 2;
+	default:
+		break;
+	}
+	if (ns_signal_install() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return 1;
+	popts.reject_percent = (int)rej;
+	popts.duplicate_percent = (int)dup;
+	popts.reorder_percent = (int)reo;
+	popts.delay_min_ms = dmin;
+	popts.delay_max_ms = dmax;
+	store = sim_store_new();
+	if (!store)
+		goto out;
+	hooks = sim_hooks_start(webhook, window, base, store, err, sizeof(err));
+	if (!hooks) {
+		NS_ERROR("sim.start", "err=\"%s\"", err);
+		goto out;
+	}
+	api = sim_api_new(store, hooks, &popts, (uint64_t)seed, hold);
+	if (!api)
+		goto out;
+	hopts.listen = listen;
+	hopts.threads = (int)threads;
+	hopts.request_timeout_ms = 60000;
+	http = ns_http_start(&hopts, err, sizeof(err));
+	if (!http) {
+		NS_ERROR("sim.http", "listen=%s err=\"%s\"", listen, err);
+		goto out;
+	}
+	sim_api_register(api, http);
+	NS_INFO("sim.started", "listen=%s webhook=%s", listen, webhook);
+	while (!ns_signal_stopping())
+		ns_signal_sleep_ms(500);
+	rc = 0;
+out:
+	ns_http_stop(http);
+	sim_hooks_stop(hooks);
+	sim_api_free(api);
+	sim_store_free(store);
+	curl_global_cleanup();
+	ns_metrics_reset();
+	NS_INFO("sim.stopped", "rc=%d", rc);
+	return rc;
+}

@@ -1,0 +1,41 @@
+/* paths.h -- the status path the simulated provider plays for one accepted message: which
+ * webhooks it posts, with which event timestamps, and when each is first delivered.
+ *
+ * sms: sent, delivered; whatsapp: sent, delivered, viewed; a configurable share is
+ * rejected instead. Timestamps increase along the path by a random delay in [min, max].
+ * Duplicates repeat one webhook later; reordering swaps the delivery times of two adjacent
+ * webhooks (their timestamps stay true). Pure: the random state is passed in. */
+#ifndef SIM_PATHS_H
+#define SIM_PATHS_H
+
+#include <stdint.h>
+
+#define SIM_PATH_MAX 8 /* webhooks per message, duplicates included */
+
+typedef struct {
+	char event[16];
+	int64_t ts_ms;	/* the event's timestamp (what the webhook says) */
+	int64_t due_ms; /* when it is first posted */
+} sim_webhook;
+
+typedef struct {
+	int reject_percent, duplicate_percent, reorder_percent;
+	int64_t delay_min_ms, delay_max_ms;
+} sim_path_opts;
+
+typedef struct {
+	int n;	     /* webhooks, duplicates included, in delivery order as planned */
+	int nevents; /* distinct events of the path */
+	int rejected, duplicated, reordered;
+	sim_webhook w[SIM_PATH_MAX];
+} sim_path;
+
+/* Next pseudo-random value from *state (non-zero). */
+uint64_t sim_rand(uint64_t *state);
+
+/* Plan the path of a message of channel accepted at start_ms. Unknown channels play the
+ * sms path. Returns 0. */
+int sim_path_plan(const char *channel, int64_t start_ms, const sim_path_opts *o, uint64_t *rng,
+		  sim_path *out);
+
+#endif

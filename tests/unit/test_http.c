@@ -1,0 +1,445 @@
+/* test_http.c -- ns_http on a real socket: built-in /healthz, /readyz and /metrics, a route
+ * that echoes JSON bodies (size cap with Content-Length and chunked bodies, media type
+ * check), the problem+json shape, query parameter decoding, per-route request counters,
+ * port 0 and a taken port. */
+#include "nt.h"
+#include "ns_http.h"
+#include "ns_log.h"
+#include "ns_metrics.h"
+
+#include <check.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_BODY 1024
+
+static ns_http *srv;
+static int port;
+static atomic_int ready_flag;
+
+static int is_ready(void *opaque)
+{
+	(void)opaque;
+	return atomic_load(&ready_flag);
+}
+
+/* POST /echo: JSON body of at most MAX_BODY bytes back as {"len":n,"body":"..."}. */
+static int echo(struct mg_connection *conn, void *cbdata)
+{
+	char *body = NULL;
+	size_t len = 0;
+	int rc, st;
+
+	(void)cbdata;
+	if (!ns_http_is_json(conn))
+		return ns_http_send_problem(conn, 415, NULL, "expected application/json", NULL);
+	rc = ns_http_read_body(conn, MAX_BODY, &body, &len);
+	if (rc == NS_HTTP_TOO_LARGE)
+		return ns_http_send_problem(conn, 413, "Payload Too Large", "body over 1024 bytes",
+					    NULL);
+	if (rc != 0)
+		return ns_http_send_problem(conn, 400, NULL, "unreadable body", NULL);
+	st = ns_http_send_json(conn, 200,
+			       json_pack("{s:i,s:s%}", "len", (int)len, "body", body, len),
+			       "X-Echo: yes\r\n");
+	free(body);
+	return st;
+}
+
+/* GET /q?a=...: {"a": value, "n": length} or {"n": -1}. */
+static int query(struct mg_connection *conn, void *cbdata)
+{
+	char v[16];
+	int n = ns_http_query_param(conn, "a", v, sizeof(v));
+
+	(void)cbdata;
+	if (n < 0)
+		return ns_http_send_json(conn, 200, json_pack("{s:i}", "n", n), NULL);
+	return ns_http_send_json(conn, 200, json_pack("{s:s,s:i}", "a", v, "n", n), NULL);
+}
+
+static int problem(struct mg_connection *conn, void *cbdata)
+{
+	(void)cbdata;
+	return ns_http_send_problem(conn, 422, "Unprocessable Content", "to is not a phone number",
+				    "to");
+}
+
+static void setup(void)
+{
+	char err[256], listen[32];
+	ns_http_opts o = {.threads = 4, .request_timeout_ms = 5000, .ready = is_ready};
+
+	ns_log_init("test_http", NS_LOG_WARN);
+	atomic_store(&ready_flag, 1);
+	port = nt_free_port();
+	ck_assert_int_gt(port, 0);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	o.listen = listen;
+	srv = ns_http_start(&o, err, sizeof(err));
+	ck_assert_msg(srv != NULL, "start: %s", err);
+	ck_assert_int_eq(ns_http_port(srv), port);
+	ns_http_route(srv, "/echo", echo, NULL);
+	ns_http_route(srv, "/q", query, NULL);
+	ns_http_route(srv, "/problem", problem, NULL);
+}
+
+static void teardown(void)
+{
+	struct timespec ts; clock_gettime(CLOCK_MONOTONIC,&ts); fprintf(stderr, "TD %ld.%03ld\n", ts.tv_sec, ts.tv_nsec/1000000);
+	ns_http_stop(srv);
+	srv = NULL;
+	ns_metrics_reset();
+}
+
+typedef struct {
+	char *data;
+	size_t len;
+} buf;
+
+static size_t on_data(char *p, size_t sz, size_t n, void *arg)
+{
+	buf *b = arg;
+	char *nd = realloc(b->data, b->len + sz * n + 1);
+	if (!nd)
+		return 0;
+	memcpy(nd + b->len, p, sz * n);
+	b->data = nd;
+	b->len += sz * n;
+	b->data[b->len] = '\0';
+	return sz * n;
+}
+
+typedef struct {
+	const char *p;
+	size_t left;
+} src;
+
+static size_t on_read(char *out, size_t sz, size_t n, void *arg)
+{
+	src *s = arg;
+	size_t k = sz * n < s->left ? sz * n : s->left;
+	memcpy(out, s->p, k);
+	s->p += k;
+	s->left -= k;
+	return k;
+}
+
+/* One request; chunked sends the body with Transfer-Encoding: chunked. Fills *ctype
+ * (malloc'd, may be NULL) and *resp (malloc'd). Returns the status. */
+static long request(const char *method, const char *path, const char *ctype_in, const char *body,
+		    size_t len, int chunked, char **resp, char **ctype)
+{
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = NULL;
+	char url[256], hdr[128];
+	buf b = {NULL, 0};
+	src s = {body, len};
+	long status = -1;
+	char *ct = NULL;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	h = curl_slist_append(h, "Expect:");
+	if (ctype_in) {
+		snprintf(hdr, sizeof(hdr), "Content-Type: %s", ctype_in);
+		h = curl_slist_append(h, hdr);
+	}
+	if (body && chunked) {
+		h = curl_slist_append(h, "Transfer-Encoding: chunked");
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, &s);
+	} else if (body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	if (curl_easy_perform(c) == CURLE_OK) {
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+	}
+	if (ctype)
+		*ctype = ct ? strdup(ct) : NULL;
+	*resp = b.data;
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+static json_t *parse(const char *s)
+{
+	json_error_t e;
+	json_t *j = s ? json_loads(s, 0, &e) : NULL;
+	ck_assert_msg(j != NULL, "not JSON: %s", s ? s : "(null)");
+	return j;
+}
+
+START_TEST(test_healthz_readyz)
+{
+	char *resp = NULL, *ct = NULL;
+	json_t *j;
+
+	ck_assert_int_eq(request("GET", "/healthz", NULL, NULL, 0, 0, &resp, &ct), 200);
+	ck_assert_str_eq(ct, "application/json");
+	j = parse(resp);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "ok");
+	json_decref(j);
+	free(resp);
+	free(ct);
+
+	ck_assert_int_eq(request("GET", "/readyz", NULL, NULL, 0, 0, &resp, NULL), 200);
+	free(resp);
+	atomic_store(&ready_flag, 0);
+	ck_assert_int_eq(request("GET", "/readyz", NULL, NULL, 0, 0, &resp, NULL), 503);
+	j = parse(resp);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "not ready");
+	json_decref(j);
+	free(resp);
+	/* Liveness does not depend on readiness. */
+	ck_assert_int_eq(request("GET", "/healthz", NULL, NULL, 0, 0, &resp, NULL), 200);
+	free(resp);
+}
+END_TEST
+
+START_TEST(test_echo)
+{
+	const char *body = "{\"hello\":\"w\\u00f6rld\"}";
+	char *resp = NULL;
+	json_t *j;
+
+	ck_assert_int_eq(request("POST", "/echo", "application/json; charset=utf-8", body,
+				 strlen(body), 0, &resp, NULL),
+			 200);
+	j = parse(resp);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "len")), (int)strlen(body));
+	ck_assert_str_eq(json_string_value(json_object_get(j, "body")), body);
+	json_decref(j);
+	free(resp);
+}
+END_TEST
+
+/* Bodies of every interesting size, with Content-Length and chunked. */
+static const struct {
+	size_t len;
+	int chunked;
+	long status;
+} sizes[] = {
+    {0, 0, 200},    {1, 0, 200},      {1023, 0, 200},	 {1024, 0, 200},
+    {1025, 0, 413}, {100000, 0, 413}, {1, 1, 200},	 {1024, 1, 200},
+    {1025, 1, 413}, {5000, 1, 413},   {3000000, 0, 413},
+};
+
+START_TEST(test_body_sizes)
+{
+	size_t len = sizes[_i].len;
+	char *body = malloc(len + 3), *resp = NULL, *ct = NULL;
+	long st;
+
+	/* A JSON string literal of exactly len bytes ("xxx"), or a number when tiny. */
+	if (len >= 2) {
+		memset(body, 'x', len);
+		body[0] = '"';
+		body[len - 1] = '"';
+	} else if (len == 1) {
+		body[0] = '7';
+	}
+	body[len] = '\0';
+	st = request("POST", "/echo", "application/json", body, len, sizes[_i].chunked, &resp, &ct);
+	ck_assert_msg(st == sizes[_i].status, "len %zu chunked %d: status %ld", len,
+		      sizes[_i].chunked, st);
+	if (st == 200) {
+		json_t *j = parse(resp);
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "len")), (int)len);
+		ck_assert_str_eq(json_string_value(json_object_get(j, "body")), body);
+		json_decref(j);
+	} else {
+		json_t *j = parse(resp);
+		ck_assert_str_eq(ct, "application/problem+json");
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 413);
+		json_decref(j);
+	}
+	free(ct);
+	free(resp);
+	free(body);
+}
+END_TEST
+
+START_TEST(test_media_type)
+{
+	static const struct {
+		const char *ctype;
+		long status;
+	} cases[] = {
+	    {"application/json", 200},	{"application/json;charset=UTF-8", 200},
+	    {"APPLICATION/JSON", 200},	{"text/plain", 415},
+	    {"application/jsonx", 415}, {"application/problem+json", 415},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *resp = NULL;
+		long st = request("POST", "/echo", cases[i].ctype, "{}", 2, 0, &resp, NULL);
+		ck_assert_msg(st == cases[i].status, "%s: %ld", cases[i].ctype, st);
+		free(resp);
+	}
+}
+END_TEST
+
+START_TEST(test_problem_shape)
+{
+	char *resp = NULL, *ct = NULL;
+	json_t *j;
+
+	ck_assert_int_eq(request("GET", "/problem", NULL, NULL, 0, 0, &resp, &ct), 422);
+	ck_assert_str_eq(ct, "application/problem+json");
+	j = parse(resp);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "type")), "about:blank");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "title")), "Unprocessable Content");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 422);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "detail")),
+			 "to is not a phone number");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "field")), "to");
+	ck_assert_int_eq(json_object_size(j), 5);
+	json_decref(j);
+	free(resp);
+	free(ct);
+
+	/* Default title from the status; no field when none given. */
+	ck_assert_int_eq(request("POST", "/echo", "text/plain", "x", 1, 0, &resp, NULL), 415);
+	j = parse(resp);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "title")), "Unsupported Media Type");
+	ck_assert_ptr_null(json_object_get(j, "field"));
+	json_decref(j);
+	free(resp);
+}
+END_TEST
+
+static const struct {
+	const char *path;
+	const char *value; /* NULL: absent */
+} queries[] = {
+    {"/q?a=plain", "plain"},
+    {"/q?b=1&a=x%20y%2Bz", "x y+z"},
+    {"/q?a=a+b", "a b"},
+    {"/q?a=", ""},
+    {"/q?b=2", NULL},
+    {"/q", NULL},
+    {"/q?a=0123456789abcdefXYZ", NULL}, /* longer than the 16-byte buffer */
+};
+
+START_TEST(test_query_param)
+{
+	char *resp = NULL;
+	json_t *j;
+
+	ck_assert_int_eq(request("GET", queries[_i].path, NULL, NULL, 0, 0, &resp, NULL), 200);
+	j = parse(resp);
+	if (queries[_i].value) {
+		ck_assert_str_eq(json_string_value(json_object_get(j, "a")), queries[_i].value);
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "n")),
+				 (int)strlen(queries[_i].value));
+	} else {
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "n")), -1);
+	}
+	json_decref(j);
+	free(resp);
+}
+END_TEST
+
+static int metrics_show(void *arg)
+{
+	const char *const *want = arg;
+	char *resp = NULL;
+	int ok = request("GET", "/metrics", NULL, NULL, 0, 0, &resp, NULL) == 200 && resp;
+
+	for (; ok && *want; want++)
+		ok = strstr(resp, *want) != NULL;
+	free(resp);
+	return ok;
+}
+
+START_TEST(test_metrics_route)
+{
+	const char *want[] = {"# TYPE http_requests_total counter\n",
+			      "http_requests_total{route=\"/echo\",code=\"2xx\"} 2\n",
+			      "http_requests_total{route=\"/echo\",code=\"4xx\"} 1\n",
+			      "http_requests_total{route=\"/problem\",code=\"4xx\"} 1\n",
+			      "# TYPE http_request_duration_seconds histogram\n",
+			      "http_request_duration_seconds_count{route=\"/echo\"} 3\n",
+			      NULL};
+	char *resp = NULL, *ct = NULL;
+
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(
+		    request("POST", "/echo", "application/json", "1", 1, 0, &resp, NULL), 200);
+		free(resp);
+	}
+	ck_assert_int_eq(request("POST", "/echo", "text/plain", "1", 1, 0, &resp, NULL), 415);
+	free(resp);
+	ck_assert_int_eq(request("GET", "/problem", NULL, NULL, 0, 0, &resp, NULL), 422);
+	free(resp);
+	ck_assert_int_eq(request("GET", "/metrics", NULL, NULL, 0, 0, &resp, &ct), 200);
+	ck_assert_str_eq(ct, "text/plain; version=0.0.4; charset=utf-8");
+	free(resp);
+	free(ct);
+	/* Counters are bumped after the reply is written: wait until they show. */
+	ck_assert_msg(nt_eventually(metrics_show, want, 5000) == 0, "metrics never matched");
+}
+END_TEST
+
+START_TEST(test_port_zero_and_taken)
+{
+	ns_http_opts o = {.listen = "127.0.0.1:0", .threads = 2};
+	char err[256], listen[32];
+	ns_http *h2;
+
+	h2 = ns_http_start(&o, err, sizeof(err));
+	ck_assert_msg(h2 != NULL, "port 0: %s", err);
+	ck_assert_int_gt(ns_http_port(h2), 0);
+	ck_assert_int_ne(ns_http_port(h2), port);
+	ns_http_stop(h2);
+
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	o.listen = listen;
+	err[0] = '\0';
+	ck_assert_ptr_null(ns_http_start(&o, err, sizeof(err)));
+	ck_assert_msg(strstr(err, listen) != NULL, "error names the address: %s", err);
+	ns_http_stop(NULL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("http");
+	TCase *tc = tcase_create("http");
+	SRunner *sr;
+	int failed;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	tcase_set_timeout(tc, 30);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_healthz_readyz);
+	tcase_add_test(tc, test_echo);
+	tcase_add_loop_test(tc, test_body_sizes, 0, (int)(sizeof(sizes) / sizeof(sizes[0])));
+	tcase_add_test(tc, test_media_type);
+	tcase_add_test(tc, test_problem_shape);
+	tcase_add_loop_test(tc, test_query_param, 0, (int)(sizeof(queries) / sizeof(queries[0])));
+	tcase_add_test(tc, test_metrics_route);
+	tcase_add_test(tc, test_port_zero_and_taken);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	curl_global_cleanup();
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,322 @@
+/* test_validate.c -- ingest's request validators, table-driven: every kind of bad input is
+ * refused with the right status and names the right field; good input fills the event. */
+#include "../lib/nt.h"
+#include "../../ingest/validate.h"
+
+#include "ns_channel.h"
+#include "ns_event.h"
+#include "ns_time.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static ns_channels *chs;
+
+static void setup(void)
+{
+	char err[256];
+
+	chs = ns_channels_load(nt_schemas_dir(), err, sizeof(err));
+	ck_assert_msg(chs != NULL, "load channels from %s: %s", nt_schemas_dir(), err);
+}
+
+static void teardown(void)
+{
+	ns_channels_free(chs);
+	chs = NULL;
+}
+
+typedef enum { NOTIF, HOOK } kind;
+
+typedef struct {
+	kind k;
+	const char *json;
+	int status;	   /* 0: accepted */
+	const char *field; /* expected problem field when refused ("" = whole body) */
+} vcase;
+
+#define N_OK "\"externalId\":\"n-1\",\"channel\":\"sms\",\"to\":\"+4915112345678\""
+#define W_OK "\"externalId\":\"n-1\",\"event\":\"delivered\""
+
+static const vcase cases[] = {
+    /* accepted */
+    {NOTIF, "{" N_OK ",\"body\":\"hello\"}", 0, NULL},
+    {NOTIF, "{\"externalId\":\"a\",\"channel\":\"whatsapp\",\"to\":\"+12345678\",\"body\":\"h\"}",
+     0, NULL},
+    {NOTIF, "{" N_OK ",\"body\":\"gr\\u00fc\\u00dfe \\ud83d\\ude00\"}", 0, NULL},
+    {NOTIF,
+     "{\"body\":\"x\",\"to\":\"+123456789012345\",\"channel\":\"sms\",\"externalId\":\"~!\"}", 0,
+     NULL},
+    {HOOK, "{" W_OK ",\"timestamp\":\"2025-03-01T12:00:00.000Z\"}", 0, NULL},
+    {HOOK, "{" W_OK ",\"timestamp\":\"2025-03-01T12:00:00Z\"}", 0, NULL},
+    {HOOK, "{\"externalId\":\"n-1\",\"event\":\"viewed\",\"timestamp\":\"2024-02-29T23:59:59.5Z\"}",
+     0, NULL},
+    /* malformed: 400, no field */
+    {NOTIF, "{" N_OK ",\"body\":\"hello\"", 400, ""},
+    {NOTIF, "", 400, ""},
+    {NOTIF, "[1,2]", 400, ""},
+    {NOTIF, "\"text\"", 400, ""},
+    {NOTIF, "{" N_OK ",\"body\":\"a\",\"body\":\"b\"}", 400, ""},
+    {HOOK, "{" W_OK ",\"timestamp\":\"2025-03-01T12:00:00Z\"} trailing", 400, ""},
+    {HOOK, "null", 400, ""},
+    /* unknown members */
+    {NOTIF, "{" N_OK ",\"body\":\"hi\",\"priority\":1}", 422, "priority"},
+    {NOTIF, "{" N_OK ",\"body\":\"hi\",\"status\":\"sent\"}", 422, "status"},
+    {HOOK, "{" W_OK ",\"timestamp\":\"2025-03-01T12:00:00Z\",\"channel\":\"sms\"}", 422, "channel"},
+    /* missing members */
+    {NOTIF, "{" N_OK "}", 422, "body"},
+    {NOTIF, "{\"channel\":\"sms\",\"to\":\"+4915112345678\",\"body\":\"x\"}", 422, "externalId"},
+    {NOTIF, "{\"externalId\":\"n\",\"to\":\"+4915112345678\",\"body\":\"x\"}", 422, "channel"},
+    {NOTIF, "{\"externalId\":\"n\",\"channel\":\"sms\",\"body\":\"x\"}", 422, "to"},
+    {NOTIF, "{}", 422, "externalId"},
+    {HOOK, "{" W_OK "}", 422, "timestamp"},
+    {HOOK, "{\"externalId\":\"n\",\"timestamp\":\"2025-03-01T12:00:00Z\"}", 422, "event"},
+    /* wrong JSON types */
+    {NOTIF, "{" N_OK ",\"body\":5}", 422, "body"},
+    {NOTIF, "{\"externalId\":42,\"channel\":\"sms\",\"to\":\"+4915112345678\",\"body\":\"x\"}", 422,
+     "externalId"},
+    {NOTIF, "{\"externalId\":\"n\",\"channel\":[\"sms\"],\"to\":\"+4915112345678\",\"body\":\"x\"}",
+     422, "channel"},
+    {NOTIF, "{\"externalId\":\"n\",\"channel\":\"sms\",\"to\":4915112345678,\"body\":\"x\"}", 422,
+     "to"},
+    {NOTIF, "{" N_OK ",\"body\":null}", 422, "body"},
+    {HOOK, "{" W_OK ",\"timestamp\":1740830400000}", 422, "timestamp"},
+    {HOOK, "{\"externalId\":\"n\",\"event\":true,\"timestamp\":\"2025-03-01T12:00:00Z\"}", 422,
+     "event"},
+    /* bad channel */
+    {NOTIF, "{\"externalId\":\"n\",\"channel\":\"email\",\"to\":\"+4915112345678\",\"body\":\"x\"}",
+     422, "channel"},
+    {NOTIF, "{\"externalId\":\"n\",\"channel\":\"SMS\",\"to\":\"+4915112345678\",\"body\":\"x\"}",
+     422, "channel"},
+    {NOTIF, "{\"externalId\":\"n\",\"channel\":\"\",\"to\":\"+4915112345678\",\"body\":\"x\"}", 422,
+     "channel"},
+/* bad E.164 */
+#define TO(v) "{\"externalId\":\"n\",\"channel\":\"sms\",\"to\":\"" v "\",\"body\":\"x\"}"
+    {NOTIF, TO("4915112345678"), 422, "to"},
+    {NOTIF, TO("+0915112345678"), 422, "to"},
+    {NOTIF, TO("+1234567"), 422, "to"},
+    {NOTIF, TO("+1234567890123456"), 422, "to"},
+    {NOTIF, TO("+49 1511234567"), 422, "to"},
+    {NOTIF, TO("+49-1511234567"), 422, "to"},
+    {NOTIF, TO("+4915112345a"), 422, "to"},
+    {NOTIF, TO("++4915112345"), 422, "to"},
+    {NOTIF, TO("+"), 422, "to"},
+    {NOTIF, TO(""), 422, "to"},
+    {NOTIF, TO("+4915112345678\\u0000"), 400, ""}, /* jansson refuses NUL without a flag */
+    /* body */
+    {NOTIF, "{" N_OK ",\"body\":\"\"}", 422, "body"},
+/* externalId */
+#define XID(v)                                                                                     \
+	"{\"externalId\":\"" v "\",\"channel\":\"sms\",\"to\":\"+4915112345678\",\"body\":\"x\"}"
+    {NOTIF, XID(""), 422, "externalId"},
+    {NOTIF, XID("a b"), 422, "externalId"},
+    {NOTIF, XID("tab\\t"), 422, "externalId"},
+    {NOTIF, XID("caf\\u00e9"), 422, "externalId"},
+    {NOTIF, XID("del\\u007f"), 422, "externalId"},
+    {HOOK, "{\"externalId\":\"\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:00:00Z\"}", 422,
+     "externalId"},
+/* webhook event */
+#define EV(v) "{\"externalId\":\"n\",\"event\":\"" v "\",\"timestamp\":\"2025-03-01T12:00:00Z\"}"
+    {HOOK, EV("bounced"), 422, "event"},
+    {HOOK, EV(""), 422, "event"},
+    {HOOK, EV("Delivered"), 422, "event"},
+    {HOOK, EV("delivered "), 422, "event"},
+/* timestamps */
+#define TS(v) "{\"externalId\":\"n\",\"event\":\"sent\",\"timestamp\":\"" v "\"}"
+    {HOOK, TS("2025-03-01T12:00:00.000+01:00"), 422, "timestamp"},
+    {HOOK, TS("2025-03-01T12:00:00.000+00:00"), 422, "timestamp"},
+    {HOOK, TS("2025-03-01T12:00:00.000"), 422, "timestamp"},
+    {HOOK, TS("2025-03-01 12:00:00.000Z"), 422, "timestamp"},
+    {HOOK, TS("2025-03-01T12:00:00.000z"), 422, "timestamp"},
+    {HOOK, TS("2025-03-01T12:00:00.000Zjunk"), 422, "timestamp"},
+    {HOOK, TS("2025-02-30T12:00:00Z"), 422, "timestamp"},
+    {HOOK, TS("2025-03-01T24:00:00Z"), 422, "timestamp"},
+    {HOOK, TS("2025-3-1T12:00:00Z"), 422, "timestamp"},
+    {HOOK, TS("1740830400000"), 422, "timestamp"},
+    {HOOK, TS(""), 422, "timestamp"},
+};
+
+START_TEST(test_cases)
+{
+	const vcase *c = &cases[_i];
+	ingest_problem p;
+	ns_event ev;
+	json_t *root;
+	int rc = -1;
+
+	memset(&p, 0, sizeof(p));
+	root = ingest_parse_json(c->json, strlen(c->json), &p);
+	if (root)
+		rc = c->k == NOTIF ? ingest_validate_notification(chs, root, &ev, &p)
+				   : ingest_validate_webhook(chs, root, &ev, &p);
+	json_decref(root);
+	if (c->status == 0) {
+		ck_assert_msg(rc == 0, "case %d %s: refused %d field=%s (%s)", _i, c->json,
+			      p.status, p.field, p.detail);
+	} else {
+		ck_assert_msg(rc != 0, "case %d %s: accepted", _i, c->json);
+		ck_assert_msg(p.status == c->status, "case %d %s: status %d, want %d", _i, c->json,
+			      p.status, c->status);
+		ck_assert_msg(!strcmp(p.field, c->field), "case %d %s: field '%s', want '%s'", _i,
+			      c->json, p.field, c->field);
+		ck_assert_msg(p.detail[0] != '\0', "case %d: empty detail", _i);
+	}
+}
+END_TEST
+
+static json_t *parse_ok(const char *text)
+{
+	ingest_problem p;
+	json_t *root = ingest_parse_json(text, strlen(text), &p);
+	ck_assert_msg(root != NULL, "parse %s: %s", text, p.detail);
+	return root;
+}
+
+START_TEST(test_notification_fills_event)
+{
+	ingest_problem p;
+	ns_event ev;
+	json_t *root = parse_ok("{\"externalId\":\"notif-123\",\"channel\":\"whatsapp\","
+				"\"to\":\"+4915112345678\",\"body\":\"hi \\u00e9\"}");
+
+	ck_assert_int_eq(ingest_validate_notification(chs, root, &ev, &p), 0);
+	json_decref(root);
+	ck_assert_int_eq(ev.type, NS_EV_REQUESTED);
+	ck_assert_int_eq(ev.source, NS_SRC_API);
+	ck_assert_str_eq(ev.external_id, "notif-123");
+	ck_assert_str_eq(ev.channel, "whatsapp");
+	ck_assert_str_eq(ev.to, "+4915112345678");
+	ck_assert_str_eq(ev.body, "hi \xc3\xa9");
+	ck_assert_str_eq(ev.status, "");
+}
+END_TEST
+
+START_TEST(test_webhook_fills_event)
+{
+	ingest_problem p;
+	ns_event ev;
+	int64_t want = 0;
+	json_t *root = parse_ok("{\"externalId\":\"notif-123\",\"event\":\"delivered\","
+				"\"timestamp\":\"2025-03-01T12:00:00.250Z\"}");
+
+	ck_assert_int_eq(ingest_validate_webhook(chs, root, &ev, &p), 0);
+	json_decref(root);
+	ck_assert_int_eq(ns_time_parse("2025-03-01T12:00:00.250Z", &want), 0);
+	ck_assert_int_eq(ev.type, NS_EV_STATUS);
+	ck_assert_int_eq(ev.source, NS_SRC_PROVIDER);
+	ck_assert_str_eq(ev.external_id, "notif-123");
+	ck_assert_str_eq(ev.status, "delivered");
+	ck_assert_str_eq(ev.channel, "");
+	ck_assert_int_eq(ev.occurred_at, want);
+}
+END_TEST
+
+/* Build a notification whose body or externalId has n bytes of c. */
+static int validate_sized(const char *member, size_t n, char c, ingest_problem *p)
+{
+	ns_event ev;
+	char *fill = malloc(n + 1);
+	json_t *root;
+	int rc;
+
+	ck_assert_ptr_nonnull(fill);
+	memset(fill, c, n);
+	fill[n] = '\0';
+	root = json_pack("{s:s, s:s, s:s, s:s}", "externalId", "n-1", "channel", "sms", "to",
+			 "+4915112345678", "body", "x");
+	ck_assert_ptr_nonnull(root);
+	json_object_set_new(root, member, json_string(fill));
+	rc = ingest_validate_notification(chs, root, &ev, p);
+	if (rc == 0 && !strcmp(member, "body"))
+		ck_assert_uint_eq(strlen(ev.body), n);
+	if (rc == 0 && !strcmp(member, "externalId"))
+		ck_assert_uint_eq(strlen(ev.external_id), n);
+	json_decref(root);
+	free(fill);
+	return rc;
+}
+
+START_TEST(test_limits)
+{
+	ingest_problem p;
+
+	ck_assert_int_eq(validate_sized("body", NS_BODY_MAX, 'b', &p), 0);
+	ck_assert_int_eq(validate_sized("body", NS_BODY_MAX + 1, 'b', &p), -1);
+	ck_assert_int_eq(p.status, 422);
+	ck_assert_str_eq(p.field, "body");
+	ck_assert_int_eq(validate_sized("body", 100000, 'b', &p), -1);
+	ck_assert_str_eq(p.field, "body");
+	ck_assert_int_eq(validate_sized("externalId", NS_EXTID_MAX, 'x', &p), 0);
+	ck_assert_int_eq(validate_sized("externalId", NS_EXTID_MAX + 1, 'x', &p), -1);
+	ck_assert_int_eq(p.status, 422);
+	ck_assert_str_eq(p.field, "externalId");
+}
+END_TEST
+
+static const struct {
+	const char *bytes;
+	int ok;
+} utf8_cases[] = {
+    {"plain ascii", 1},
+    {"\xc3\xa9", 1},
+    {"\xe2\x82\xac", 1},
+    {"\xf0\x9f\x98\x80", 1},
+    {"\xf4\x8f\xbf\xbf", 1}, /* U+10FFFF */
+    {"\xc3", 0},	     /* truncated */
+    {"\xe2\x82", 0},	     /* truncated */
+    {"\xc0\xaf", 0},	     /* overlong '/' */
+    {"\xe0\x80\xaf", 0},     /* overlong */
+    {"\xed\xa0\x80", 0},     /* surrogate U+D800 */
+    {"\xf4\x90\x80\x80", 0}, /* past U+10FFFF */
+    {"\x80", 0},	     /* lone continuation */
+    {"\xff", 0},	     /* never valid */
+    {"a\xc3\x28", 0},	     /* bad continuation */
+};
+
+START_TEST(test_utf8)
+{
+	ck_assert_msg(ingest_is_utf8(utf8_cases[_i].bytes, strlen(utf8_cases[_i].bytes)) ==
+			  utf8_cases[_i].ok,
+		      "utf8 case %d", _i);
+}
+END_TEST
+
+START_TEST(test_utf8_nul_and_helpers)
+{
+	ck_assert(!ingest_is_utf8("a\0b", 3));
+	ck_assert(ingest_is_utf8("", 0));
+	ck_assert(ingest_is_e164("+4915112345678"));
+	ck_assert(!ingest_is_e164(NULL));
+	ck_assert(ingest_is_external_id("!~", 2));
+	ck_assert(!ingest_is_external_id("a\0", 2));
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("validate");
+	TCase *tc = tcase_create("validate");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_loop_test(tc, test_cases, 0, (int)(sizeof(cases) / sizeof(cases[0])));
+	tcase_add_test(tc, test_notification_fills_event);
+	tcase_add_test(tc, test_webhook_fills_event);
+	tcase_add_test(tc, test_limits);
+	tcase_add_loop_test(tc, test_utf8, 0, (int)(sizeof(utf8_cases) / sizeof(utf8_cases[0])));
+	tcase_add_test(tc, test_utf8_nul_and_helpers);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
