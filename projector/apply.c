@@ -1,0 +1,217 @@
+/* apply.c -- one batch, one transaction (see apply.h): offsets check, decode, state cache,
+ * fold, history row, then states and offsets flushed and committed together. */
+#include "apply.h"
+#include "ns_event.h"
+#include "ns_log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A state touched in this batch, with the position of the last event folded into it. */
+typedef struct {
+	ns_state st;
+	int32_t partition;
+	int64_t offset;
+} cached_state;
+
+/* Open-addressing map externalId -> cached_state, sized for the batch (never rehashed). */
+typedef struct {
+	cached_state **slots;
+	size_t cap; /* power of two, > 2 * messages */
+} state_cache;
+
+/* A partition seen in this batch: its stored next offset and the one to store. */
+typedef struct {
+	int32_t partition;
+	int64_t next; /* -1: nothing stored */
+	int dirty;
+} part_pos;
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static int cache_init(state_cache *c, size_t n)
+{
+	c->cap = 16;
+	while (c->cap < 2 * n + 1)
+		c->cap <<= 1;
+	c->slots = calloc(c->cap, sizeof(*c->slots));
+	return c->slots ? 0 : -1;
+}
+
+static void cache_free(state_cache *c)
+{
+	for (size_t i = 0; i < c->cap && c->slots; i++)
+		free(c->slots[i]);
+	free(c->slots);
+	c->slots = NULL;
+}
+
+/* The cached state of id, loading it from the store on first touch. NULL on error. */
+static cached_state *cache_get(state_cache *c, proj_store *s, const char *id)
+{
+	size_t i = (size_t)hash_str(id) & (c->cap - 1);
+	cached_state *cs;
+
+	while (c->slots[i]) {
+		if (!strcmp(c->slots[i]->st.external_id, id))
+			return c->slots[i];
+		i = (i + 1) & (c->cap - 1);
+	}
+	cs = calloc(1, sizeof(*cs));
+	if (!cs)
+		return NULL;
+	if (proj_store_load_state(s, id, &cs->st) < 0) {
+		free(cs);
+		return NULL;
+	}
+	c->slots[i] = cs;
+	return cs;
+}
+
+/* The position record of partition p, loading its stored offset on first use. */
+static part_pos *part_get(part_pos *parts, size_t *nparts, size_t cap, proj_store *s,
+			  const char *topic, int32_t p)
+{
+	int64_t next = -1;
+	int rc;
+
+	for (size_t i = 0; i < *nparts; i++)
+		if (parts[i].partition == p)
+			return &parts[i];
+	if (*nparts >= cap)
+		return NULL;
+	rc = proj_store_get_offset(s, topic, p, &next);
+	if (rc < 0)
+		return NULL;
+	parts[*nparts].partition = p;
+	parts[*nparts].next = rc == 1 ? next : -1;
+	parts[*nparts].dirty = 0;
+	return &parts[(*nparts)++];
+}
+
+/* Fold one decoded event. Returns 0 or -1. */
+static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, const ns_event *ev,
+		    const proj_msg *m, ns_outcome *outcome)
+{
+	char detail[256] = "";
+	cached_state *cs = cache_get(cache, s, ev->external_id);
+	proj_event_row row;
+	int seen;
+
+	if (!cs)
+		return -1;
+	seen = proj_store_event_seen(s, ev->external_id, ev->id);
+	if (seen < 0)
+		return -1;
+	*outcome = ns_fold_apply(set, &cs->st, ev, seen, detail, sizeof(detail));
+	cs->st.exists = 1;
+	cs->partition = m->partition;
+	cs->offset = m->offset;
+	row = (proj_event_row){
+	    .external_id = ev->external_id,
+	    .event_id = ev->id,
+	    .type = ns_event_type_name(ev->type),
+	    .source = ns_event_source_name(ev->source),
+	    .status = ev->status,
+	    .outcome = ns_outcome_name(*outcome),
+	    .detail = detail,
+	    .occurred_at = ev->occurred_at,
+	    .received_at = ev->received_at,
+	    .partition = m->partition,
+	    .offset = m->offset,
+	};
+	return proj_store_insert_event(s, &row);
+}
+
+int proj_apply_batch(proj_store *s, const ns_channels *set, const char *topic, const proj_msg *msgs,
+		     size_t n, proj_msg_out *out, proj_dlq_fn *dlq, void *dlq_opaque, char *err,
+		     size_t errlen)
+{
+	state_cache cache = {0};
+	part_pos *parts = NULL;
+	size_t nparts = 0;
+	ns_event *ev = NULL;
+	char reason[256];
+	int ret = -1, in_tx = 0;
+
+	ev = malloc(sizeof(*ev));
+	parts = calloc(n ? n : 1, sizeof(*parts));
+	if (!ev || !parts || cache_init(&cache, n)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (proj_store_begin(s)) {
+		snprintf(err, errlen, "begin failed");
+		goto out;
+	}
+	in_tx = 1;
+	for (size_t i = 0; i < n; i++) {
+		const proj_msg *m = &msgs[i];
+		part_pos *pp = part_get(parts, &nparts, n, s, topic, m->partition);
+		proj_msg_out res = {.result = PROJ_MSG_FOLDED};
+
+		if (!pp) {
+			snprintf(err, errlen, "offset lookup failed");
+			goto out;
+		}
+		if (pp->next >= 0 && m->offset < pp->next) {
+			res.result = PROJ_MSG_SKIPPED;
+		} else if (ns_event_decode(m->value ? m->value : "", m->value ? m->len : 0, ev,
+					   reason, sizeof(reason))) {
+			res.result = PROJ_MSG_DLQ;
+			snprintf(res.reason, sizeof(res.reason), "%s", reason);
+			NS_WARN("projector.undecodable", "partition=%d offset=%lld reason=\"%s\"",
+				(int)m->partition, (long long)m->offset, reason);
+			if (dlq && dlq(dlq_opaque, m, reason)) {
+				snprintf(err, errlen, "dead-letter produce failed");
+				goto out;
+			}
+		} else if (fold_one(s, set, &cache, ev, m, &res.outcome)) {
+			snprintf(err, errlen, "fold into store failed at %d:%lld",
+				 (int)m->partition, (long long)m->offset);
+			goto out;
+		}
+		if (res.result != PROJ_MSG_SKIPPED) {
+			pp->next = m->offset + 1;
+			pp->dirty = 1;
+		}
+		if (out)
+			out[i] = res;
+	}
+	for (size_t i = 0; i < cache.cap; i++) {
+		cached_state *cs = cache.slots[i];
+		if (cs && cs->st.exists &&
+		    proj_store_save_state(s, &cs->st, cs->partition, cs->offset)) {
+			snprintf(err, errlen, "save state failed");
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < nparts; i++) {
+		if (parts[i].dirty &&
+		    proj_store_set_offset(s, topic, parts[i].partition, parts[i].next)) {
+			snprintf(err, errlen, "set offset failed");
+			goto out;
+		}
+	}
+	if (proj_store_commit(s)) {
+		snprintf(err, errlen, "commit failed");
+		goto out;
+	}
+	in_tx = 0;
+	ret = 0;
+out:
+	if (in_tx)
+		proj_store_rollback(s);
+	cache_free(&cache);
+	free(parts);
+	free(ev);
+	return ret;
+}

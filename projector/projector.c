@@ -1,0 +1,326 @@
+/* projector.c -- the consume loop (see projector.h): poll, batch, apply in one
+ * transaction, dead-letter undecodable messages, rebalance hooks seeking to the offsets
+ * stored in SQLite, lag and batch metrics, health endpoints. Everything but the HTTP
+ * handlers runs on the caller's thread. */
+#include "projector.h"
+#include "apply.h"
+#include "ns_http.h"
+#include "ns_kafka.h"
+#include "ns_log.h"
+#include "ns_metrics.h"
+#include "ns_signal.h"
+#include "ns_time.h"
+#include "store.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LAG_REFRESH_MS 5000
+#define MAX_PARTITIONS 1024
+
+typedef struct {
+	const proj_config *cfg;
+	char dlq_topic[512];
+	proj_store *store;
+	ns_channels *channels;
+	ns_consumer *consumer;
+	ns_producer *dlq;
+	rd_kafka_message_t **batch; /* held messages, owned */
+	proj_msg *msgs;		    /* views of batch for proj_apply_batch */
+	proj_msg_out *outs;
+	size_t n;
+	int64_t batch_start;
+	atomic_int ready;
+	ns_counter *outcome[NS_OUT_CONFLICT + 1];
+	ns_counter *dlq_total;
+	ns_counter *skipped;
+	ns_histogram *batch_seconds;
+	ns_gauge *lag;
+	ns_gauge *part_lag[MAX_PARTITIONS];
+} proj_ctx;
+
+/* Dead-letter hook: the original key and bytes to the DLQ topic, acked before the batch
+ * commits (a crash in between re-sends it: at least once). */
+static int send_dlq(void *opaque, const proj_msg *m, const char *reason)
+{
+	proj_ctx *x = opaque;
+	ns_delivery d;
+
+	if (ns_producer_send(x->dlq, x->dlq_topic, m->key, m->keylen, m->value, m->len, 10000,
+			     &d)) {
+		NS_ERROR("projector.dlq_failed", "topic=%s partition=%d offset=%lld err=\"%s\"",
+			 x->dlq_topic, (int)m->partition, (long long)m->offset,
+			 rd_kafka_err2str(d.err));
+		return -1;
+	}
+	NS_WARN("projector.dlq", "topic=%s partition=%d offset=%lld dlq_offset=%lld reason=\"%s\"",
+		x->dlq_topic, (int)m->partition, (long long)m->offset, (long long)d.offset, reason);
+	return 0;
+}
+
+/* Tell Kafka how far we are (asynchronously; lag visibility only). */
+static void commit_to_kafka(proj_ctx *x)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+	rd_kafka_resp_err_t e;
+
+	if (!l)
+		return;
+	for (size_t i = 0; i < x->n; i++) {
+		rd_kafka_topic_partition_t *tp =
+		    rd_kafka_topic_partition_list_find(l, x->cfg->topic, x->msgs[i].partition);
+		if (!tp)
+			tp = rd_kafka_topic_partition_list_add(l, x->cfg->topic,
+							       x->msgs[i].partition);
+		if (tp->offset < x->msgs[i].offset + 1)
+			tp->offset = x->msgs[i].offset + 1;
+	}
+	e = rd_kafka_commit(ns_consumer_handle(x->consumer), l, 1);
+	if (e)
+		NS_DEBUG("projector.kafka_commit", "err=\"%s\"", rd_kafka_err2str(e));
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void drop_batch(proj_ctx *x)
+{
+	for (size_t i = 0; i < x->n; i++)
+		rd_kafka_message_destroy(x->batch[i]);
+	x->n = 0;
+}
+
+/* Apply the held batch in one transaction, retrying with backoff until it commits or a
+ * stop is requested. Returns 0 when committed (or empty), -1 when abandoned (nothing of it
+ * is stored; the stored offsets still point before it). */
+static int flush_batch(proj_ctx *x)
+{
+	char err[256];
+	int64_t t0 = ns_time_mono_ms();
+	int backoff = 100, ret = -1;
+
+	if (x->n == 0)
+		return 0;
+	for (size_t i = 0; i < x->n; i++) {
+		const rd_kafka_message_t *m = x->batch[i];
+		x->msgs[i] =
+		    (proj_msg){m->partition, m->offset, m->key, m->key_len, m->payload, m->len};
+	}
+	for (;;) {
+		if (proj_apply_batch(x->store, x->channels, x->cfg->topic, x->msgs, x->n, x->outs,
+				     send_dlq, x, err, sizeof(err)) == 0)
+			break;
+		NS_ERROR("projector.batch_failed", "messages=%zu err=\"%s\" retry_ms=%d", x->n, err,
+			 backoff);
+		if (ns_signal_sleep_ms(backoff))
+			goto out;
+		backoff = backoff < 5000 ? backoff * 2 : 5000;
+	}
+	for (size_t i = 0; i < x->n; i++) {
+		if (x->outs[i].result == PROJ_MSG_FOLDED)
+			ns_counter_add(x->outcome[x->outs[i].outcome], 1);
+		else if (x->outs[i].result == PROJ_MSG_DLQ)
+			ns_counter_add(x->dlq_total, 1);
+		else
+			ns_counter_add(x->skipped, 1);
+	}
+	ns_histogram_observe(x->batch_seconds, (double)(ns_time_mono_ms() - t0) / 1000.0);
+	NS_DEBUG("projector.batch", "messages=%zu ms=%lld", x->n,
+		 (long long)(ns_time_mono_ms() - t0));
+	commit_to_kafka(x);
+	ret = 0;
+out:
+	drop_batch(x);
+	return ret;
+}
+
+/* Rebalance: start each assigned partition at its stored next offset. Consumer thread. */
+static int on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
+{
+	proj_ctx *x = opaque;
+
+	for (int i = 0; i < parts->cnt; i++) {
+		rd_kafka_topic_partition_t *tp = &parts->elems[i];
+		int64_t next = 0;
+		int rc = proj_store_get_offset(x->store, tp->topic, tp->partition, &next);
+
+		if (rc < 0)
+			return -1;
+		tp->offset = rc == 1 ? next : RD_KAFKA_OFFSET_BEGINNING;
+		NS_INFO("projector.assign", "topic=%s partition=%d offset=%lld", tp->topic,
+			(int)tp->partition, (long long)tp->offset);
+	}
+	return 0;
+}
+
+/* Rebalance: commit what we hold before the partitions go. Consumer thread. */
+static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts)
+{
+	proj_ctx *x = opaque;
+
+	NS_INFO("projector.revoke", "partitions=%d held=%zu", parts->cnt, x->n);
+	(void)flush_batch(x);
+}
+
+static int is_ready(void *opaque)
+{
+	proj_ctx *x = opaque;
+	return atomic_load(&x->ready) && !ns_consumer_failed(x->consumer);
+}
+
+/* Lag per partition: high watermark minus stored next offset. */
+static void refresh_lag(proj_ctx *x)
+{
+	static int64_t hw[MAX_PARTITIONS];
+	char err[256], labels[64];
+	int np = 0;
+	int64_t sum = 0;
+
+	if (ns_kafka_high_watermarks(ns_consumer_handle(x->consumer), x->cfg->topic, hw,
+				     MAX_PARTITIONS, &np, 1000, err, sizeof(err))) {
+		NS_DEBUG("projector.lag", "err=\"%s\"", err);
+		return;
+	}
+	for (int p = 0; p < np; p++) {
+		int64_t next = 0, lag;
+		if (proj_store_get_offset(x->store, x->cfg->topic, p, &next) < 0)
+			return;
+		lag = hw[p] > next ? hw[p] - next : 0;
+		sum += lag;
+		if (!x->part_lag[p]) {
+			snprintf(labels, sizeof(labels), "partition=\"%d\"", p);
+			x->part_lag[p] = ns_metrics_gauge("projector_partition_lag", labels,
+							  "High watermark minus stored offset");
+		}
+		ns_gauge_set(x->part_lag[p], lag);
+	}
+	ns_gauge_set(x->lag, sum);
+}
+
+static void register_metrics(proj_ctx *x)
+{
+	char labels[64];
+
+	for (int o = NS_OUT_APPLIED; o <= NS_OUT_CONFLICT; o++) {
+		snprintf(labels, sizeof(labels), "outcome=\"%s\"", ns_outcome_name((ns_outcome)o));
+		x->outcome[o] = ns_metrics_counter("projector_events_total", labels,
+						   "Events folded, by outcome");
+	}
+	x->skipped = ns_metrics_counter("projector_events_total", "outcome=\"skipped\"",
+					"Events folded, by outcome");
+	x->dlq_total = ns_metrics_counter("projector_dlq_total", NULL,
+					  "Undecodable messages sent to the dead-letter topic");
+	x->batch_seconds = ns_metrics_histogram("projector_batch_seconds", NULL,
+						"Time to apply and commit one batch");
+	x->lag = ns_metrics_gauge("projector_lag", NULL,
+				  "Messages not yet applied, summed over partitions");
+}
+
+int proj_run(const proj_config *cfg)
+{
+	proj_ctx *x = calloc(1, sizeof(*x));
+	ns_http *http = NULL;
+	char err[512];
+	int ret = -1;
+	int64_t next_lag = 0;
+	ns_http_opts hopts;
+	ns_rebalance rb;
+
+	if (!x)
+		return -1;
+	x->cfg = cfg;
+	atomic_init(&x->ready, 0);
+	if (cfg->dlq_topic && cfg->dlq_topic[0])
+		snprintf(x->dlq_topic, sizeof(x->dlq_topic), "%s", cfg->dlq_topic);
+	else
+		snprintf(x->dlq_topic, sizeof(x->dlq_topic), "%s.dlq", cfg->topic);
+	x->batch = calloc((size_t)cfg->batch, sizeof(*x->batch));
+	x->msgs = calloc((size_t)cfg->batch, sizeof(*x->msgs));
+	x->outs = calloc((size_t)cfg->batch, sizeof(*x->outs));
+	if (!x->batch || !x->msgs || !x->outs) {
+		NS_ERROR("projector.start", "err=\"out of memory\"");
+		goto out;
+	}
+	register_metrics(x);
+	x->channels = ns_channels_load(cfg->schemas_dir, err, sizeof(err));
+	if (!x->channels) {
+		NS_ERROR("projector.schemas", "dir=%s err=\"%s\"", cfg->schemas_dir, err);
+		goto out;
+	}
+	x->store = proj_store_open(cfg->db_path, err, sizeof(err));
+	if (!x->store) {
+		NS_ERROR("projector.db", "path=%s err=\"%s\"", cfg->db_path, err);
+		goto out;
+	}
+	hopts = (ns_http_opts){.listen = cfg->listen,
+			       .threads = 4,
+			       .request_timeout_ms = 10000,
+			       .ready = is_ready,
+			       .ready_opaque = x};
+	http = ns_http_start(&hopts, err, sizeof(err));
+	if (!http) {
+		NS_ERROR("projector.http", "listen=%s err=\"%s\"", cfg->listen, err);
+		goto out;
+	}
+	x->dlq = ns_producer_new("projector-dlq", err, sizeof(err));
+	if (!x->dlq) {
+		NS_ERROR("projector.producer", "err=\"%s\"", err);
+		goto out;
+	}
+	rb = (ns_rebalance){.on_assign = on_assign, .on_revoke = on_revoke, .opaque = x};
+	x->consumer = ns_consumer_new(cfg->group, cfg->topic, &rb, err, sizeof(err));
+	if (!x->consumer) {
+		NS_ERROR("projector.consumer", "err=\"%s\"", err);
+		goto out;
+	}
+	atomic_store(&x->ready, 1);
+	NS_INFO("projector.start", "topic=%s group=%s db=%s dlq=%s listen=%s port=%d batch=%ld",
+		cfg->topic, cfg->group, cfg->db_path, x->dlq_topic, cfg->listen, ns_http_port(http),
+		cfg->batch);
+
+	while (!ns_signal_stopping() && !ns_consumer_failed(x->consumer)) {
+		int64_t now = ns_time_mono_ms();
+		int timeout = 100;
+		rd_kafka_message_t *m;
+
+		if (x->n) {
+			int64_t left = x->batch_start + cfg->batch_ms - now;
+			timeout = left > 0 ? (int)left : 0;
+		}
+		m = ns_consumer_poll(x->consumer, timeout);
+		if (m && m->err) {
+			NS_WARN("projector.consume_error", "err=\"%s\"",
+				rd_kafka_message_errstr(m));
+			rd_kafka_message_destroy(m);
+		} else if (m) {
+			if (x->n == 0)
+				x->batch_start = ns_time_mono_ms();
+			x->batch[x->n++] = m;
+		}
+		now = ns_time_mono_ms();
+		if (x->n && ((long)x->n >= cfg->batch || now - x->batch_start >= cfg->batch_ms))
+			(void)flush_batch(x);
+		if (now >= next_lag) {
+			refresh_lag(x);
+			next_lag = now + LAG_REFRESH_MS;
+		}
+	}
+	ret = ns_consumer_failed(x->consumer) ? -1 : 0;
+	if (ret)
+		NS_ERROR("projector.consumer_failed", "topic=%s", cfg->topic);
+	(void)flush_batch(x);
+	atomic_store(&x->ready, 0);
+	NS_INFO("projector.stop", "topic=%s", cfg->topic);
+out:
+	ns_consumer_close(x->consumer);
+	drop_batch(x);
+	ns_producer_destroy(x->dlq, 5000);
+	ns_http_stop(http);
+	proj_store_close(x->store);
+	ns_channels_free(x->channels);
+	free(x->batch);
+	free(x->msgs);
+	free(x->outs);
+	free(x);
+	return ret;
+}

@@ -1,0 +1,28 @@
+/* projector.h -- the projector daemon's consume loop: Kafka -> SQLite, exactly once in
+ * effect.
+ *
+ * Offsets live in SQLite, written in the same transaction as the rows they cover; on
+ * assignment the consumer seeks to them (beginning when none is stored), so a crash at
+ * any point neither loses nor double-applies an event. Messages are batched (count or
+ * time, whichever first) into one transaction (apply.h). After each commit the offsets
+ * are also committed to Kafka asynchronously, only so that lag tools see progress. */
+#ifndef PROJ_PROJECTOR_H
+#define PROJ_PROJECTOR_H
+
+typedef struct {
+	const char *db_path;	 /* PROJECTOR_DB */
+	const char *topic;	 /* STATUS_TOPIC */
+	const char *dlq_topic;	 /* DLQ_TOPIC; NULL or "" means topic + ".dlq" */
+	const char *schemas_dir; /* SCHEMAS_DIR */
+	const char *group;	 /* PROJECTOR_GROUP */
+	const char *listen;	 /* PROJECTOR_LISTEN */
+	long batch;		 /* PROJECTOR_BATCH: messages per transaction */
+	long batch_ms;		 /* PROJECTOR_BATCH_MS: longest wait to fill a batch */
+} proj_config;
+
+/* Run until SIGTERM/SIGINT (ns_signal) or a fatal error: the current batch is committed,
+ * the consumer closed, the database closed. Returns 0 after a clean stop, -1 on a start-up
+ * or fatal error (logged). */
+int proj_run(const proj_config *cfg);
+
+#endif

@@ -1,0 +1,74 @@
+/* store.h -- the projector's SQLite store: open/create the read model, load and save one
+ * notification's state, append history rows, keep per-partition next offsets, and group
+ * all of it into transactions.
+ *
+ * One store is one connection with its prepared statements, kept for the life of the
+ * store; it is used from one thread at a time (the consume loop). Schema: store_schema.h. */
+#ifndef PROJ_STORE_H
+#define PROJ_STORE_H
+
+#include "ns_fold.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct proj_store proj_store;
+
+/* One history row (events table). Strings are borrowed for the duration of the call. */
+typedef struct {
+	const char *external_id;
+	const char *event_id;
+	const char *type;
+	const char *source;
+	const char *status;
+	const char *outcome;
+	const char *detail;
+	int64_t occurred_at;
+	int64_t received_at;
+	int32_t partition;
+	int64_t offset;
+} proj_event_row;
+
+/* Open (creating when missing) the database at path: WAL, synchronous=NORMAL,
+ * busy_timeout, schema created. Returns a new store (close with proj_store_close), or NULL
+ * with err filled. */
+proj_store *proj_store_open(const char *path, char *err, size_t errlen);
+
+/* Close the store (rolls back an open transaction). NULL is a no-op. */
+void proj_store_close(proj_store *s);
+
+/* Transactions. Each returns 0 or -1 (logged). rollback is safe without a transaction. */
+int proj_store_begin(proj_store *s);
+int proj_store_commit(proj_store *s);
+void proj_store_rollback(proj_store *s);
+
+/* Load the state of external_id into *st (zeroed first). Returns 1 when stored, 0 when
+ * unknown (*st zeroed, external_id filled), -1 on error. */
+int proj_store_load_state(proj_store *s, const char *external_id, ns_state *st);
+
+/* Insert or replace the state of st->external_id, with the log position of the last event
+ * folded into it. Returns 0 or -1. */
+int proj_store_save_state(proj_store *s, const ns_state *st, int32_t partition, int64_t offset);
+
+/* 1 when an events row with event_id exists for external_id (in this transaction too),
+ * 0 when not, -1 on error. */
+int proj_store_event_seen(proj_store *s, const char *external_id, const char *event_id);
+
+/* Append a history row. Returns 0, or -1 (including when the position is already stored). */
+int proj_store_insert_event(proj_store *s, const proj_event_row *row);
+
+/* Stored next offset of (topic, partition) into *next. Returns 1 when stored, 0 when none,
+ * -1 on error. */
+int proj_store_get_offset(proj_store *s, const char *topic, int32_t partition, int64_t *next);
+
+/* Store next as the next offset of (topic, partition). Returns 0 or -1. */
+int proj_store_set_offset(proj_store *s, const char *topic, int32_t partition, int64_t next);
+
+/* Write a canonical dump of the database at path to out: every notification ordered by
+ * external_id, every event ordered by (partition, offset), every offset ordered by (topic,
+ * partition), all columns, one tab-separated line per row. Two databases built from the
+ * same log dump identically. Returns 0, or -1 with err filled. */
+int proj_store_dump(const char *path, FILE *out, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,385 @@
+/* handlers.c -- GET lookups of query (see handlers.h): parameter checks, the
+ * read-your-writes wait, and the JSON bodies. Worker threads; each request checks out one
+ * read-only connection for its whole life. */
+#include "handlers.h"
+#include "ns_event.h"
+#include "ns_log.h"
+#include "ns_signal.h"
+#include "ns_time.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PARAM_MAX  1024
+#define PREFIX	   "/notifications"
+#define PREFIX_LEN (sizeof(PREFIX) - 1)
+
+/* A parameter of the query string. Returns its length, -1 when absent, -2 when longer
+ * than out can hold. */
+static int param(struct mg_connection *conn, const char *name, char *out, size_t outlen)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const char *qs = ri->query_string;
+	int n;
+
+	if (!qs)
+		return -1;
+	n = mg_get_var(qs, strlen(qs), name, out, outlen);
+	return n < -1 ? -2 : n;
+}
+
+static int bad_param(struct mg_connection *conn, const char *name, const char *why)
+{
+	char detail[256];
+	snprintf(detail, sizeof(detail), "parameter %s: %s", name, why);
+	return ns_http_send_problem(conn, 400, "Bad Request", detail, name);
+}
+
+/* 503 problem with Retry-After. */
+static int unavailable(struct mg_connection *conn, const char *detail)
+{
+	json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank", "title",
+			      "Service Unavailable", "status", 503, "detail", detail);
+	char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	size_t len = text ? strlen(text) : 0;
+
+	mg_printf(conn,
+		  "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
+		  "Retry-After: 1\r\nCache-Control: no-store\r\nContent-Length: %zu\r\n\r\n",
+		  len);
+	if (text)
+		mg_write(conn, text, len);
+	free(text);
+	json_decref(p);
+	return 503;
+}
+
+static int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end = NULL;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int valid_id(const char *id, size_t len)
+{
+	return len >= 1 && len <= NS_EXTID_MAX && memchr(id, '\0', len) == NULL;
+}
+
+static int valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 1 || n > 32)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+		      *s == '-'))
+			return 0;
+	return 1;
+}
+
+/* Read-your-writes: when the request names a position, wait until the projector has
+ * stored an offset past it. Returns 0 to go on, or the HTTP status already sent. */
+static int wait_position(struct mg_connection *conn, query_ctx *x, query_conn *c)
+{
+	char pos[PARAM_MAX], wait[64];
+	const char *hdr;
+	int64_t part, off, wait_ms = QUERY_WAIT_DEFAULT, next = 0, deadline;
+	char *colon;
+	int n = param(conn, "minPosition", pos, sizeof(pos));
+
+	if (n == -2)
+		return bad_param(conn, "minPosition", "too long");
+	if (n < 0) {
+		hdr = mg_get_header(conn, "X-Min-Position");
+		if (!hdr)
+			return 0;
+		if (strlen(hdr) >= sizeof(pos))
+			return bad_param(conn, "X-Min-Position", "too long");
+		snprintf(pos, sizeof(pos), "%s", hdr);
+	}
+	colon = strchr(pos, ':');
+	if (!colon)
+		return bad_param(conn, "minPosition", "expected <partition>:<offset>");
+	*colon = '\0';
+	if (parse_i64(pos, 0, INT32_MAX, &part) || parse_i64(colon + 1, 0, INT64_MAX - 1, &off))
+		return bad_param(conn, "minPosition", "expected <partition>:<offset>");
+	n = param(conn, "waitMs", wait, sizeof(wait));
+	if (n == -2 || (n >= 0 && parse_i64(wait, 0, QUERY_WAIT_MAX, &wait_ms)))
+		return bad_param(conn, "waitMs", "expected an integer 0..10000");
+	deadline = ns_time_mono_ms() + wait_ms;
+	for (;;) {
+		int rc = query_conn_offset(c, x->topic, (int32_t)part, &next);
+		if (rc == QUERY_DB_ERROR)
+			return unavailable(conn, "read model error");
+		if (rc == QUERY_DB_OK && next > off)
+			return 0;
+		if (ns_time_mono_ms() >= deadline || ns_signal_stopping())
+			return unavailable(conn, "read model has not reached minPosition yet");
+		usleep(10 * 1000);
+	}
+}
+
+static json_t *text_or_null(sqlite3_stmt *st, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+	return t && t[0] ? json_string(t) : json_null();
+}
+
+static json_t *iso(sqlite3_stmt *st, int i)
+{
+	char buf[NS_TIME_ISO_LEN];
+	return json_string(ns_time_format(sqlite3_column_int64(st, i), buf));
+}
+
+/* The state JSON of the current row of a QUERY_ST_STATE / QUERY_ST_LIST statement. */
+static json_t *state_json(sqlite3_stmt *st)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "externalId", json_string((const char *)sqlite3_column_text(st, 0)));
+	json_object_set_new(o, "channel", text_or_null(st, 1));
+	json_object_set_new(o, "status", text_or_null(st, 2));
+	json_object_set_new(o, "to", text_or_null(st, 3));
+	json_object_set_new(o, "body", text_or_null(st, 4));
+	json_object_set_new(o, "providerId", text_or_null(st, 5));
+	json_object_set_new(o, "reason", text_or_null(st, 6));
+	json_object_set_new(o, "createdAt", iso(st, 7));
+	json_object_set_new(o, "updatedAt", iso(st, 8));
+	json_object_set_new(o, "events", json_integer(sqlite3_column_int64(st, 9)));
+	return o;
+}
+
+static int not_found(struct mg_connection *conn, const char *id)
+{
+	char detail[NS_EXTID_MAX + 64];
+	snprintf(detail, sizeof(detail), "no notification with externalId %.*s", NS_EXTID_MAX, id);
+	return ns_http_send_problem(conn, 404, "Not Found", detail, NULL);
+}
+
+static int get_state(struct mg_connection *conn, query_conn *c, const char *id)
+{
+	sqlite3_stmt *st = query_conn_stmt(c, QUERY_ST_STATE);
+	int rc;
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_DONE)
+		return not_found(conn, id);
+	if (rc != SQLITE_ROW)
+		return unavailable(conn, "read model error");
+	return ns_http_send_json(conn, 200, state_json(st), NULL);
+}
+
+static int get_events(struct mg_connection *conn, query_conn *c, const char *id)
+{
+	sqlite3_stmt *st = query_conn_stmt(c, QUERY_ST_EVENTS);
+	json_t *arr = json_array(), *body = NULL;
+	int rc;
+
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	for (;;) {
+		json_t *e;
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
+		e = json_object();
+		json_object_set_new(e, "eventId",
+				    json_string((const char *)sqlite3_column_text(st, 0)));
+		json_object_set_new(e, "type",
+				    json_string((const char *)sqlite3_column_text(st, 1)));
+		json_object_set_new(e, "source",
+				    json_string((const char *)sqlite3_column_text(st, 2)));
+		json_object_set_new(e, "status", text_or_null(st, 3));
+		json_object_set_new(e, "outcome",
+				    json_string((const char *)sqlite3_column_text(st, 4)));
+		json_object_set_new(e, "detail", text_or_null(st, 5));
+		json_object_set_new(e, "occurredAt", iso(st, 6));
+		json_object_set_new(e, "receivedAt", iso(st, 7));
+		json_object_set_new(e, "partition", json_integer(sqlite3_column_int64(st, 8)));
+		json_object_set_new(e, "offset", json_integer(sqlite3_column_int64(st, 9)));
+		json_array_append_new(arr, e);
+	}
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return unavailable(conn, "read model error");
+	}
+	if (json_array_size(arr) == 0) {
+		json_decref(arr);
+		return not_found(conn, id);
+	}
+	body = json_object();
+	json_object_set_new(body, "externalId", json_string(id));
+	json_object_set_new(body, "events", arr);
+	return ns_http_send_json(conn, 200, body, NULL);
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/* Cursor: lowercase hex of the last externalId of the previous page. */
+static int cursor_decode(const char *hex, char *out, size_t outlen)
+{
+	size_t n = strlen(hex);
+
+	if (n == 0 || n % 2 || n / 2 >= outlen || n / 2 > NS_EXTID_MAX)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+			return -1;
+		out[i] = (char)(hi * 16 + lo);
+	}
+	out[n / 2] = '\0';
+	return 0;
+}
+
+static void cursor_encode(const char *id, char *out, size_t outlen)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t j = 0;
+
+	for (; *id && j + 2 < outlen; id++) {
+		out[j++] = digits[(unsigned char)*id >> 4];
+		out[j++] = digits[(unsigned char)*id & 15];
+	}
+	out[j] = '\0';
+}
+
+static int list(struct mg_connection *conn, query_conn *c)
+{
+	char channel[PARAM_MAX], status[PARAM_MAX], limit_s[64], cur[PARAM_MAX];
+	char after[NS_EXTID_MAX + 1] = "", last[NS_EXTID_MAX + 1] = "";
+	char next_cursor[2 * NS_EXTID_MAX + 1];
+	int64_t limit = QUERY_LIMIT_DEFAULT;
+	int has_channel = param(conn, "channel", channel, sizeof(channel));
+	int has_status = param(conn, "status", status, sizeof(status));
+	int n, rc, more = 0;
+	json_t *items, *body;
+	sqlite3_stmt *st;
+
+	if (has_channel == -2 || (has_channel >= 0 && !valid_name(channel)))
+		return bad_param(conn, "channel", "expected a channel name");
+	if (has_status == -2 || (has_status >= 0 && !valid_name(status)))
+		return bad_param(conn, "status", "expected a status name");
+	n = param(conn, "limit", limit_s, sizeof(limit_s));
+	if (n == -2 || (n >= 0 && parse_i64(limit_s, 1, QUERY_LIMIT_MAX, &limit)))
+		return bad_param(conn, "limit", "expected an integer 1..500");
+	n = param(conn, "cursor", cur, sizeof(cur));
+	if (n == -2 || (n >= 0 && cursor_decode(cur, after, sizeof(after))))
+		return bad_param(conn, "cursor", "not a cursor from a previous page");
+
+	st = query_conn_stmt(c, QUERY_ST_LIST);
+	sqlite3_bind_text(st, 1, after, -1, SQLITE_TRANSIENT);
+	if (has_channel >= 0)
+		sqlite3_bind_text(st, 2, channel, -1, SQLITE_TRANSIENT);
+	if (has_status >= 0)
+		sqlite3_bind_text(st, 3, status, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, limit + 1);
+	items = json_array();
+	for (int64_t i = 0;; i++) {
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW)
+			break;
+		if (i == limit) {
+			more = 1;
+			rc = SQLITE_DONE;
+			break;
+		}
+		snprintf(last, sizeof(last), "%s", (const char *)sqlite3_column_text(st, 0));
+		json_array_append_new(items, state_json(st));
+	}
+	if (rc != SQLITE_DONE) {
+		json_decref(items);
+		return unavailable(conn, "read model error");
+	}
+	body = json_object();
+	json_object_set_new(body, "items", items);
+	if (more) {
+		cursor_encode(last, next_cursor, sizeof(next_cursor));
+		json_object_set_new(body, "nextCursor", json_string(next_cursor));
+	} else {
+		json_object_set_new(body, "nextCursor", json_null());
+	}
+	return ns_http_send_json(conn, 200, body, NULL);
+}
+
+/* Every /notifications request. Worker thread. */
+static int on_notifications(struct mg_connection *conn, void *cbdata)
+{
+	query_ctx *x = cbdata;
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const char *uri = ri->local_uri ? ri->local_uri : "";
+	const char *rest = uri + PREFIX_LEN;
+	char id[PARAM_MAX];
+	query_conn *c = NULL;
+	int status, events = 0, n;
+	size_t len;
+
+	if (strcmp(ri->request_method, "GET") != 0)
+		return ns_http_send_problem(conn, 405, "Method Not Allowed", "only GET is served",
+					    NULL);
+	if (strncmp(uri, PREFIX, PREFIX_LEN) != 0 || (rest[0] && rest[0] != '/'))
+		return ns_http_send_problem(conn, 404, "Not Found", "no such resource", NULL);
+	if (rest[0] == '/')
+		rest++;
+	if (rest[0] == '\0') {
+		n = param(conn, "externalId", id, sizeof(id));
+		if (n == -2 || n == 0 || (n > 0 && !valid_id(id, (size_t)n)))
+			return bad_param(conn, "externalId", "expected 1..128 bytes");
+		len = n > 0 ? (size_t)n : 0;
+	} else {
+		const char *slash = strchr(rest, '/');
+		len = slash ? (size_t)(slash - rest) : strlen(rest);
+		if (slash && strcmp(slash, "/events") != 0)
+			return ns_http_send_problem(conn, 404, "Not Found", "no such resource",
+						    NULL);
+		events = slash != NULL;
+		if (!valid_id(rest, len))
+			return bad_param(conn, "externalId", "expected 1..128 bytes");
+		memcpy(id, rest, len);
+		id[len] = '\0';
+	}
+	if (query_db_acquire(x->db, &c) != QUERY_DB_OK)
+		return unavailable(conn, "read model not available yet");
+	status = wait_position(conn, x, c);
+	if (status == 0) {
+		if (len == 0)
+			status = list(conn, c);
+		else if (events)
+			status = get_events(conn, c, id);
+		else
+			status = get_state(conn, c, id);
+	}
+	query_db_release(x->db, c, status == 503 && query_conn_errored(c));
+	return status;
+}
+
+void query_routes(ns_http *h, query_ctx *ctx)
+{
+	ns_http_route(h, "/notifications", on_notifications, ctx);
+}
+
+int query_ready(void *ctx)
+{
+	query_ctx *x = ctx;
+	return query_db_ready(x->db);
+}

@@ -1,0 +1,74 @@
+/* main.c -- query: serves GET lookups from the projector's SQLite read model, read-only. */
+#include "handlers.h"
+#include "ns_config.h"
+#include "ns_http.h"
+#include "ns_log.h"
+#include "ns_metrics.h"
+#include "ns_signal.h"
+
+#include <stdio.h>
+
+int main(int argc, char **argv)
+{
+	const char *listen = NULL, *db_path = NULL, *topic = NULL;
+	long threads = 32;
+	char err[512];
+	query_ctx ctx = {0};
+	ns_http *http = NULL;
+	ns_http_opts hopts;
+	int rc, ret = 1;
+	const ns_opt opts[] = {
+	    {"QUERY_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:8081", 0, 0, "HTTP listen address",
+	     &listen},
+	    {"QUERY_DB", "db", NS_OPT_STR, "./nstatus.db", 0, 0,
+	     "SQLite read model written by the projector", &db_path},
+	    {"STATUS_TOPIC", "topic", NS_OPT_STR, "notification.status.change", 0, 0,
+	     "status topic (offsets lookup for minPosition)", &topic},
+	    {"QUERY_THREADS", "threads", NS_OPT_INT, "32", 1, 1024,
+	     "worker threads and read-only connections", &threads},
+	};
+	const ns_cli cli = {"query",
+			    "Serves GET /notifications lookups from the SQLite read model the "
+			    "projector writes; never writes.",
+			    opts, sizeof(opts) / sizeof(opts[0])};
+
+	rc = ns_config_load(&cli, argc, argv, err, sizeof(err));
+	if (rc == NS_CONFIG_EXIT)
+		return 0;
+	if (rc != NS_CONFIG_OK) {
+		fprintf(stderr, "query: %s\n", err);
+		return 2;
+	}
+	if (ns_signal_install()) {
+		fprintf(stderr, "query: cannot install signal handlers\n");
+		return 1;
+	}
+	ctx.topic = topic;
+	ctx.db = query_db_new(db_path, (int)threads + 1);
+	if (!ctx.db) {
+		NS_ERROR("query.start", "err=\"out of memory\"");
+		goto out;
+	}
+	hopts = (ns_http_opts){.listen = listen,
+			       .threads = (int)threads,
+			       .request_timeout_ms = 30000,
+			       .ready = query_ready,
+			       .ready_opaque = &ctx};
+	http = ns_http_start(&hopts, err, sizeof(err));
+	if (!http) {
+		NS_ERROR("query.http", "listen=%s err=\"%s\"", listen, err);
+		goto out;
+	}
+	query_routes(http, &ctx);
+	NS_INFO("query.start", "listen=%s port=%d db=%s topic=%s threads=%ld", listen,
+		ns_http_port(http), db_path, topic, threads);
+	while (!ns_signal_sleep_ms(200))
+		;
+	NS_INFO("query.stop", "listen=%s", listen);
+	ret = 0;
+out:
+	ns_http_stop(http);
+	query_db_free(ctx.db);
+	ns_metrics_reset();
+	return ret;
+}

@@ -1,0 +1,394 @@
+/* test_query.c -- the query daemon over a read model built here with the projector's own
+ * store and batch apply: lookups, history, 404 and 400 problems, list pagination covering
+ * every item exactly once, the read-your-writes wait (answers once the position is
+ * applied, 503 on timeout), and 503 until the database exists. */
+#include "../../projector/apply.h"
+#include "../../projector/store.h"
+#include "ns_channel.h"
+#include "ns_event.h"
+#include "nt.h"
+
+#include <check.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define TOPIC "t.query"
+#define T0    1740830400000LL
+
+static ns_channels *channels;
+static proj_store *store;
+static char db_path[512], log_path[512];
+static int port;
+static pid_t query_pid = -1;
+
+/* ---- building the read model ---- */
+
+static char *encode(ns_event *ev)
+{
+	char *s;
+	ns_event_make_id(ev);
+	s = ns_event_encode(ev, NULL);
+	ck_assert_ptr_nonnull(s);
+	return s;
+}
+
+static char *ev_requested(const char *id, const char *channel, int64_t t)
+{
+	ns_event ev = {
+	    .type = NS_EV_REQUESTED, .source = NS_SRC_API, .occurred_at = t, .received_at = t};
+	snprintf(ev.external_id, sizeof(ev.external_id), "%s", id);
+	snprintf(ev.channel, sizeof(ev.channel), "%s", channel);
+	snprintf(ev.to, sizeof(ev.to), "+4915112345678");
+	snprintf(ev.body, sizeof(ev.body), "hello %s", id);
+	return encode(&ev);
+}
+
+static char *ev_status(const char *id, const char *status, int64_t t)
+{
+	ns_event ev = {
+	    .type = NS_EV_STATUS, .source = NS_SRC_PROVIDER, .occurred_at = t, .received_at = t};
+	snprintf(ev.external_id, sizeof(ev.external_id), "%s", id);
+	snprintf(ev.status, sizeof(ev.status), "%s", status);
+	return encode(&ev);
+}
+
+/* Offsets per partition handed out to appended messages. */
+static int64_t next_off[4];
+
+/* Append one encoded event (ownership of value taken) at the next offset of partition 0..3
+ * chosen by the caller, in its own batch. Returns the offset used. */
+static int64_t append(int32_t part, const char *key, char *value)
+{
+	proj_msg m = {part, next_off[part], key, strlen(key), value, strlen(value)};
+	char err[256];
+
+	ck_assert_msg(proj_apply_batch(store, channels, TOPIC, &m, 1, NULL, NULL, NULL, err,
+				       sizeof(err)) == 0,
+		      "%s", err);
+	free(value);
+	return next_off[part]++;
+}
+
+static void open_store(void)
+{
+	char err[512];
+	store = proj_store_open(db_path, err, sizeof(err));
+	ck_assert_msg(store != NULL, "%s", err);
+}
+
+static void start_query(void)
+{
+	static char env[3][600];
+	const char *e[4];
+
+	port = nt_free_port();
+	snprintf(env[0], sizeof(env[0]), "QUERY_DB=%s", db_path);
+	snprintf(env[1], sizeof(env[1]), "STATUS_TOPIC=%s", TOPIC);
+	snprintf(env[2], sizeof(env[2]), "QUERY_LISTEN=127.0.0.1:%d", port);
+	e[0] = env[0];
+	e[1] = env[1];
+	e[2] = env[2];
+	e[3] = NULL;
+	query_pid = nt_spawn("query", e, log_path);
+	ck_assert_int_gt(query_pid, 0);
+	if (nt_wait_http(port, "/healthz", 20000) != 0) {
+		nt_dump_log(log_path);
+		ck_abort_msg("query did not start");
+	}
+}
+
+static void setup(void)
+{
+	char err[512];
+	const char *dir = nt_tmpdir("query");
+
+	channels = ns_channels_load(nt_schemas_dir(), err, sizeof(err));
+	ck_assert_msg(channels != NULL, "%s", err);
+	snprintf(db_path, sizeof(db_path), "%s/nstatus.db", dir);
+	snprintf(log_path, sizeof(log_path), "%s/query.log", dir);
+	memset(next_off, 0, sizeof(next_off));
+}
+
+static void teardown(void)
+{
+	if (query_pid > 0) {
+		int st = nt_stop(query_pid, SIGTERM, 10000);
+		query_pid = -1;
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "query exit status %d", st);
+	}
+	proj_store_close(store);
+	store = NULL;
+	ns_channels_free(channels);
+}
+
+/* GET path; returns the status, *json the parsed body (NULL when not JSON). */
+static long get(const char *path, json_t **json)
+{
+	char url[1024], *body = NULL;
+	long code;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
+	code = nt_http("GET", url, NULL, NULL, &body);
+	if (json)
+		*json = body ? json_loads(body, 0, NULL) : NULL;
+	free(body);
+	return code;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_lookups)
+{
+	json_t *j = NULL, *j2 = NULL, *evs;
+
+	open_store();
+	append(0, "n1", ev_requested("n1", "sms", T0));
+	append(0, "n1", ev_status("n1", "sent", T0 + 20));
+	append(0, "n1", ev_status("n1", "processing", T0 + 10)); /* stale */
+	append(1, "n2", ev_requested("n2", "whatsapp", T0));
+	start_query();
+
+	ck_assert_int_eq(get("/readyz", NULL), 200);
+	ck_assert_int_eq(get("/notifications/n1", &j), 200);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(jstr(j, "externalId"), "n1");
+	ck_assert_str_eq(jstr(j, "channel"), "sms");
+	ck_assert_str_eq(jstr(j, "status"), "sent");
+	ck_assert_str_eq(jstr(j, "to"), "+4915112345678");
+	ck_assert_str_eq(jstr(j, "body"), "hello n1");
+	ck_assert_str_eq(jstr(j, "createdAt"), "2025-03-01T12:00:00.000Z");
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "events")), 3);
+	ck_assert(json_is_null(json_object_get(j, "providerId")));
+
+	ck_assert_int_eq(get("/notifications?externalId=n1", &j2), 200);
+	ck_assert(json_equal(j, j2));
+	json_decref(j);
+	json_decref(j2);
+
+	ck_assert_int_eq(get("/notifications/n1/events", &j), 200);
+	ck_assert_str_eq(jstr(j, "externalId"), "n1");
+	evs = json_object_get(j, "events");
+	ck_assert_int_eq(json_array_size(evs), 3);
+	ck_assert_str_eq(jstr(json_array_get(evs, 0), "type"), "requested");
+	ck_assert_str_eq(jstr(json_array_get(evs, 0), "outcome"), "applied");
+	ck_assert_str_eq(jstr(json_array_get(evs, 1), "status"), "sent");
+	ck_assert_str_eq(jstr(json_array_get(evs, 2), "outcome"), "stale");
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(evs, 2), "offset")), 2);
+	ck_assert_int_eq(strlen(jstr(json_array_get(evs, 0), "eventId")), 32);
+	json_decref(j);
+
+	ck_assert_int_eq(get("/notifications/nope", &j), 404);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 404);
+	json_decref(j);
+	ck_assert_int_eq(get("/notifications/nope/events", NULL), 404);
+	ck_assert_int_eq(get("/notifications?externalId=nope", NULL), 404);
+	ck_assert_int_eq(get("/notifications/n1/other", NULL), 404);
+}
+END_TEST
+
+/* Bad parameters: 400 problems naming the parameter. */
+START_TEST(test_bad_parameters)
+{
+	static const struct {
+		const char *path;
+		const char *param;
+	} cases[] = {
+	    {"/notifications?limit=0", "limit"},
+	    {"/notifications?limit=501", "limit"},
+	    {"/notifications?limit=ten", "limit"},
+	    {"/notifications?cursor=zz", "cursor"},
+	    {"/notifications?cursor=616", "cursor"},
+	    {"/notifications?channel=SMS!", "channel"},
+	    {"/notifications?status=", "status"},
+	    {"/notifications?externalId=", "externalId"},
+	    {"/notifications/n1?minPosition=abc", "minPosition"},
+	    {"/notifications/n1?minPosition=0:-1", "minPosition"},
+	    {"/notifications/n1?minPosition=0:1&waitMs=99999", "waitMs"},
+	};
+	char url[256];
+
+	open_store();
+	append(0, "n1", ev_requested("n1", "sms", T0));
+	start_query();
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *j = NULL;
+		long code = get(cases[i].path, &j);
+		ck_assert_msg(code == 400, "%s: %ld", cases[i].path, code);
+		ck_assert_msg(j && strstr(jstr(j, "detail"), cases[i].param), "%s: detail %s",
+			      cases[i].path, j ? jstr(j, "detail") : "(none)");
+		json_decref(j);
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/notifications/n1", port);
+	ck_assert_int_eq(nt_http("POST", url, NULL, "{}", NULL), 405);
+}
+END_TEST
+
+START_TEST(test_list_pagination)
+{
+	enum { N = 123 };
+	char id[32], path[512], cursor[300] = "";
+	int seen[N] = {0}, total = 0, delivered = 0, pages = 0;
+
+	open_store();
+	for (int i = 0; i < N; i++) {
+		snprintf(id, sizeof(id), "item-%03d", (i * 37) % N);
+		append(i % 4, id, ev_requested(id, i % 2 ? "sms" : "whatsapp", T0 + i));
+		if (i % 3 == 0) {
+			append(i % 4, id, ev_status(id, "delivered", T0 + 1000));
+			delivered++;
+		}
+	}
+	start_query();
+	for (;;) {
+		json_t *j = NULL, *items, *next;
+		snprintf(path, sizeof(path), "/notifications?limit=10%s%s",
+			 cursor[0] ? "&cursor=" : "", cursor);
+		ck_assert_int_eq(get(path, &j), 200);
+		items = json_object_get(j, "items");
+		ck_assert_int_le(json_array_size(items), 10);
+		for (size_t k = 0; k < json_array_size(items); k++) {
+			int n = -1;
+			ck_assert_int_eq(
+			    sscanf(jstr(json_array_get(items, k), "externalId"), "item-%d", &n), 1);
+			ck_assert(n >= 0 && n < N);
+			seen[n]++;
+			total++;
+		}
+		pages++;
+		next = json_object_get(j, "nextCursor");
+		if (json_is_null(next)) {
+			json_decref(j);
+			break;
+		}
+		snprintf(cursor, sizeof(cursor), "%s", json_string_value(next));
+		json_decref(j);
+		ck_assert_int_lt(pages, 100);
+	}
+	ck_assert_int_eq(total, N);
+	ck_assert_int_eq(pages, 13);
+	for (int i = 0; i < N; i++)
+		ck_assert_msg(seen[i] == 1, "item-%03d seen %d times", i, seen[i]);
+
+	/* filters */
+	{
+		json_t *j = NULL;
+		ck_assert_int_eq(get("/notifications?status=delivered&limit=500", &j), 200);
+		ck_assert_int_eq(json_array_size(json_object_get(j, "items")), delivered);
+		ck_assert(json_is_null(json_object_get(j, "nextCursor")));
+		json_decref(j);
+		ck_assert_int_eq(get("/notifications?channel=sms&status=queued&limit=500", &j),
+				 200);
+		for (size_t k = 0; k < json_array_size(json_object_get(j, "items")); k++) {
+			json_t *it = json_array_get(json_object_get(j, "items"), k);
+			ck_assert_str_eq(jstr(it, "channel"), "sms");
+			ck_assert_str_eq(jstr(it, "status"), "queued");
+		}
+		ck_assert_int_gt(json_array_size(json_object_get(j, "items")), 0);
+		json_decref(j);
+	}
+}
+END_TEST
+
+typedef struct {
+	const char *path;
+	long code;
+	char status[64];
+} bg_get;
+
+static void *bg_run(void *arg)
+{
+	bg_get *g = arg;
+	json_t *j = NULL;
+	g->code = get(g->path, &j);
+	snprintf(g->status, sizeof(g->status), "%s", j ? jstr(j, "status") : "");
+	json_decref(j);
+	return NULL;
+}
+
+START_TEST(test_min_position)
+{
+	char path[256];
+	int64_t off;
+	pthread_t th;
+	bg_get g = {0};
+	json_t *j = NULL;
+
+	open_store();
+	off = append(2, "n1", ev_requested("n1", "sms", T0));
+	start_query();
+
+	/* already applied: answers at once */
+	snprintf(path, sizeof(path), "/notifications/n1?minPosition=2:%lld", (long long)off);
+	ck_assert_int_eq(get(path, &j), 200);
+	ck_assert_str_eq(jstr(j, "status"), "queued");
+	json_decref(j);
+
+	/* not yet applied: the answer waits for it and shows it */
+	snprintf(path, sizeof(path), "/notifications/n1?minPosition=2:%lld&waitMs=10000",
+		 (long long)off + 1);
+	g.path = path;
+	ck_assert_int_eq(pthread_create(&th, NULL, bg_run, &g), 0);
+	usleep(300 * 1000);
+	append(2, "n1", ev_status("n1", "delivered", T0 + 50));
+	pthread_join(th, NULL);
+	ck_assert_int_eq(g.code, 200);
+	ck_assert_str_eq(g.status, "delivered");
+
+	/* a position that never comes: 503 once waitMs passed */
+	ck_assert_int_eq(get("/notifications/n1?minPosition=2:999999&waitMs=100", &j), 503);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 503);
+	json_decref(j);
+	/* a partition the projector never stored */
+	ck_assert_int_eq(get("/notifications/n1?minPosition=3:0&waitMs=50", NULL), 503);
+}
+END_TEST
+
+START_TEST(test_database_appears_later)
+{
+	start_query();
+	ck_assert_int_eq(get("/healthz", NULL), 200);
+	ck_assert_int_eq(get("/readyz", NULL), 503);
+	ck_assert_int_eq(get("/notifications/n1", NULL), 503);
+	ck_assert_int_eq(get("/notifications", NULL), 503);
+
+	open_store();
+	append(0, "n1", ev_requested("n1", "sms", T0));
+	ck_assert_int_eq(nt_wait_http(port, "/readyz", 10000), 0);
+	ck_assert_int_eq(get("/notifications/n1", NULL), 200);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *su = suite_create("query");
+	TCase *tc = tcase_create("query");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_lookups);
+	tcase_add_test(tc, test_bad_parameters);
+	tcase_add_test(tc, test_list_pagination);
+	tcase_add_test(tc, test_min_position);
+	tcase_add_test(tc, test_database_appears_later);
+	suite_add_tcase(su, tc);
+	sr = srunner_create(su);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
