@@ -18,29 +18,36 @@ typedef struct ns_http ns_http;
 typedef int(ns_ready_fn)(void *opaque);
 
 typedef struct {
-	const char *listen;   /* "127.0.0.1:8080" or "0.0.0.0:8080" or "8080" */
-	int threads;          /* worker threads (connections served at once) */
+	const char *listen; /* "127.0.0.1:8080" or "0.0.0.0:8080" or "8080" */
+	int threads;	    /* worker threads (connections served at once) */
 	int request_timeout_ms;
-	ns_ready_fn *ready;   /* NULL: ready as soon as started */
+	ns_ready_fn *ready; /* NULL: ready as soon as started */
 	void *ready_opaque;
 } ns_http_opts;
 
-/* Start serving. Returns NULL with err filled (e.g. the port is taken). */
+/* Start serving (enable_keep_alive=yes; threads default 50, request_timeout_ms 30000 when
+ * <= 0; listen NULL means "8080"). Port 0 picks a free port (see ns_http_port). Returns
+ * NULL with err filled (e.g. the port is taken). */
 ns_http *ns_http_start(const ns_http_opts *opts, char *err, size_t errlen);
 
 /* Add a route; uri follows civetweb's mg_set_request_handler patterns ("/notifications",
- * "/notifications/", "**" ...). The handler returns the HTTP status it sent (>0). */
+ * "/notifications/", "**" ...). The handler returns the HTTP status it sent (>0). Each
+ * route counts http_requests_total{route,code="2xx"...} and
+ * http_request_duration_seconds{route}. At most 64 routes (an error is logged beyond). */
 void ns_http_route(ns_http *h, const char *uri, mg_request_handler handler, void *cbdata);
 
 /* The port actually bound (useful with port 0). */
 int ns_http_port(const ns_http *h);
 
-/* Stop accepting, wait for running handlers, free. NULL is a no-op. */
+/* Stop accepting, wait for running handlers, free. NULL is a no-op. civetweb 1.15 takes up
+ * to 2 s here once it has served a request (civetweb issue #1163, fixed in 1.16). */
 void ns_http_stop(ns_http *h);
 
 /* Read the request body, at most max bytes. Returns 0 with a malloc'd NUL-terminated
  * *out (caller frees) and *len; NS_HTTP_TOO_LARGE when the body (or Content-Length) exceeds
- * max; NS_HTTP_BAD_BODY on a read error or truncated body. */
+ * max (a Content-Length over max is refused without reading; a chunked body is read up to
+ * max + 1; either way the connection closes after the reply); NS_HTTP_BAD_BODY on a read
+ * error or truncated body. */
 #define NS_HTTP_TOO_LARGE -2
 #define NS_HTTP_BAD_BODY  -3
 int ns_http_read_body(struct mg_connection *conn, size_t max, char **out, size_t *len);

@@ -17,8 +17,11 @@
 
 /* ---- configuration ---------------------------------------------------------------- */
 
-/* Apply every KAFKA_* environment variable to conf. Returns 0, or -1 with err filled
- * (the variable and librdkafka's message). */
+/* Set bootstrap.servers to the default, then apply every non-empty KAFKA_* environment
+ * variable to conf, and route librdkafka's own log lines to ns_log (event=kafka.log).
+ * Variables that name no librdkafka property (KAFKA_HOME, KAFKA_HEAP_OPTS ...) are skipped.
+ * Returns 0, or -1 with err filled (the variable and librdkafka's message) for a value
+ * librdkafka rejects. */
 int ns_kafka_conf_from_env(rd_kafka_conf_t *conf, char *err, size_t errlen);
 
 /* The bootstrap servers the environment names (or the default). Static storage. */
@@ -41,15 +44,18 @@ typedef struct {
 typedef void(ns_delivery_cb)(void *opaque, const ns_delivery *d);
 
 /* Create an idempotent producer (enable.idempotence=true, acks=all) configured from the
- * environment, with its poll thread running. client_id names it in broker logs. Returns
- * NULL with err filled on failure. */
+ * environment, with its poll thread running. Defaults the environment may override:
+ * linger.ms=2, message.timeout.ms=10000. KAFKA_ENABLE_IDEMPOTENCE or KAFKA_ACKS set to
+ * anything else is refused. client_id names it in broker logs. Returns NULL with err filled
+ * on failure. */
 ns_producer *ns_producer_new(const char *client_id, char *err, size_t errlen);
 
 /* Produce value to topic keyed by key and block until its delivery report arrives or
  * timeout_ms passes. Thread-safe: many threads may wait at once (no global lock held while
  * waiting, no flush). Returns 0 when acked (d filled), -1 when the broker refused or the
- * time ran out (d->err says which: RD_KAFKA_RESP_ERR__TIMED_OUT for the wait). The value is
- * copied. */
+ * time ran out (d->err says which: RD_KAFKA_RESP_ERR__TIMED_OUT for the wait, with status
+ * POSSIBLY_PERSISTED: the message may still be written later; RD_KAFKA_RESP_ERR__FATAL after
+ * a fatal error). A full local queue is retried until timeout_ms. The value is copied. */
 int ns_producer_send(ns_producer *p, const char *topic, const char *key, size_t keylen,
 		     const void *value, size_t len, int timeout_ms, ns_delivery *d);
 
@@ -67,8 +73,9 @@ int ns_producer_fatal(ns_producer *p);
 /* The underlying handle, for metadata queries. Owned by p. */
 rd_kafka_t *ns_producer_handle(ns_producer *p);
 
-/* Flush for up to flush_ms, log what is left undelivered, stop the poll thread and destroy.
- * NULL is a no-op. */
+/* Stop the poll thread, flush for up to flush_ms, log what is left undelivered, purge it
+ * (its reports run with an error, so waiters and async callbacks are served) and destroy.
+ * No thread may be inside ns_producer_send* any more. NULL is a no-op. */
 void ns_producer_destroy(ns_producer *p, int flush_ms);
 
 /* ---- consumer ----------------------------------------------------------------------- */
@@ -87,8 +94,10 @@ typedef struct {
 } ns_rebalance;
 
 /* Create a consumer in group_id subscribed to topic, with enable.auto.commit=false,
- * auto.offset.reset=earliest, from the environment. rb may be NULL. Works with eager and
- * cooperative assignors. Returns NULL with err filled on failure. */
+ * enable.auto.offset.store=false (both refused if the environment says otherwise),
+ * auto.offset.reset=earliest and enable.partition.eof=false as overridable defaults, from
+ * the environment. When on_assign fails the partitions are not assigned. rb may be NULL. Works with
+ * eager and cooperative assignors. Returns NULL with err filled on failure. */
 ns_consumer *ns_consumer_new(const char *group_id, const char *topic, const ns_rebalance *rb,
 			     char *err, size_t errlen);
 
@@ -97,7 +106,8 @@ ns_consumer *ns_consumer_new(const char *group_id, const char *topic, const ns_r
  */
 rd_kafka_message_t *ns_consumer_poll(ns_consumer *c, int timeout_ms);
 
-/* Commit offsets synchronously (offset = next message to read). Returns 0 or -1. */
+/* Commit offsets synchronously (offset = next message to read). Returns 0 (also when there
+ * was nothing to commit) or -1. */
 int ns_consumer_commit(ns_consumer *c, const rd_kafka_topic_partition_list_t *offsets);
 
 /* Non-zero when a rebalance hook failed or a fatal error occurred. */
@@ -111,13 +121,16 @@ void ns_consumer_close(ns_consumer *c);
 
 /* ---- admin -------------------------------------------------------------------------- */
 
-/* Create topic with partitions and infinite retention unless it exists. Returns 0 (created
- * or already there) or -1 with err filled. */
+/* Create topic with partitions, the broker's default replication factor and infinite
+ * retention unless it exists, then wait (within timeout_ms) until every partition has a
+ * leader. Uses a short-lived client configured from the environment. Returns 0 (created or
+ * already there) or -1 with err filled. */
 int ns_kafka_topic_ensure(const char *topic, int partitions, int timeout_ms, char *err,
 			  size_t errlen);
 
-/* High watermark (next offset) of every partition of topic into hw[0..*n), *n set to the
- * partition count (at most cap). Returns 0 or -1 with err. */
+/* High watermark (next offset) of every partition of topic into hw[0..*n), indexed by
+ * partition id, *n set to the partition count. Returns 0, or -1 with err (also when the
+ * topic has more than cap partitions). */
 int ns_kafka_high_watermarks(rd_kafka_t *rk, const char *topic, int64_t *hw, int cap, int *n,
 			     int timeout_ms, char *err, size_t errlen);
 

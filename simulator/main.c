@@ -18,7 +18,7 @@ int main(int argc, char **argv)
 {
 	const char *listen = NULL, *webhook = NULL;
 	long seed = 0, dmin = 0, dmax = 0, rej = 0, dup = 0, reo = 0, window = 0, base = 0,
-	     hold = 0, threads = 0;
+	     hold = 0, threads = 0, workers = 0;
 	const ns_opt opts[] = {
 	    {"SIM_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:9090", 0, 0, "listen address", &listen},
 	    {"SIM_WEBHOOK_URL", "webhook-url", NS_OPT_STR, "http://127.0.0.1:8080/webhooks", 0, 0,
@@ -43,6 +43,8 @@ int main(int argc, char **argv)
 	     "how long the timeout outage holds a request", &hold},
 	    {"SIM_THREADS", "threads", NS_OPT_INT, "128", 1, 1024,
 	     "HTTP worker threads (connections at once)", &threads},
+	    {"SIM_WEBHOOK_WORKERS", "webhook-workers", NS_OPT_INT, "16", 1, 64,
+	     "webhooks posted at once", &workers},
 	};
 	const ns_cli cli = {"simulator",
 			    "A simulated SMS/WhatsApp provider: POST /messages, GET "
@@ -77,7 +79,7 @@ int main(int argc, char **argv)
 	store = sim_store_new();
 	if (!store)
 		goto out;
-	hooks = sim_hooks_start(webhook, window, base, store, err, sizeof(err));
+	hooks = sim_hooks_start(webhook, (int)workers, window, base, store, err, sizeof(err));
 	if (!hooks) {
 		NS_ERROR("sim.start", "err=\"%s\"", err);
 		goto out;

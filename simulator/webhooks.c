@@ -1,4 +1,6 @@
-/* webhooks.c -- webhook dispatcher thread with a binary min-heap on due time. */
+/* webhooks.c -- webhook dispatcher: a binary min-heap on due time, served by a pool of
+ * worker threads (each with its own curl handle and keep-alive connection), so that one
+ * slow or failing delivery does not hold back the others, as with a real provider. */
 #include "webhooks.h"
 #include "ns_log.h"
 #include "ns_time.h"
@@ -22,8 +24,11 @@ typedef struct {
 	char *external_id;
 } hook;
 
+#define MAX_WORKERS 64
+
 struct sim_hooks {
-	pthread_t thread;
+	pthread_t threads[MAX_WORKERS];
+	int nthreads;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int stop;
@@ -115,7 +120,7 @@ static long post(CURL *c, const char *url, const hook *k)
 	return status;
 }
 
-/* Dispatcher thread. */
+/* Dispatcher worker thread: pops due webhooks, posts them, reschedules failures. */
 static void *run(void *arg)
 {
 	sim_hooks *h = arg;
@@ -174,8 +179,8 @@ static void *run(void *arg)
 	return NULL;
 }
 
-sim_hooks *sim_hooks_start(const char *url, int64_t retry_window_ms, int64_t retry_base_ms,
-			   sim_store *store, char *err, size_t errlen)
+sim_hooks *sim_hooks_start(const char *url, int workers, int64_t retry_window_ms,
+			   int64_t retry_base_ms, sim_store *store, char *err, size_t errlen)
 {
 	sim_hooks *h = calloc(1, sizeof(*h));
 
@@ -189,12 +194,16 @@ sim_hooks *sim_hooks_start(const char *url, int64_t retry_window_ms, int64_t ret
 	h->store = store;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);
-	if (pthread_create(&h->thread, NULL, run, h) != 0) {
-		snprintf(err, errlen, "pthread_create: %s", strerror(errno));
-		pthread_mutex_destroy(&h->lock);
-		pthread_cond_destroy(&h->cond);
-		free(h);
-		return NULL;
+	if (workers < 1)
+		workers = 1;
+	if (workers > MAX_WORKERS)
+		workers = MAX_WORKERS;
+	for (h->nthreads = 0; h->nthreads < workers; h->nthreads++) {
+		if (pthread_create(&h->threads[h->nthreads], NULL, run, h) != 0) {
+			snprintf(err, errlen, "pthread_create: %s", strerror(errno));
+			sim_hooks_stop(h);
+			return NULL;
+		}
 	}
 	return h;
 }
@@ -239,9 +248,10 @@ void sim_hooks_stop(sim_hooks *h)
 		return;
 	pthread_mutex_lock(&h->lock);
 	h->stop = 1;
-	pthread_cond_signal(&h->cond);
+	pthread_cond_broadcast(&h->cond);
 	pthread_mutex_unlock(&h->lock);
-	pthread_join(h->thread, NULL);
+	for (int t = 0; t < h->nthreads; t++)
+		pthread_join(h->threads[t], NULL);
 	for (i = 0; i < h->n; i++)
 		free(h->heap[i].external_id);
 	free(h->heap);

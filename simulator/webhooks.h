@@ -12,9 +12,10 @@
 
 typedef struct sim_hooks sim_hooks;
 
-/* Start the thread. url: the webhook URL; the store is borrowed. Returns NULL with err. */
-sim_hooks *sim_hooks_start(const char *url, int64_t retry_window_ms, int64_t retry_base_ms,
-			   sim_store *store, char *err, size_t errlen);
+/* Start `workers` delivery threads (1..64). url: the webhook URL; the store is borrowed.
+ * Returns NULL with err. */
+sim_hooks *sim_hooks_start(const char *url, int workers, int64_t retry_window_ms,
+			   int64_t retry_base_ms, sim_store *store, char *err, size_t errlen);
 
 /* Queue one webhook, first posted at due_ms (wall clock). Thread-safe. Returns 0 or -1
  * when out of memory. */
@@ -24,7 +25,7 @@ int sim_hooks_add(sim_hooks *h, const char *external_id, const char *event, int6
 /* Webhooks queued (not yet acknowledged or given up). Thread-safe. */
 long sim_hooks_pending(sim_hooks *h);
 
-/* Stop the thread (pending webhooks are dropped) and free. NULL is a no-op. */
+/* Stop the threads (pending webhooks are dropped) and free. NULL is a no-op. */
 void sim_hooks_stop(sim_hooks *h);
 
 #endif

@@ -1,0 +1,418 @@
+/* ns_http.c -- civetweb server setup, the built-in /healthz, /readyz and /metrics routes,
+ * per-route request metrics, and small request/response helpers (bounded body reads,
+ * JSON and RFC 9457 problem replies, query parameters).
+ *
+ * Every route, built-in or not, is served through a trampoline that times the handler and
+ * counts its status class into http_requests_total{route,code="2xx"} and
+ * http_request_duration_seconds{route}; the metrics are registered once per route in
+ * ns_http_route, so the hot path only does atomic adds. Handlers and the trampoline run on
+ * civetweb worker threads. civetweb's own error log goes to ns_log. */
+#include "ns_http.h"
+#include "ns_log.h"
+#include "ns_metrics.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define NS_HTTP_MAX_ROUTES 64
+
+typedef struct {
+	char *uri;
+	mg_request_handler handler;
+	void *cbdata;
+	ns_counter *codes[6]; /* index: status / 100, 1..5 */
+	ns_histogram *latency;
+} route;
+
+struct ns_http {
+	struct mg_context *ctx;
+	ns_ready_fn *ready;
+	void *ready_opaque;
+	int port;
+	pthread_mutex_t mu; /* guards routes[] while adding */
+	route *routes[NS_HTTP_MAX_ROUTES];
+	int nroutes;
+};
+
+static pthread_once_t lib_once = PTHREAD_ONCE_INIT;
+
+static void lib_init(void)
+{
+	mg_init_library(0);
+}
+
+/* civetweb's error log, on whichever civetweb thread logged. */
+static int on_log_message(const struct mg_connection *conn, const char *message)
+{
+	char q[512];
+
+	(void)conn;
+	NS_WARN("http.civetweb", "msg=%s", ns_log_quote(message, q, sizeof(q)));
+	return 1; /* handled: civetweb writes nothing itself */
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* On a worker thread: run the route's handler and account for it. */
+static int route_trampoline(struct mg_connection *conn, void *cbdata)
+{
+	route *r = cbdata;
+	double t0 = now_s();
+	int status = r->handler(conn, r->cbdata);
+
+	if (status >= 100 && status < 600)
+		ns_counter_add(r->codes[status / 100], 1);
+	ns_histogram_observe(r->latency, now_s() - t0);
+	NS_DEBUG("http.request", "route=%s status=%d", r->uri, status);
+	return status;
+}
+
+/* Label value for uri: quotes and backslashes escaped as Prometheus wants. */
+static void label_value(const char *uri, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (; *uri && o + 3 < outlen; uri++) {
+		if (*uri == '"' || *uri == '\\')
+			out[o++] = '\\';
+		out[o++] = *uri;
+	}
+	out[o] = '\0';
+}
+
+void ns_http_route(ns_http *h, const char *uri, mg_request_handler handler, void *cbdata)
+{
+	static const char *const classes[] = {NULL, "1xx", "2xx", "3xx", "4xx", "5xx"};
+	char lv[256], labels[320];
+	route *r = NULL;
+	int i;
+
+	if (!h || !uri || !handler)
+		return;
+	r = calloc(1, sizeof(*r));
+	if (!r || !(r->uri = strdup(uri))) {
+		NS_ERROR("http.route.failed", "route=%s reason=out_of_memory", uri);
+		goto fail;
+	}
+	r->handler = handler;
+	r->cbdata = cbdata;
+	label_value(uri, lv, sizeof(lv));
+	for (i = 1; i <= 5; i++) {
+		snprintf(labels, sizeof(labels), "route=\"%s\",code=\"%s\"", lv, classes[i]);
+		r->codes[i] = ns_metrics_counter("http_requests_total", labels,
+						 "HTTP requests served, by route and status class");
+	}
+	snprintf(labels, sizeof(labels), "route=\"%s\"", lv);
+	r->latency = ns_metrics_histogram("http_request_duration_seconds", labels,
+					  "Time spent in the route's handler");
+	pthread_mutex_lock(&h->mu);
+	if (h->nroutes >= NS_HTTP_MAX_ROUTES) {
+		pthread_mutex_unlock(&h->mu);
+		NS_ERROR("http.route.failed", "route=%s reason=too_many_routes max=%d", uri,
+			 NS_HTTP_MAX_ROUTES);
+		goto fail;
+	}
+	h->routes[h->nroutes++] = r;
+	pthread_mutex_unlock(&h->mu);
+	mg_set_request_handler(h->ctx, uri, route_trampoline, r);
+	return;
+fail:
+	if (r)
+		free(r->uri);
+	free(r);
+}
+
+/* ---- built-in routes (worker threads) ---------------------------------------------- */
+
+static int healthz(struct mg_connection *conn, void *cbdata)
+{
+	(void)cbdata;
+	return ns_http_send_json(conn, 200, json_pack("{s:s}", "status", "ok"), NULL);
+}
+
+static int readyz(struct mg_connection *conn, void *cbdata)
+{
+	ns_http *h = cbdata;
+	int ok = h->ready ? h->ready(h->ready_opaque) : 1;
+
+	return ns_http_send_json(conn, ok ? 200 : 503,
+				 json_pack("{s:s}", "status", ok ? "ready" : "not ready"), NULL);
+}
+
+static int metrics(struct mg_connection *conn, void *cbdata)
+{
+	char *txt = ns_metrics_render();
+	int st;
+
+	(void)cbdata;
+	if (!txt)
+		return ns_http_send_problem(conn, 500, NULL, "metrics could not be rendered", NULL);
+	st = ns_http_send_text(conn, 200, "text/plain; version=0.0.4; charset=utf-8", txt,
+			       strlen(txt));
+	free(txt);
+	return st;
+}
+
+/* ---- server ------------------------------------------------------------------------- */
+
+ns_http *ns_http_start(const ns_http_opts *opts, char *err, size_t errlen)
+{
+	struct mg_callbacks cb;
+	struct mg_init_data init;
+	struct mg_error_data mgerr;
+	struct mg_server_port ports[4];
+	char threads[16], timeout[16], mgtext[256] = "";
+	unsigned mgcode = 0;
+	const char *options[16];
+	int o = 0, n;
+	ns_http *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_once(&lib_once, lib_init);
+	pthread_mutex_init(&h->mu, NULL);
+	h->ready = opts->ready;
+	h->ready_opaque = opts->ready_opaque;
+	snprintf(threads, sizeof(threads), "%d", opts->threads > 0 ? opts->threads : 50);
+	snprintf(timeout, sizeof(timeout), "%d",
+		 opts->request_timeout_ms > 0 ? opts->request_timeout_ms : 30000);
+	options[o++] = "listening_ports";
+	options[o++] = opts->listen && opts->listen[0] ? opts->listen : "8080";
+	options[o++] = "num_threads";
+	options[o++] = threads;
+	options[o++] = "request_timeout_ms";
+	options[o++] = timeout;
+	options[o++] = "enable_keep_alive";
+	options[o++] = "yes";
+	/* civetweb writes headers and body separately: without TCP_NODELAY, Nagle and the
+	 * peer's delayed ACK add ~40 ms to every keep-alive response. */
+	options[o++] = "tcp_nodelay";
+	options[o++] = "1";
+	options[o] = NULL;
+
+	memset(&cb, 0, sizeof(cb));
+	cb.log_message = on_log_message;
+	init.callbacks = &cb;
+	init.user_data = h;
+	init.configuration_options = options;
+	mgerr.code = &mgcode;
+	mgerr.text = mgtext;
+	mgerr.text_buffer_size = sizeof(mgtext);
+	h->ctx = mg_start2(&init, &mgerr);
+	if (!h->ctx) {
+		snprintf(err, errlen, "listen on %s: %s", options[1],
+			 mgtext[0] ? mgtext : "civetweb failed to start");
+		goto fail;
+	}
+	n = mg_get_server_ports(h->ctx, 4, ports);
+	h->port = n > 0 ? ports[0].port : -1;
+	ns_http_route(h, "/healthz", healthz, h);
+	ns_http_route(h, "/readyz", readyz, h);
+	ns_http_route(h, "/metrics", metrics, h);
+	NS_INFO("http.listen", "listen=%s port=%d threads=%s", options[1], h->port, threads);
+	return h;
+fail:
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+	return NULL;
+}
+
+int ns_http_port(const ns_http *h)
+{
+	return h ? h->port : -1;
+}
+
+void ns_http_stop(ns_http *h)
+{
+	int i;
+
+	if (!h)
+		return;
+	mg_stop(h->ctx); /* waits for running handlers */
+	for (i = 0; i < h->nroutes; i++) {
+		free(h->routes[i]->uri);
+		free(h->routes[i]);
+	}
+	pthread_mutex_destroy(&h->mu);
+	NS_INFO("http.stop", "port=%d", h->port);
+	free(h);
+}
+
+/* ---- request helpers (worker threads) ---------------------------------------------- */
+
+int ns_http_read_body(struct mg_connection *conn, size_t max, char **out, size_t *len)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	long long cl = ri ? ri->content_length : -1;
+	size_t cap, got = 0;
+	char *buf = NULL;
+	int rc = NS_HTTP_BAD_BODY;
+
+	*out = NULL;
+	*len = 0;
+	if (cl >= 0 && (unsigned long long)cl > max) {
+		/* Refuse without reading; the unread body must not be taken for a request. */
+		mg_disable_keep_alive(conn);
+		return NS_HTTP_TOO_LARGE;
+	}
+	/* Known length: exactly that. Chunked or unknown: up to max + 1 to detect excess. */
+	cap = cl >= 0 ? (size_t)cl : (max < 4096 ? max : 4096);
+	buf = malloc(cap + 1);
+	if (!buf)
+		goto out;
+	for (;;) {
+		int r;
+		if (got == cap) {
+			size_t ncap;
+			char *nb;
+			if (cl >= 0)
+				break;
+			if (cap > max) {
+				break;
+			}
+			ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
+			if (ncap <= cap)
+				ncap = max + 1;
+			nb = realloc(buf, ncap + 1);
+			if (!nb)
+				goto out;
+			buf = nb;
+			cap = ncap;
+		}
+		r = mg_read(conn, buf + got, cap - got);
+		if (r < 0)
+			goto out;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got > max) {
+		mg_disable_keep_alive(conn);
+		rc = NS_HTTP_TOO_LARGE;
+		goto out;
+	}
+	if (cl >= 0 && got != (size_t)cl)
+		goto out; /* truncated */
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+int ns_http_is_json(struct mg_connection *conn)
+{
+	const char *ct = mg_get_header(conn, "Content-Type");
+	const size_t n = sizeof("application/json") - 1;
+
+	if (!ct)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	if (strncasecmp(ct, "application/json", n) != 0)
+		return 0;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t';
+}
+
+/* Status line, Content-Type, Content-Length, extra lines, then the body. */
+static int send_body(struct mg_connection *conn, int status, const char *ctype, const char *body,
+		     size_t len, const char *extra_headers)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	char cl[32];
+
+	snprintf(cl, sizeof(cl), "%zu", len);
+	if (mg_response_header_start(conn, status) < 0) {
+		NS_WARN("http.send.failed", "status=%d reason=headers_already_sent", status);
+		return status;
+	}
+	mg_response_header_add(conn, "Content-Type", ctype, -1);
+	mg_response_header_add(conn, "Content-Length", cl, -1);
+	if (extra_headers && extra_headers[0])
+		mg_response_header_add_lines(conn, extra_headers);
+	mg_response_header_send(conn);
+	if (len && !(ri && ri->request_method && strcmp(ri->request_method, "HEAD") == 0))
+		mg_write(conn, body, len);
+	return status;
+}
+
+int ns_http_send_json(struct mg_connection *conn, int status, json_t *body,
+		      const char *extra_headers)
+{
+	char *txt = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	int st;
+
+	json_decref(body);
+	if (!txt) {
+		static const char oom[] = "{\"type\":\"about:blank\",\"title\":\"Internal Server "
+					  "Error\",\"status\":500}";
+		return send_body(conn, 500, "application/problem+json", oom, sizeof(oom) - 1, NULL);
+	}
+	st = send_body(conn, status, "application/json", txt, strlen(txt), extra_headers);
+	free(txt);
+	return st;
+}
+
+int ns_http_send_problem(struct mg_connection *conn, int status, const char *title,
+			 const char *detail, const char *field)
+{
+	json_t *p = json_object();
+	char *txt = NULL;
+	int st;
+
+	if (!title)
+		title = mg_get_response_code_text(conn, status);
+	if (p) {
+		json_object_set_new(p, "type", json_string("about:blank"));
+		json_object_set_new(p, "title", json_string(title ? title : ""));
+		json_object_set_new(p, "status", json_integer(status));
+		if (detail)
+			json_object_set_new(p, "detail", json_string(detail));
+		if (field)
+			json_object_set_new(p, "field", json_string(field));
+		txt = json_dumps(p, JSON_COMPACT);
+		json_decref(p);
+	}
+	if (!txt) {
+		static const char oom[] = "{\"type\":\"about:blank\",\"status\":500}";
+		return send_body(conn, 500, "application/problem+json", oom, sizeof(oom) - 1, NULL);
+	}
+	st = send_body(conn, status, "application/problem+json", txt, strlen(txt), NULL);
+	free(txt);
+	return st;
+}
+
+int ns_http_send_text(struct mg_connection *conn, int status, const char *content_type,
+		      const char *body, size_t len)
+{
+	return send_body(conn, status, content_type ? content_type : "text/plain; charset=utf-8",
+			 body, len, NULL);
+}
+
+int ns_http_query_param(struct mg_connection *conn, const char *name, char *out, size_t outlen)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	int n;
+
+	if (outlen)
+		out[0] = '\0';
+	if (!ri || !ri->query_string)
+		return -1;
+	n = mg_get_var(ri->query_string, strlen(ri->query_string), name, out, outlen);
+	return n >= 0 ? n : -1;
+}
