@@ -309,11 +309,29 @@ fail:
 	return NULL;
 }
 
-/* Enqueue one message with opaque. Returns librdkafka's error code. */
+/* Enqueue one message with opaque and optional headers. Returns librdkafka's error code;
+ * on success the message owns the headers, on failure they are freed here. */
 static rd_kafka_resp_err_t producer_enqueue(ns_producer *p, const char *topic, const char *key,
 					    size_t keylen, const void *value, size_t len,
-					    void *opaque)
+					    const ns_header *hdrs, size_t nhdrs, void *opaque)
 {
+	rd_kafka_headers_t *h = NULL;
+	rd_kafka_resp_err_t e;
+
+	if (nhdrs) {
+		h = rd_kafka_headers_new(nhdrs);
+		if (!h)
+			return RD_KAFKA_RESP_ERR__FAIL;
+		for (size_t i = 0; i < nhdrs; i++)
+			rd_kafka_header_add(h, hdrs[i].name, -1, hdrs[i].value, -1);
+		e = rd_kafka_producev(
+		    p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)key, key ? keylen : 0),
+		    RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		    RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+		if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+			rd_kafka_headers_destroy(h);
+		return e;
+	}
 	return rd_kafka_producev(
 	    p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)key, key ? keylen : 0),
 	    RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -341,6 +359,13 @@ static int deadline_passed(const struct timespec *ts)
 
 int ns_producer_send(ns_producer *p, const char *topic, const char *key, size_t keylen,
 		     const void *value, size_t len, int timeout_ms, ns_delivery *d)
+{
+	return ns_producer_send_hdrs(p, topic, key, keylen, value, len, NULL, 0, timeout_ms, d);
+}
+
+int ns_producer_send_hdrs(ns_producer *p, const char *topic, const char *key, size_t keylen,
+			  const void *value, size_t len, const ns_header *hdrs, size_t nhdrs,
+			  int timeout_ms, ns_delivery *d)
 {
 	sync_waiter *w = NULL;
 	pthread_condattr_t ca;
@@ -371,7 +396,7 @@ int ns_producer_send(ns_producer *p, const char *topic, const char *key, size_t 
 
 	deadline_after(&deadline, timeout_ms);
 	for (;;) {
-		e = producer_enqueue(p, topic, key, keylen, value, len, w);
+		e = producer_enqueue(p, topic, key, keylen, value, len, hdrs, nhdrs, w);
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || deadline_passed(&deadline))
 			break;
 		/* The local queue is full: the poll thread drains it; try again shortly. */
@@ -417,7 +442,7 @@ int ns_producer_send_async(ns_producer *p, const char *topic, const char *key, s
 	a->head.kind = MSG_ASYNC;
 	a->cb = cb;
 	a->opaque = opaque;
-	e = producer_enqueue(p, topic, key, keylen, value, len, a);
+	e = producer_enqueue(p, topic, key, keylen, value, len, NULL, 0, a);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		NS_WARN("kafka.produce.refused", "topic=%s err=%s", topic, rd_kafka_err2name(e));
 		free(a);

@@ -59,6 +59,17 @@ ns_producer *ns_producer_new(const char *client_id, char *err, size_t errlen);
 int ns_producer_send(ns_producer *p, const char *topic, const char *key, size_t keylen,
 		     const void *value, size_t len, int timeout_ms, ns_delivery *d);
 
+/* A Kafka message header: name and NUL-terminated value, both copied when produced. */
+typedef struct {
+	const char *name;
+	const char *value;
+} ns_header;
+
+/* ns_producer_send with message headers (nhdrs may be 0). Same returns and ownership. */
+int ns_producer_send_hdrs(ns_producer *p, const char *topic, const char *key, size_t keylen,
+			  const void *value, size_t len, const ns_header *hdrs, size_t nhdrs,
+			  int timeout_ms, ns_delivery *d);
+
 /* Produce without waiting; cb(opaque, d) runs on the poll thread when the report arrives.
  * Returns 0 when enqueued, -1 when librdkafka refused to enqueue (cb is not called). */
 int ns_producer_send_async(ns_producer *p, const char *topic, const char *key, size_t keylen,

@@ -41,15 +41,24 @@ typedef struct {
 	ns_gauge *part_lag[MAX_PARTITIONS];
 } proj_ctx;
 
-/* Dead-letter hook: the original key and bytes to the DLQ topic, acked before the batch
- * commits (a crash in between re-sends it: at least once). */
+/* Dead-letter hook: the original key and bytes to the DLQ topic, with the reason and the
+ * source position as headers (dlq.reason, dlq.topic, dlq.partition, dlq.offset), acked
+ * before the batch commits (a crash in between re-sends it: at least once). */
 static int send_dlq(void *opaque, const proj_msg *m, const char *reason)
 {
 	proj_ctx *x = opaque;
 	ns_delivery d;
 
-	if (ns_producer_send(x->dlq, x->dlq_topic, m->key, m->keylen, m->value, m->len, 10000,
-			     &d)) {
+	char partition[16], offset[24];
+	const ns_header hdrs[] = {{"dlq.reason", reason},
+				  {"dlq.topic", x->cfg->topic},
+				  {"dlq.partition", partition},
+				  {"dlq.offset", offset}};
+
+	snprintf(partition, sizeof(partition), "%d", (int)m->partition);
+	snprintf(offset, sizeof(offset), "%lld", (long long)m->offset);
+	if (ns_producer_send_hdrs(x->dlq, x->dlq_topic, m->key, m->keylen, m->value, m->len, hdrs,
+				  sizeof(hdrs) / sizeof(hdrs[0]), 10000, &d)) {
 		NS_ERROR("projector.dlq_failed", "topic=%s partition=%d offset=%lld err=\"%s\"",
 			 x->dlq_topic, (int)m->partition, (long long)m->offset,
 			 rd_kafka_err2str(d.err));

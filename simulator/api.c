@@ -17,10 +17,12 @@ struct sim_api {
 	sim_hooks *hooks;
 	sim_path_opts popts;
 	int64_t hold_ms;
-	pthread_mutex_t lock; /* rng and outage */
+	int64_t send_delay_ms; /* every send waits this long: a slow provider */
+	pthread_mutex_t lock;  /* rng and outage */
 	uint64_t rng;
 	outage_mode mode;
 	int64_t outage_until;
+	long outage_hits; /* provider calls answered by an outage */
 };
 
 sim_api *sim_api_new(sim_store *store, sim_hooks *hooks, const sim_path_opts *popts, uint64_t seed,
@@ -70,12 +72,16 @@ static void hold(sim_api *a)
  * the request was answered (or dropped) here, 0 to go on. */
 static int outage_before(sim_api *a, struct mg_connection *conn, outage_mode m)
 {
+	if (m != OUT_NONE) {
+		pthread_mutex_lock(&a->lock);
+		a->outage_hits++;
+		pthread_mutex_unlock(&a->lock);
+	}
 	if (m == OUT_5XX)
 		return ns_http_send_problem(conn, 503, "Service Unavailable", "simulated outage",
 					    NULL);
 	if (m == OUT_REFUSE)
 		return 444; /* nothing written: civetweb closes the connection */
-	(void)a;
 	return 0;
 }
 
@@ -93,6 +99,8 @@ static int handle_send(sim_api *a, struct mg_connection *conn)
 	rc = outage_before(a, conn, m);
 	if (rc)
 		goto out;
+	if (a->send_delay_ms > 0)
+		ns_signal_sleep_ms((int)a->send_delay_ms);
 	rc = ns_http_read_body(conn, BODY_MAX, &body, &len);
 	if (rc != 0) {
 		rc = ns_http_send_problem(conn, rc == NS_HTTP_TOO_LARGE ? 413 : 400, "Bad Request",
@@ -251,7 +259,16 @@ static int on_report(struct mg_connection *conn, void *cbdata)
 		return ns_http_send_problem(conn, 500, "Internal Server Error", "out of memory",
 					    NULL);
 	json_object_set_new(r, "webhooksPending", json_integer(sim_hooks_pending(a->hooks)));
+	json_object_set_new(r, "webhookFailures", json_integer(sim_hooks_failures(a->hooks)));
+	pthread_mutex_lock(&a->lock);
+	json_object_set_new(r, "outageHits", json_integer(a->outage_hits));
+	pthread_mutex_unlock(&a->lock);
 	return ns_http_send_json(conn, 200, r, NULL);
+}
+
+void sim_api_set_send_delay(sim_api *a, int64_t ms)
+{
+	a->send_delay_ms = ms;
 }
 
 void sim_api_register(sim_api *a, ns_http *h)

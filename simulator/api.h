@@ -25,6 +25,9 @@
 typedef struct sim_api sim_api;
 
 /* Create the route state; store and hooks are borrowed. seed 0 picks one from the clock. */
+/* Make every POST /messages take ms longer (call before serving). */
+void sim_api_set_send_delay(sim_api *a, int64_t ms);
+
 sim_api *sim_api_new(sim_store *store, sim_hooks *hooks, const sim_path_opts *popts, uint64_t seed,
 		     int64_t timeout_hold_ms);
 

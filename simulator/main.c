@@ -18,7 +18,7 @@ int main(int argc, char **argv)
 {
 	const char *listen = NULL, *webhook = NULL;
 	long seed = 0, dmin = 0, dmax = 0, rej = 0, dup = 0, reo = 0, window = 0, base = 0,
-	     hold = 0, threads = 0, workers = 0;
+	     hold = 0, threads = 0, workers = 0, send_delay = 0;
 	const ns_opt opts[] = {
 	    {"SIM_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:9090", 0, 0, "listen address", &listen},
 	    {"SIM_WEBHOOK_URL", "webhook-url", NS_OPT_STR, "http://127.0.0.1:8080/webhooks", 0, 0,
@@ -43,6 +43,8 @@ int main(int argc, char **argv)
 	     "how long the timeout outage holds a request", &hold},
 	    {"SIM_THREADS", "threads", NS_OPT_INT, "128", 1, 1024,
 	     "HTTP worker threads (connections at once)", &threads},
+	    {"SIM_SEND_DELAY_MS", "send-delay-ms", NS_OPT_INT, "0", 0, 600000,
+	     "how long each POST /messages takes (a slow provider)", &send_delay},
 	    {"SIM_WEBHOOK_WORKERS", "webhook-workers", NS_OPT_INT, "16", 1, 64,
 	     "webhooks posted at once", &workers},
 	};
@@ -87,6 +89,7 @@ int main(int argc, char **argv)
 	api = sim_api_new(store, hooks, &popts, (uint64_t)seed, hold);
 	if (!api)
 		goto out;
+	sim_api_set_send_delay(api, send_delay);
 	hopts.listen = listen;
 	hopts.threads = (int)threads;
 	hopts.request_timeout_ms = 60000;

@@ -37,6 +37,7 @@ struct sim_hooks {
 	char url[512];
 	int64_t window_ms, base_ms;
 	sim_store *store;
+	long failures; /* deliveries that got no 2xx (each attempt counts); under lock */
 };
 
 static void heap_swap(hook *a, hook *b)
@@ -154,6 +155,7 @@ static void *run(void *arg)
 			free(k.external_id);
 			continue;
 		}
+		h->failures++;
 		if (now - k.first_ms >= h->window_ms) {
 			NS_WARN("sim.webhook_given_up", "external_id=%s event=%s attempts=%d",
 				k.external_id, k.event, k.attempt + 1);
@@ -236,6 +238,15 @@ long sim_hooks_pending(sim_hooks *h)
 	long n;
 	pthread_mutex_lock(&h->lock);
 	n = (long)h->n;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
+
+long sim_hooks_failures(sim_hooks *h)
+{
+	long n;
+	pthread_mutex_lock(&h->lock);
+	n = h->failures;
 	pthread_mutex_unlock(&h->lock);
 	return n;
 }

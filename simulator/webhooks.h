@@ -25,6 +25,10 @@ int sim_hooks_add(sim_hooks *h, const char *external_id, const char *event, int6
 /* Webhooks queued (not yet acknowledged or given up). Thread-safe. */
 long sim_hooks_pending(sim_hooks *h);
 
+/* Delivery attempts that got no 2xx answer so far (tests prove a webhook outage with it).
+ * Thread-safe. */
+long sim_hooks_failures(sim_hooks *h);
+
 /* Stop the threads (pending webhooks are dropped) and free. NULL is a no-op. */
 void sim_hooks_stop(sim_hooks *h);
 

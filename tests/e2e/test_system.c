@@ -90,10 +90,12 @@ static void sys_start(sys_t *s)
 /* Start every daemon; sim_env adds simulator settings (NULL-terminated, may be NULL). */
 static void sys_up(sys_t *s, const char *const *sim_env)
 {
-	const char *penv[] = {fmt("STATUS_TOPIC=%s", s->topic), fmt("PROJECTOR_DB=%s", s->db),
+	const char *penv[] = {fmt("STATUS_TOPIC=%s", s->topic),
+			      fmt("PROJECTOR_DB=%s", s->db),
 			      fmt("PROJECTOR_LISTEN=127.0.0.1:%d", s->projector_port),
 			      fmt("PROJECTOR_GROUP=projector-%s", s->topic),
-			      fmt("SCHEMAS_DIR=%s", nt_schemas_dir()), NULL};
+			      fmt("SCHEMAS_DIR=%s", nt_schemas_dir()),
+			      NULL};
 	const char *qenv[] = {fmt("STATUS_TOPIC=%s", s->topic), fmt("QUERY_DB=%s", s->db),
 			      fmt("QUERY_LISTEN=127.0.0.1:%d", s->query_port), NULL};
 	const char *senv[16];
@@ -125,7 +127,8 @@ static void sys_down(sys_t *s)
 		if (*all[i] > 0) {
 			int st = nt_stop(*all[i], SIGTERM, 20000);
 			ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-				      "daemon %zu did not exit cleanly on SIGTERM (status %d)", i, st);
+				      "daemon %zu did not exit cleanly on SIGTERM (status %d)", i,
+				      st);
 			*all[i] = 0;
 		}
 	}
@@ -165,26 +168,41 @@ static void *post_range(void *arg)
 	return NULL;
 }
 
-static void post_all(sys_t *s, int n, const char *tag)
-{
-	enum { THREADS = 8 };
-	pthread_t th[THREADS];
-	post_job jobs[THREADS];
-	int failures = 0;
+enum { POST_THREADS = 8 };
 
+typedef struct {
+	pthread_t th[POST_THREADS];
+	post_job jobs[POST_THREADS];
+} post_batch;
+
+/* Start posting n notifications from POST_THREADS threads; post_wait collects them. */
+static void post_start(sys_t *s, post_batch *b, int n, const char *tag)
+{
 	ck_assert(n <= MAX_IDS);
 	for (int i = 0; i < n; i++)
 		snprintf(s->ids[i], sizeof(s->ids[i]), "%s-%d-%d", tag, (int)getpid(), i);
 	s->nids = n;
-	for (int t = 0; t < THREADS; t++) {
-		jobs[t] = (post_job){s, n * t / THREADS, n * (t + 1) / THREADS, 0};
-		ck_assert(pthread_create(&th[t], NULL, post_range, &jobs[t]) == 0);
+	for (int t = 0; t < POST_THREADS; t++) {
+		b->jobs[t] = (post_job){s, n * t / POST_THREADS, n * (t + 1) / POST_THREADS, 0};
+		ck_assert(pthread_create(&b->th[t], NULL, post_range, &b->jobs[t]) == 0);
 	}
-	for (int t = 0; t < THREADS; t++) {
-		pthread_join(th[t], NULL);
-		failures += jobs[t].failures;
+}
+
+static void post_wait(post_batch *b)
+{
+	int failures = 0;
+	for (int t = 0; t < POST_THREADS; t++) {
+		pthread_join(b->th[t], NULL);
+		failures += b->jobs[t].failures;
 	}
 	ck_assert_msg(failures == 0, "%d POST /notifications did not get 202", failures);
+}
+
+static void post_all(sys_t *s, int n, const char *tag)
+{
+	post_batch b;
+	post_start(s, &b, n, tag);
+	post_wait(&b);
 }
 
 /* ---- checking --------------------------------------------------------------------- */
@@ -203,6 +221,15 @@ static json_t *sim_report(sys_t *s)
 	j = json_loads(resp, 0, NULL);
 	free(resp);
 	return j;
+}
+
+/* An integer field of the simulator's report (webhookFailures, outageHits, messages). */
+static long report_int(sys_t *s, const char *key)
+{
+	json_t *r = sim_report(s);
+	long v = r ? (long)json_integer_value(json_object_get(r, key)) : -1;
+	json_decref(r);
+	return v;
 }
 
 /* Every notification's status from the query API's list endpoint: externalId -> status. */
@@ -336,16 +363,25 @@ END_TEST
 START_TEST(sender_sigkill_sends_once)
 {
 	sys_t *s = calloc(1, sizeof(*s));
-	const char *sim_env[] = {"SIM_SEND_DELAY_MS=20", NULL};
+	/* A slow provider keeps sends in flight, so every kill lands mid-send. */
+	const char *sim_env[] = {"SIM_SEND_DELAY_MS=150", NULL};
+	post_batch b;
+	int mid_run = 0;
 
 	sys_start(s);
 	sys_up(s, sim_env);
-	post_all(s, 1500, "kill");
-	for (int k = 0; k < 4; k++) {
-		usleep(400 * 1000);
+	post_start(s, &b, 1500, "kill");
+	for (int k = 0; k < 5; k++) {
+		long sent;
+		usleep(500 * 1000);
 		nt_stop(s->sender, SIGKILL, 1000);
+		sent = report_int(s, "messages");
+		if (sent > 0 && sent < s->nids)
+			mid_run++;
 		s->sender = start_sender(s);
 	}
+	post_wait(&b);
+	ck_assert_msg(mid_run > 0, "no SIGKILL landed while sends were under way");
 	assert_settled(s, 240000);
 	assert_sent_once(s);
 	sys_down(s);
@@ -365,6 +401,7 @@ START_TEST(provider_outage_ridden_out)
 	post_all(s, 300, "outage");
 	assert_settled(s, 180000);
 	assert_sent_once(s);
+	ck_assert_msg(report_int(s, "outageHits") > 0, "the outage answered no send");
 	sys_down(s);
 	free(s);
 }
@@ -383,6 +420,8 @@ START_TEST(ingest_down_loses_no_webhook)
 	ck_assert_int_eq(WEXITSTATUS(nt_stop(s->ingest, SIGTERM, 20000)), 0);
 	s->ingest = 0;
 	sleep(4);
+	ck_assert_msg(report_int(s, "webhookFailures") > 0,
+		      "no webhook failed while ingest was down");
 	s->ingest = start_ingest(s);
 	assert_settled(s, 180000);
 	assert_sent_once(s);

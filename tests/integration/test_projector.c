@@ -353,8 +353,23 @@ static int dlq_has(const char *dlq_topic, const char *value)
 		rd_kafka_message_t *m = ns_consumer_poll(c, 100);
 		if (!m)
 			continue;
-		if (!m->err && m->len == strlen(value) && !memcmp(m->payload, value, m->len))
+		if (!m->err && m->len == strlen(value) && !memcmp(m->payload, value, m->len)) {
+			/* The reason and the source position travel as headers. */
+			rd_kafka_headers_t *h = NULL;
+			const void *reason = NULL, *topic = NULL;
+			size_t rlen = 0, tlen = 0;
+			ck_assert_int_eq(rd_kafka_message_headers(m, &h),
+					 RD_KAFKA_RESP_ERR_NO_ERROR);
+			ck_assert_int_eq(rd_kafka_header_get_last(h, "dlq.reason", &reason, &rlen),
+					 RD_KAFKA_RESP_ERR_NO_ERROR);
+			ck_assert_int_eq(rd_kafka_header_get_last(h, "dlq.topic", &topic, &tlen),
+					 RD_KAFKA_RESP_ERR_NO_ERROR);
+			ck_assert_msg(rlen > 0, "empty dlq.reason header");
+			ck_assert_msg(tlen + 4 == strlen(dlq_topic) &&
+					  !memcmp(topic, dlq_topic, tlen),
+				      "dlq.topic header names the wrong topic");
 			found = 1;
+		}
 		rd_kafka_message_destroy(m);
 	}
 	ns_consumer_close(c);
