@@ -29,7 +29,7 @@ names=()
 tail_pid=""
 
 stop_all() {
-	trap '' INT TERM
+	trap "" INT TERM PIPE # a closed terminal or pipe must not cut the shutdown short
 	echo
 	echo "run-local: stopping" >&2
 	[ -n "$tail_pid" ] && kill "$tail_pid" 2>/dev/null
@@ -53,7 +53,8 @@ start() { # start NAME ENV=VALUE...
 		echo "run-local: $name is not built yet, skipping" >&2
 		return 0
 	fi
-	env "$@" "$bin/$name" >>"$logs/$name.log" 2>&1 &
+	# Own session: Ctrl-C reaches this script only, which then stops the daemons in order.
+	setsid env "$@" "$bin/$name" >>"$logs/$name.log" 2>&1 </dev/null &
 	pids+=($!)
 	names+=("$name")
 	echo "run-local: started $name (pid $!, log $logs/$name.log)" >&2

@@ -107,7 +107,8 @@ wait_ready() { # wait_ready DIR PORT PID
 
 launch() { # launch DIR: start the JVM in the background, print its pid
 	local dir=$1
-	nohup java -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:TieredStopAtLevel=1 \
+	# setsid: a Ctrl-C meant for the caller must not stop the broker before its clients.
+	setsid nohup java -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:TieredStopAtLevel=1 \
 		-Djava.awt.headless=true -Dkafka.logs.dir="$dir/logs" \
 		-Dlog4j2.configurationFile="$here/log4j2.properties" \
 		-cp "$libs/*" kafka.Kafka "$dir/server.properties" \
