@@ -152,7 +152,7 @@ static void produce_requests(fixture *f)
 		ev.source = NS_SRC_API;
 		snprintf(ev.external_id, sizeof(ev.external_id), "%s-%d", f->prefix, i);
 		snprintf(ev.channel, sizeof(ev.channel), "%s", i % 2 ? "whatsapp" : "sms");
-		snprintf(ev.to, sizeof(ev.to), "+49151%08d", i);
+		snprintf(ev.to, sizeof(ev.to), "+49151%08u", (unsigned)i % 100000000u);
 		snprintf(ev.body, sizeof(ev.body), "hello %d", i);
 		ev.occurred_at = ev.received_at = 1740830400000LL + i;
 		ns_event_make_id(&ev);
