@@ -13,8 +13,9 @@
 
 static const char *log_level_text;
 
-static const ns_opt log_opt = {"LOG_LEVEL", "log-level", NS_OPT_STR, "info", 0, 0,
-			       "debug, info, warn or error", &log_level_text};
+static const ns_opt log_opt = {
+    "LOG_LEVEL",    "log-level", NS_OPT_STR, "info", 0, 0, "debug, info, warn or error",
+    &log_level_text};
 
 static int parse_long(const char *s, long *out)
 {

@@ -20,7 +20,7 @@ typedef struct {
 	const char *flag; /* long flag without dashes, e.g. "port" */
 	ns_opt_type type;
 	const char *def; /* default, as text; NULL means unset (STR only) */
-	long min, max;   /* bounds for NS_OPT_INT */
+	long min, max;	 /* bounds for NS_OPT_INT */
 	const char *help;
 	void *dst;
 } ns_opt;

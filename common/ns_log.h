@@ -20,7 +20,7 @@ ns_log_level ns_log_min(void);
 /* Write one line: `event` is a dotted name (e.g. "kafka.delivery"), `fmt` formats the rest
  * of the line as key=value pairs. Use the macros below rather than calling this. */
 void ns_log_write(ns_log_level lvl, const char *event, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Quote a free-text value for logfmt into buf (always NUL-terminated); returns buf. */
 const char *ns_log_quote(const char *s, char *buf, unsigned long buflen);
