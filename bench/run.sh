@@ -94,7 +94,7 @@ awk -v n="$EVENTS" 'BEGIN {
 	}
 }' >"$tmp/events.tsv"
 total=$(wc -l <"$tmp/events.tsv")
-kcat -P -b "$bootstrap" -t "$topic" -K $'\t' -z lz4 -X linger.ms=50 "$tmp/events.tsv" || exit 1
+kcat -P -b "$bootstrap" -t "$topic" -K $'\t' -z lz4 -X linger.ms=50 <"$tmp/events.tsv" || exit 1
 
 t0=$(date +%s%N)
 got=$(kcat -C -b "$bootstrap" -t "$topic" -o beginning -e -q -f '%o\n' 2>/dev/null | wc -l)
