@@ -1,6 +1,7 @@
 /* ns_channel.c -- load and validate the channel state machines (schemas/channels/<name>.json).
  *
- * Each file is parsed with jansson and checked (names, statuses, transitions, initial,
+ * Each file is parsed with jansson and checked (names, address kind, statuses, transitions,
+ * initial,
  * acyclicity, every status reachable from the initial one). The transitive closure of the
  * transition relation is computed once per channel as one 32-bit set per status, so that a
  * reachability question is two index look-ups and a bit test. Channels are kept sorted by
@@ -23,6 +24,7 @@ _Static_assert(NS_STATUSES_MAX <= 32, "reachability sets are 32-bit");
 
 struct ns_channel {
 	char name[NS_STATUS_MAX + 1];
+	ns_address address;
 	size_t nstatus;
 	size_t initial; /* index into status */
 	char status[NS_STATUSES_MAX][NS_STATUS_MAX + 1];
@@ -87,6 +89,33 @@ static int get_name(json_t *obj, const char *key, const char *file, char *out, c
 	return 0;
 }
 
+static const char *const address_names[] = {"e164", "email"};
+
+/* The optional "address" member: absent means e164. Returns 0, or -1 with err filled. */
+static int get_address(json_t *obj, const char *file, ns_address *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, "address");
+	const char *s;
+
+	*out = NS_ADDR_E164;
+	if (!v)
+		return 0;
+	s = json_string_value(v);
+	if (!s) {
+		snprintf(err, errlen, "%s: \"address\" is not a string", file);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(address_names) / sizeof(address_names[0]); i++) {
+		if (strcmp(s, address_names[i]) == 0) {
+			*out = (ns_address)i;
+			return 0;
+		}
+	}
+	snprintf(err, errlen,
+		 "%s: \"address\" value \"%.40s\" is not an address kind (e164 or email)", file, s);
+	return -1;
+}
+
 /* Transitive closure: reach[i] = every status reachable from i by >= 1 transitions. */
 static void close_reach(ns_channel *ch)
 {
@@ -112,8 +141,8 @@ static void close_reach(ns_channel *ch)
 /* Validate one parsed channel document into ch. file names it in messages. */
 static int parse_channel(json_t *root, const char *file, ns_channel *ch, char *err, size_t errlen)
 {
-	static const char *const known[] = {"name", "initial", "statuses", "transitions",
-					    "description"};
+	static const char *const known[] = {"name",	   "initial",	  "statuses",
+					    "transitions", "description", "address"};
 	json_t *statuses, *transitions, *v;
 	const char *key;
 	char initial[NS_STATUS_MAX + 1];
@@ -140,6 +169,8 @@ static int parse_channel(json_t *root, const char *file, ns_channel *ch, char *e
 		return -1;
 	}
 	if (get_name(root, "name", file, ch->name, err, errlen) != 0)
+		return -1;
+	if (get_address(root, file, &ch->address, err, errlen) != 0)
 		return -1;
 
 	statuses = json_object_get(root, "statuses");
@@ -408,6 +439,43 @@ const char *ns_channel_name(const ns_channel *ch)
 const char *ns_channel_initial(const ns_channel *ch)
 {
 	return ch->status[ch->initial];
+}
+
+ns_address ns_channel_address(const ns_channel *ch)
+{
+	return ch->address;
+}
+
+const char *ns_address_name(ns_address a)
+{
+	return (unsigned)a < sizeof(address_names) / sizeof(address_names[0]) ? address_names[a]
+									      : "?";
+}
+
+int ns_address_is_email(const char *s, size_t len)
+{
+	size_t at = 0, ats = 0;
+
+	if (!s || len < 3 || len > NS_EMAIL_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x21 || c > 0x7e)
+			return 0;
+		if (c == '@') {
+			at = i;
+			ats++;
+		}
+	}
+	if (ats != 1 || at == 0 || at + 1 >= len)
+		return 0;
+	/* domain: labels separated by single dots, at least two labels */
+	if (s[at + 1] == '.' || s[len - 1] == '.' || !memchr(s + at + 1, '.', len - at - 1))
+		return 0;
+	for (size_t i = at + 1; i + 1 < len; i++)
+		if (s[i] == '.' && s[i + 1] == '.')
+			return 0;
+	return 1;
 }
 
 int ns_channel_has(const ns_channel *ch, const char *status)

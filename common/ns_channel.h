@@ -1,10 +1,12 @@
 /* ns_channel.h -- channel state machines, loaded from schemas/channels/<name>.json.
  *
  * A channel is a DAG of statuses: {"name":"sms","initial":"queued","statuses":[...],
- * "transitions":[["queued","processing"],...]} (optional "description"; terminal statuses
- * are those without an outgoing transition; format in schemas/README.md). Loading
+ * "transitions":[["queued","processing"],...]} (optional "description"; optional
+ * "address": the kind of `to` the channel sends to, "e164" (default) or "email"; terminal
+ * statuses are those without an outgoing transition; format in schemas/README.md). Loading
  * validates each file and refuses, naming the file and the fault: not an object, an
- * unknown member, a name that is not 1..NS_STATUS_MAX of [a-z0-9_-], a transition naming
+ * unknown member, an unknown address kind, a name that is not 1..NS_STATUS_MAX of
+ * [a-z0-9_-], a transition naming
  * an unknown status, a missing or unknown initial status, a cycle, a status unreachable
  * from the initial one, a duplicate status, transition or channel name, an empty folder.
  * After loading, the set is immutable and safe to share between threads.
@@ -19,6 +21,14 @@
 #define NS_STATUS_MAX	32 /* longest status or channel name, without NUL */
 #define NS_CHANNELS_MAX 32
 #define NS_STATUSES_MAX 32 /* per channel */
+
+#define NS_EMAIL_MAX 254 /* longest email address, in bytes */
+
+/* The kind of address (`to`) a channel sends to. */
+typedef enum {
+	NS_ADDR_E164 = 0, /* "+" and digits: sms, whatsapp */
+	NS_ADDR_EMAIL,	  /* local@domain.tld */
+} ns_address;
 
 typedef struct ns_channel ns_channel;
 typedef struct ns_channels ns_channels;
@@ -41,6 +51,18 @@ int ns_channels_any_has(const ns_channels *set, const char *status);
 
 const char *ns_channel_name(const ns_channel *ch);
 const char *ns_channel_initial(const ns_channel *ch);
+
+/* The address kind of ch: the file's "address" member, NS_ADDR_E164 when absent. */
+ns_address ns_channel_address(const ns_channel *ch);
+
+/* Wire name of an address kind as channel files spell it: "e164", "email" (static; "?"
+ * out of range). */
+const char *ns_address_name(ns_address a);
+
+/* Non-zero when s[0..len) is a plausible email address: 3..NS_EMAIL_MAX bytes of printable
+ * ASCII without spaces, exactly one '@', a non-empty local part, and a domain of non-empty
+ * dot-separated labels with at least one dot. Not RFC 5321 in full: a bound on garbage. */
+int ns_address_is_email(const char *s, size_t len);
 
 /* Non-zero when status is a status of ch. */
 int ns_channel_has(const ns_channel *ch, const char *status);

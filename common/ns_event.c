@@ -159,7 +159,9 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-enum form { F_ANY, F_NAME, F_HEX_ID, F_TEXT, F_E164 };
+enum form { F_ANY, F_NAME, F_HEX_ID, F_TEXT, F_ADDRESS };
+
+#define E164_MAX 16 /* '+' and up to 15 digits */
 
 /* Check a string against a form; `text` forms only refuse ASCII control characters. */
 static int form_ok(const char *s, size_t n, enum form f)
@@ -187,8 +189,10 @@ static int form_ok(const char *s, size_t n, enum form f)
 			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 				return 0;
 		return 1;
-	case F_E164:
-		if (n < 2 || n > NS_TO_MAX || s[0] != '+' || s[1] < '1' || s[1] > '9')
+	case F_ADDRESS: /* E.164, or else an email address */
+		if (n > 0 && s[0] != '+')
+			return ns_address_is_email(s, n);
+		if (n < 2 || n > E164_MAX || s[1] < '1' || s[1] > '9')
 			return 0;
 		for (size_t i = 1; i < n; i++)
 			if (s[i] < '0' || s[i] > '9')
@@ -279,7 +283,7 @@ static int decode_data(json_t *data, ns_event *ev, char *err, size_t errlen)
 	}
 	switch (ev->type) {
 	case NS_EV_REQUESTED:
-		if (get_str(data, "data.", "to", ev->to, NS_TO_MAX, 1, F_E164, err, errlen) ||
+		if (get_str(data, "data.", "to", ev->to, NS_TO_MAX, 1, F_ADDRESS, err, errlen) ||
 		    get_str(data, "data.", "body", ev->body, NS_BODY_MAX, 1, F_ANY, err, errlen))
 			return -1;
 		ev->status[0] = '\0'; /* claims the channel's initial status (ns_fold) */

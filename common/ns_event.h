@@ -5,7 +5,8 @@
  *    "data":{...}}
  *
  * data by type:
- *   requested:  {"to":"+4915...","body":"..."}  (claims the channel's initial status)
+ *   requested:  {"to":"+4915...","body":"..."}  (claims the channel's initial status;
+ *               "to" is E.164 or an email address, as the channel's address kind says)
  *   dispatched: {"status":"processing","providerId":"..."}     (provider took it)
  *   failed:     {"status":"failed","reason":"...","code":422}  (code optional)
  *   status:     {"status":"delivered"}                         (provider webhook)
@@ -13,7 +14,9 @@
  *
  * Decoding is strict: unknown version, an unknown envelope member, missing or mistyped
  * fields, an unknown type or source, a bad timestamp, over-long strings (never truncated),
- * an id that is not 32 lowercase hex, a "to" that is not E.164, a data member of another
+ * an id that is not 32 lowercase hex, a "to" that is neither E.164 ('+' and 1..15 digits)
+ * nor a plausible email (ns_address_is_email: the codec does not know the channel's
+ * address kind, ingest checks the exact kind), a data member of another
  * type (e.g. "to" on a status event): each an error with a message, never a crash. Other
  * unknown data members are ignored. schemas/event.schema.json describes the same. */
 #ifndef NS_EVENT_H
@@ -25,9 +28,9 @@
 #include <stdint.h>
 
 #define NS_EVENT_VERSION   1
-#define NS_EXTID_MAX	   128	/* externalId bytes */
-#define NS_TO_MAX	   16	/* E.164: '+' and up to 15 digits */
-#define NS_BODY_MAX	   4096 /* message body bytes */
+#define NS_EXTID_MAX	   128		/* externalId bytes */
+#define NS_TO_MAX	   NS_EMAIL_MAX /* E.164 ('+', <= 15 digits) or an email address */
+#define NS_BODY_MAX	   4096		/* message body bytes */
 #define NS_REASON_MAX	   256
 #define NS_PROVIDER_ID_MAX 128
 #define NS_EVENT_ID_LEN	   32 /* hex characters */

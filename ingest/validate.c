@@ -2,7 +2,9 @@
  *
  * Each refusal names the member at fault so that a caller can fix its request without
  * reading our code: unknown members and wrong JSON types are 422 like bad values; only
- * text that is not a JSON object at all is 400. Nothing here allocates except the parser. */
+ * text that is not a JSON object at all is 400. "to" is checked against the address kind
+ * of the named channel (its file's "address": E.164 or email), so a channel with another
+ * kind of address is a schemas file, not code. Nothing here allocates except the parser. */
 #include "validate.h"
 
 #include "ns_time.h"
@@ -165,10 +167,38 @@ static int take_external_id(json_t *root, ns_event *out, ingest_problem *p)
 	return 0;
 }
 
+/* to: of the address kind of the channel (its file's "address"), checked exactly. */
+static int take_to(const ns_channel *ch, const char *s, size_t len, ns_event *out,
+		   ingest_problem *p)
+{
+	int whole = len == strlen(s) && len <= NS_TO_MAX; /* no NUL inside, fits */
+
+	switch (ns_channel_address(ch)) {
+	case NS_ADDR_EMAIL:
+		if (!whole || !ns_address_is_email(s, len))
+			return fail(p, 422, "to",
+				    "'to' must be an email address for channel '%s': "
+				    "local@domain.tld, printable ASCII, at most %d bytes",
+				    ns_channel_name(ch), NS_EMAIL_MAX);
+		break;
+	case NS_ADDR_E164:
+	default:
+		if (!whole || !ingest_is_e164(s))
+			return fail(p, 422, "to",
+				    "'to' must be an E.164 number for channel '%s': '+' and 8 to "
+				    "15 digits, the first not 0",
+				    ns_channel_name(ch));
+		break;
+	}
+	memcpy(out->to, s, len + 1);
+	return 0;
+}
+
 int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event *out,
 				 ingest_problem *p)
 {
 	static const char *const allowed[] = {"externalId", "channel", "to", "body", NULL};
+	const ns_channel *ch;
 	const char *s;
 	size_t len = 0;
 
@@ -181,18 +211,16 @@ int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event 
 	s = get_string(root, "channel", &len, p);
 	if (!s)
 		return -1;
-	if (len != strlen(s) || !ns_channels_find(chs, s))
+	ch = len == strlen(s) ? ns_channels_find(chs, s) : NULL;
+	if (!ch)
 		return fail(p, 422, "channel", "unknown channel '%.40s'", s);
 	memcpy(out->channel, s, len + 1);
 
 	s = get_string(root, "to", &len, p);
 	if (!s)
 		return -1;
-	if (len != strlen(s) || !ingest_is_e164(s))
-		return fail(p, 422, "to",
-			    "'to' must be an E.164 number: '+' and 8 to 15 digits, the first "
-			    "not 0");
-	memcpy(out->to, s, len + 1);
+	if (take_to(ch, s, len, out, p))
+		return -1;
 
 	s = get_string(root, "body", &len, p);
 	if (!s)

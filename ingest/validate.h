@@ -32,7 +32,9 @@ json_t *ingest_parse_json(const char *buf, size_t len, ingest_problem *p);
 /* Validate a POST /notifications body {externalId, channel, to, body}. Returns 0 and
  * fills out (type requested, source api, external_id, channel, to, body; ids and times
  * are left zero), or -1 with p filled (422 naming the field: unknown member, wrong type,
- * missing, or bad value). out may be partly written on failure. */
+ * missing, or bad value). "to" must be of the named channel's address kind
+ * (ns_channel_address: E.164 per ingest_is_e164, or ns_address_is_email); the detail of a
+ * refusal names the expected form. out may be partly written on failure. */
 int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event *out,
 				 ingest_problem *p);
 

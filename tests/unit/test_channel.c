@@ -1,6 +1,6 @@
 /* test_channel.c -- unit tests of ns_channel: loading schemas/channels, every kind of
- * invalid channel file refused with a message naming the file, and the reachability
- * table of the shipped channels. */
+ * invalid channel file refused with a message naming the file, the reachability table of
+ * the shipped channels, address kinds (e164 by default, email) and what an email is. */
 #include "ns_channel.h"
 
 #include <check.h>
@@ -50,6 +50,10 @@ static void rm_dir(char *dir, const char *const *names)
 
 #define OK_SMS                                                                                     \
 	"{\"name\":\"sms\",\"initial\":\"queued\",\"statuses\":[\"queued\",\"sent\"],"             \
+	"\"transitions\":[[\"queued\",\"sent\"]]}"
+
+#define OK_SMS_NAMED(n)                                                                            \
+	"{\"name\":\"" n "\",\"initial\":\"queued\",\"statuses\":[\"queued\",\"sent\"],"           \
 	"\"transitions\":[[\"queued\",\"sent\"]]}"
 
 START_TEST(test_load_shipped)
@@ -190,6 +194,18 @@ static const struct {
      "\"a\",\"b\"]]}",
      "\"c\" is not reachable"},
     {"duplicate channel name", OK_SMS, "duplicate channel name \"sms\""},
+    {"unknown address kind",
+     "{\"name\":\"x\",\"address\":\"fax\",\"initial\":\"a\",\"statuses\":[\"a\"],"
+     "\"transitions\":[]}",
+     "\"address\" value \"fax\" is not an address kind"},
+    {"address kind in capitals",
+     "{\"name\":\"x\",\"address\":\"EMAIL\",\"initial\":\"a\",\"statuses\":[\"a\"],"
+     "\"transitions\":[]}",
+     "is not an address kind"},
+    {"address not a string",
+     "{\"name\":\"x\",\"address\":1,\"initial\":\"a\",\"statuses\":[\"a\"],"
+     "\"transitions\":[]}",
+     "\"address\" is not a string"},
 };
 
 START_TEST(test_bad_file)
@@ -257,6 +273,93 @@ START_TEST(test_sorted_and_description)
 }
 END_TEST
 
+/* "address": absent means e164; "e164" and "email" are read as such. */
+START_TEST(test_address_kinds)
+{
+	static const char *const names[] = {"email.json", "push.json", "sms.json", NULL};
+	char err[512];
+	char *dir = tmp_dir();
+	ns_channels *set;
+
+	write_file(dir, "email.json",
+		   "{\"name\":\"email\",\"address\":\"email\",\"initial\":\"queued\","
+		   "\"statuses\":[\"queued\",\"sent\",\"opened\"],"
+		   "\"transitions\":[[\"queued\",\"sent\"],[\"sent\",\"opened\"]]}");
+	write_file(dir, "push.json", OK_SMS_NAMED("push"));
+	write_file(dir, "sms.json",
+		   "{\"name\":\"sms\",\"address\":\"e164\",\"initial\":\"queued\","
+		   "\"statuses\":[\"queued\",\"sent\"],\"transitions\":[[\"queued\",\"sent\"]]}");
+	set = ns_channels_load(dir, err, sizeof(err));
+	ck_assert_msg(set != NULL, "%s", err);
+	ck_assert_int_eq(ns_channel_address(ns_channels_find(set, "email")), NS_ADDR_EMAIL);
+	ck_assert_int_eq(ns_channel_address(ns_channels_find(set, "push")), NS_ADDR_E164);
+	ck_assert_int_eq(ns_channel_address(ns_channels_find(set, "sms")), NS_ADDR_E164);
+	ck_assert(ns_channel_reachable(ns_channels_find(set, "email"), "queued", "opened"));
+	ns_channels_free(set);
+	rm_dir(dir, names);
+
+	ck_assert_str_eq(ns_address_name(NS_ADDR_E164), "e164");
+	ck_assert_str_eq(ns_address_name(NS_ADDR_EMAIL), "email");
+	ck_assert_str_eq(ns_address_name((ns_address)7), "?");
+
+	/* the shipped channels say e164 */
+	set = ns_channels_load(schemas_dir(), err, sizeof(err));
+	ck_assert_msg(set != NULL, "%s", err);
+	ck_assert_int_eq(ns_channel_address(ns_channels_find(set, "sms")), NS_ADDR_E164);
+	ck_assert_int_eq(ns_channel_address(ns_channels_find(set, "whatsapp")), NS_ADDR_E164);
+	ns_channels_free(set);
+}
+END_TEST
+
+/* ns_address_is_email: what a plausible email address is. */
+static const struct {
+	const char *s;
+	int want;
+} email_cases[] = {
+    {"ada@example.com", 1},
+    {"a@b.c", 1},
+    {"ada.lovelace+tag@mail.example.co.uk", 1},
+    {"x_y-z!#$%&'*/=?^`{|}~@ex-ample.org", 1},
+    {"", 0},
+    {"a@", 0},
+    {"@example.com", 0},
+    {"ada@", 0},
+    {"ada", 0},
+    {"ada@localhost", 0},
+    {"ada@@example.com", 0},
+    {"ada@b@example.com", 0},
+    {"ada@.example.com", 0},
+    {"ada@example.com.", 0},
+    {"ada@example..com", 0},
+    {"ada lovelace@example.com", 0},
+    {"ada@exa mple.com", 0},
+    {"ada\t@example.com", 0},
+    {"ad\xc3\xa4@example.com", 0},
+    {"ada@example.com\x7f", 0},
+    {"+4915112345678", 0},
+};
+
+START_TEST(test_is_email)
+{
+	char big[NS_EMAIL_MAX + 2];
+
+	for (size_t i = 0; i < sizeof(email_cases) / sizeof(email_cases[0]); i++)
+		ck_assert_msg(ns_address_is_email(email_cases[i].s, strlen(email_cases[i].s)) ==
+				  email_cases[i].want,
+			      "'%s': want %d", email_cases[i].s, email_cases[i].want);
+	ck_assert(!ns_address_is_email(NULL, 0));
+	/* the length is the caller's: a NUL inside the span is refused */
+	ck_assert(!ns_address_is_email("ada@example.com\0x", 17));
+	/* NS_EMAIL_MAX bytes accepted, one more refused */
+	memset(big, 'a', sizeof(big));
+	memcpy(big + NS_EMAIL_MAX - 12, "@example.com", 12);
+	ck_assert(ns_address_is_email(big, NS_EMAIL_MAX));
+	memset(big, 'a', sizeof(big));
+	memcpy(big + NS_EMAIL_MAX + 1 - 12, "@example.com", 12);
+	ck_assert(!ns_address_is_email(big, NS_EMAIL_MAX + 1));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("channel");
@@ -269,6 +372,8 @@ int main(void)
 	tcase_add_loop_test(tc, test_bad_file, 0, (int)(sizeof(bad_cases) / sizeof(bad_cases[0])));
 	tcase_add_test(tc, test_empty_and_missing_folder);
 	tcase_add_test(tc, test_sorted_and_description);
+	tcase_add_test(tc, test_address_kinds);
+	tcase_add_test(tc, test_is_email);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

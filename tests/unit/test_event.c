@@ -1,6 +1,6 @@
 /* test_event.c -- unit tests of ns_event: encode/decode round trips for every type, a
- * table of malformed values each refused with a message (never a crash), and
- * deterministic event ids. */
+ * table of malformed values each refused with a message (never a crash), an email `to`
+ * (either address form is accepted by the codec), and deterministic event ids. */
 #include "ns_event.h"
 #include "ns_time.h"
 
@@ -196,8 +196,27 @@ static const struct {
      "data.body is empty"},
     {"requested to not e164", REQ("\"data\":{\"to\":\"015112345678\",\"body\":\"hi\"}"),
      "data.to has an invalid form"},
-    {"requested to too long", REQ("\"data\":{\"to\":\"+12345678901234567\",\"body\":\"hi\"}"),
-     "data.to longer"},
+    {"requested to too long for e164",
+     REQ("\"data\":{\"to\":\"+12345678901234567\",\"body\":\"hi\"}"),
+     "data.to has an invalid form"},
+    {"requested to email without @", REQ("\"data\":{\"to\":\"ada.example.com\",\"body\":\"hi\"}"),
+     "data.to has an invalid form"},
+    {"requested to email two @", REQ("\"data\":{\"to\":\"ada@b@example.com\",\"body\":\"hi\"}"),
+     "data.to has an invalid form"},
+    {"requested to email empty local", REQ("\"data\":{\"to\":\"@example.com\",\"body\":\"hi\"}"),
+     "data.to has an invalid form"},
+    {"requested to email no dot in domain",
+     REQ("\"data\":{\"to\":\"ada@localhost\",\"body\":\"hi\"}"), "data.to has an invalid form"},
+    {"requested to email empty label",
+     REQ("\"data\":{\"to\":\"ada@example..com\",\"body\":\"hi\"}"), "data.to has an invalid form"},
+    {"requested to email trailing dot",
+     REQ("\"data\":{\"to\":\"ada@example.com.\",\"body\":\"hi\"}"), "data.to has an invalid form"},
+    {"requested to email with space",
+     REQ("\"data\":{\"to\":\"ada lovelace@example.com\",\"body\":\"hi\"}"),
+     "data.to has an invalid form"},
+    {"requested to email non-ascii",
+     REQ("\"data\":{\"to\":\"ad\xc3\xa4@example.com\",\"body\":\"hi\"}"),
+     "data.to has an invalid form"},
     {"requested with status",
      REQ("\"data\":{\"to\":\"+4915112345678\",\"body\":\"hi\",\"status\":\"sent\"}"),
      "data.status is not allowed"},
@@ -340,6 +359,47 @@ START_TEST(test_oversized_and_null)
 }
 END_TEST
 
+/* An email `to` round-trips (the codec accepts either address form); one of exactly
+ * NS_TO_MAX bytes too, one byte more is refused as too long, never truncated. */
+START_TEST(test_email_to)
+{
+	ns_event req = sample(NS_EV_REQUESTED), back;
+	char err[256], *json, *b;
+	size_t cap = NS_TO_MAX + 1024;
+	int len;
+
+	snprintf(req.channel, sizeof(req.channel), "email");
+	snprintf(req.to, sizeof(req.to), "ada.lovelace+news@mail.example.com");
+	ns_event_make_id(&req);
+	json = ns_event_encode(&req, NULL);
+	ck_assert_ptr_nonnull(json);
+	ck_assert_ptr_nonnull(strstr(json, "\"to\":\"ada.lovelace+news@mail.example.com\""));
+	ck_assert_msg(ns_event_decode(json, strlen(json), &back, err, sizeof(err)) == 0, "%s: %s",
+		      err, json);
+	assert_same(&req, &back);
+	free(json);
+
+	/* 254 bytes: "a...a@example.com" */
+	memset(req.to, 'a', NS_TO_MAX - 12);
+	memcpy(req.to + NS_TO_MAX - 12, "@example.com", 13);
+	ck_assert_uint_eq(strlen(req.to), NS_TO_MAX);
+	ns_event_make_id(&req);
+	json = ns_event_encode(&req, NULL);
+	ck_assert_ptr_nonnull(json);
+	ck_assert_msg(ns_event_decode(json, strlen(json), &back, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(back.to, req.to);
+	free(json);
+
+	b = malloc(cap);
+	ck_assert_ptr_nonnull(b);
+	len = snprintf(b, cap, REQ("\"data\":{\"to\":\"a%s\",\"body\":\"hi\"}"), req.to);
+	ck_assert_int_gt(len, NS_TO_MAX);
+	ck_assert_int_eq(ns_event_decode(b, (size_t)len, &back, err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "data.to longer") != NULL, "%s", err);
+	free(b);
+}
+END_TEST
+
 START_TEST(test_ids)
 {
 	ns_event a = sample(NS_EV_STATUS), b = sample(NS_EV_STATUS);
@@ -419,6 +479,7 @@ int main(void)
 	tcase_add_test(tc, test_wire_form);
 	tcase_add_loop_test(tc, test_malformed, 0, (int)(sizeof(bad) / sizeof(bad[0])));
 	tcase_add_test(tc, test_oversized_and_null);
+	tcase_add_test(tc, test_email_to);
 	tcase_add_test(tc, test_ids);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);

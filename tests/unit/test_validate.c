@@ -1,5 +1,6 @@
 /* test_validate.c -- ingest's request validators, table-driven: every kind of bad input is
- * refused with the right status and names the right field; good input fills the event. */
+ * refused with the right status and names the right field; good input fills the event;
+ * `to` is checked against the channel's address kind (an email channel from a file). */
 #include "../lib/nt.h"
 #include "../../ingest/validate.h"
 
@@ -294,6 +295,126 @@ START_TEST(test_utf8_nul_and_helpers)
 }
 END_TEST
 
+/* A channel set with an email channel, from a temporary folder: the address kind comes
+ * from the channel file, so ingest checks `to` per channel with no code for email. */
+static ns_channels *load_with_email(void)
+{
+	static const struct {
+		const char *name, *text;
+	} files[] = {
+	    {"email.json",
+	     "{\"name\":\"email\",\"address\":\"email\",\"initial\":\"queued\",\"statuses\":"
+	     "[\"queued\",\"processing\",\"failed\",\"sent\",\"delivered\",\"opened\","
+	     "\"bounced\"],\"transitions\":[[\"queued\",\"processing\"],[\"queued\",\"failed\"],"
+	     "[\"processing\",\"sent\"],[\"sent\",\"delivered\"],[\"delivered\",\"opened\"],"
+	     "[\"sent\",\"bounced\"]]}"},
+	    {"sms.json",
+	     "{\"name\":\"sms\",\"address\":\"e164\",\"initial\":\"queued\","
+	     "\"statuses\":[\"queued\",\"sent\"],\"transitions\":[[\"queued\",\"sent\"]]}"},
+	    {"push.json",
+	     "{\"name\":\"push\",\"initial\":\"queued\","
+	     "\"statuses\":[\"queued\",\"sent\"],\"transitions\":[[\"queued\",\"sent\"]]}"},
+	};
+	const char *dir = nt_tmpdir("validate-email");
+	char path[1024], err[512];
+	ns_channels *set;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		FILE *f;
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+		f = fopen(path, "w");
+		ck_assert_msg(f != NULL, "open %s", path);
+		fputs(files[i].text, f);
+		ck_assert_int_eq(fclose(f), 0);
+	}
+	set = ns_channels_load(dir, err, sizeof(err));
+	ck_assert_msg(set != NULL, "%s", err);
+	return set;
+}
+
+static const struct {
+	const char *channel, *to;
+	const char *expect; /* NULL: accepted; else a word of the problem detail */
+} email_cases[] = {
+    {"email", "ada@example.com", NULL},
+    {"email", "ada.lovelace+news@mail.example.co.uk", NULL},
+    {"email", "+4915112345678", "email address"}, /* E.164 refused for email */
+    {"email", "ada@localhost", "email address"},
+    {"email", "ada@@example.com", "email address"},
+    {"email", "ada lovelace@example.com", "email address"},
+    {"email", "", "email address"},
+    {"sms", "ada@example.com", "E.164"}, /* email refused for sms */
+    {"sms", "+4915112345678", NULL},
+    {"push", "ada@example.com", "E.164"}, /* no "address": e164 */
+    {"push", "+4915112345678", NULL},
+};
+
+START_TEST(test_email_channel)
+{
+	ns_channels *set = load_with_email();
+
+	for (size_t i = 0; i < sizeof(email_cases) / sizeof(email_cases[0]); i++) {
+		ingest_problem p;
+		ns_event ev;
+		json_t *root =
+		    json_pack("{s:s, s:s, s:s, s:s}", "externalId", "n-1", "channel",
+			      email_cases[i].channel, "to", email_cases[i].to, "body", "hello");
+		int rc;
+
+		ck_assert_ptr_nonnull(root);
+		memset(&p, 0, sizeof(p));
+		rc = ingest_validate_notification(set, root, &ev, &p);
+		json_decref(root);
+		if (!email_cases[i].expect) {
+			ck_assert_msg(rc == 0, "%s to %s: refused (%s)", email_cases[i].channel,
+				      email_cases[i].to, p.detail);
+			ck_assert_str_eq(ev.to, email_cases[i].to);
+			ck_assert_str_eq(ev.channel, email_cases[i].channel);
+			continue;
+		}
+		ck_assert_msg(rc != 0, "%s to %s: accepted", email_cases[i].channel,
+			      email_cases[i].to);
+		ck_assert_int_eq(p.status, 422);
+		ck_assert_str_eq(p.field, "to");
+		ck_assert_msg(strstr(p.detail, email_cases[i].expect) &&
+				  strstr(p.detail, email_cases[i].channel),
+			      "%s to %s: detail '%s' should name '%s' and the channel",
+			      email_cases[i].channel, email_cases[i].to, p.detail,
+			      email_cases[i].expect);
+	}
+	ns_channels_free(set);
+}
+END_TEST
+
+/* The longest email fits NS_TO_MAX; one byte more is refused. */
+START_TEST(test_email_limits)
+{
+	ns_channels *set = load_with_email();
+	char to[NS_TO_MAX + 2];
+	ingest_problem p;
+	ns_event ev;
+	json_t *root;
+
+	memset(to, 'a', sizeof(to));
+	memcpy(to + NS_TO_MAX - 12, "@example.com", 13);
+	root = json_pack("{s:s, s:s, s:s, s:s}", "externalId", "n-1", "channel", "email", "to", to,
+			 "body", "x");
+	ck_assert_int_eq(ingest_validate_notification(set, root, &ev, &p), 0);
+	ck_assert_uint_eq(strlen(ev.to), NS_TO_MAX);
+	json_decref(root);
+
+	memset(to, 'a', sizeof(to));
+	memcpy(to + NS_TO_MAX + 1 - 12, "@example.com", 13);
+	root = json_pack("{s:s, s:s, s:s, s:s}", "externalId", "n-1", "channel", "email", "to", to,
+			 "body", "x");
+	ck_assert_int_eq(ingest_validate_notification(set, root, &ev, &p), -1);
+	ck_assert_int_eq(p.status, 422);
+	ck_assert_str_eq(p.field, "to");
+	json_decref(root);
+	ns_channels_free(set);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("validate");
@@ -306,6 +427,8 @@ static Suite *suite(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_loop_test(tc, test_utf8, 0, (int)(sizeof(utf8_cases) / sizeof(utf8_cases[0])));
 	tcase_add_test(tc, test_utf8_nul_and_helpers);
+	tcase_add_test(tc, test_email_channel);
+	tcase_add_test(tc, test_email_limits);
 	suite_add_tcase(s, tc);
 	return s;
 }
