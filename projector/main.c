@@ -1,19 +1,38 @@
 /* main.c -- projector: folds notification.status.change into the SQLite read model.
- * With --dump, prints a canonical dump of PROJECTOR_DB instead and exits. */
+ * With --dump, prints a canonical dump of PROJECTOR_DB instead and exits. With --rebuild,
+ * rebuilds PROJECTOR_DB from the log first (rebuild.h), showing progress on a terminal. */
 #include "ns_config.h"
 #include "ns_log.h"
 #include "ns_metrics.h"
 #include "ns_signal.h"
 #include "projector.h"
+#include "rebuild.h"
 #include "store.h"
 
 #include <stdio.h>
+#include <unistd.h>
+
+/* --rebuild progress as one updating line on a terminal: cleared before each log line
+ * (p NULL), redrawn after it, ended with a newline on the final report. */
+static void tty_progress(void *opaque, const proj_rebuild_progress *p)
+{
+	(void)opaque;
+	if (!p) {
+		fputs("\r\033[K", stderr);
+	} else {
+		fprintf(stderr,
+			"\rrebuild: %lld events  %.0f/s  partitions %d/%d  lag %lld  %.0fs%s",
+			(long long)p->events, p->rate, p->parts_done, p->parts, (long long)p->lag,
+			p->elapsed, p->final ? "  done\n" : "");
+	}
+	fflush(stderr);
+}
 
 int main(int argc, char **argv)
 {
 	proj_config cfg = {0};
 	const char *listen = NULL;
-	long dump = 0;
+	long dump = 0, rebuild = 0;
 	char err[512];
 	int rc;
 	const ns_opt opts[] = {
@@ -35,11 +54,22 @@ int main(int argc, char **argv)
 	     "longest wait in ms to fill a batch", &cfg.batch_ms},
 	    {"PROJECTOR_DUMP", "dump", NS_OPT_BOOL, "0", 0, 1,
 	     "print a canonical dump of the database and exit", &dump},
+	    {"PROJECTOR_REBUILD", "rebuild", NS_OPT_BOOL, "0", 0, 1,
+	     "rebuild the database from the whole topic, swap it in, then run normally", &rebuild},
 	};
 	const ns_cli cli = {"projector",
 			    "Consumes the status topic and folds every event into the SQLite read "
 			    "model, storing offsets in the same transactions (exactly once in "
-			    "effect).",
+			    "effect).\n\n"
+			    "Rebuild: --rebuild replays the whole topic from the earliest offsets "
+			    "into PROJECTOR_DB.rebuild (with a consumer outside the group), up to "
+			    "the high watermarks seen at start, then renames it over PROJECTOR_DB "
+			    "atomically and goes on as the live projector from there. Replace the "
+			    "running projector of this database with `projector --rebuild`: no "
+			    "other writer may use the file meanwhile. query keeps serving the old "
+			    "file until the swap and reopens the new one when it sees it. Progress "
+			    "(events/s, partitions done, lag) is logged every second and shown on "
+			    "a terminal.",
 			    opts, sizeof(opts) / sizeof(opts[0])};
 
 	rc = ns_config_load(&cli, argc, argv, err, sizeof(err));
@@ -57,6 +87,9 @@ int main(int argc, char **argv)
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	cfg.listen = listen;
+	cfg.rebuild = rebuild;
+	if (rebuild && isatty(STDERR_FILENO))
+		cfg.rebuild_progress = tty_progress;
 	if (ns_signal_install()) {
 		fprintf(stderr, "projector: cannot install signal handlers\n");
 		return 1;

@@ -1,7 +1,7 @@
 /* projector.c -- the consume loop (see projector.h): poll, batch, apply in one
  * transaction, dead-letter undecodable messages, rebalance hooks seeking to the offsets
- * stored in SQLite, lag and batch metrics, health endpoints. Everything but the HTTP
- * handlers runs on the caller's thread. */
+ * stored in SQLite, lag and batch metrics, health endpoints; with --rebuild, the rebuild
+ * (rebuild.h) first. Everything but the HTTP handlers runs on the caller's thread. */
 #include "projector.h"
 #include "apply.h"
 #include "ns_http.h"
@@ -10,6 +10,7 @@
 #include "ns_metrics.h"
 #include "ns_signal.h"
 #include "ns_time.h"
+#include "rebuild.h"
 #include "store.h"
 
 #include <stdatomic.h>
@@ -256,11 +257,6 @@ int proj_run(const proj_config *cfg)
 		NS_ERROR("projector.schemas", "dir=%s err=\"%s\"", cfg->schemas_dir, err);
 		goto out;
 	}
-	x->store = proj_store_open(cfg->db_path, err, sizeof(err));
-	if (!x->store) {
-		NS_ERROR("projector.db", "path=%s err=\"%s\"", cfg->db_path, err);
-		goto out;
-	}
 	hopts = (ns_http_opts){.listen = cfg->listen,
 			       .threads = 4,
 			       .request_timeout_ms = 10000,
@@ -269,6 +265,19 @@ int proj_run(const proj_config *cfg)
 	http = ns_http_start(&hopts, err, sizeof(err));
 	if (!http) {
 		NS_ERROR("projector.http", "listen=%s err=\"%s\"", cfg->listen, err);
+		goto out;
+	}
+	if (cfg->rebuild) {
+		/* Not ready (503 on /readyz) until the rebuilt file is in place. */
+		int rc = proj_rebuild(cfg, x->channels, cfg->rebuild_progress, cfg->rebuild_opaque);
+		if (rc != PROJ_REBUILD_SWAPPED) {
+			ret = rc == PROJ_REBUILD_STOPPED ? 0 : -1;
+			goto out;
+		}
+	}
+	x->store = proj_store_open(cfg->db_path, err, sizeof(err));
+	if (!x->store) {
+		NS_ERROR("projector.db", "path=%s err=\"%s\"", cfg->db_path, err);
 		goto out;
 	}
 	x->dlq = ns_producer_new("projector-dlq", err, sizeof(err));

@@ -9,6 +9,12 @@
 #ifndef PROJ_PROJECTOR_H
 #define PROJ_PROJECTOR_H
 
+struct proj_rebuild_progress;
+
+/* Progress hook of --rebuild (rebuild.h), on the caller's thread. p NULL: a progress log
+ * line is about to be written. */
+typedef void(proj_rebuild_progress_fn)(void *opaque, const struct proj_rebuild_progress *p);
+
 typedef struct {
 	const char *db_path;	 /* PROJECTOR_DB */
 	const char *topic;	 /* STATUS_TOPIC */
@@ -18,11 +24,17 @@ typedef struct {
 	const char *listen;	 /* PROJECTOR_LISTEN */
 	long batch;		 /* PROJECTOR_BATCH: messages per transaction */
 	long batch_ms;		 /* PROJECTOR_BATCH_MS: longest wait to fill a batch */
+	long rebuild;		 /* PROJECTOR_REBUILD: rebuild db_path from the log first */
+	proj_rebuild_progress_fn *rebuild_progress; /* may be NULL */
+	void *rebuild_opaque;
 } proj_config;
 
 /* Run until SIGTERM/SIGINT (ns_signal) or a fatal error: the current batch is committed,
- * the consumer closed, the database closed. Returns 0 after a clean stop, -1 on a start-up
- * or fatal error (logged). */
+ * the consumer closed, the database closed. With cfg->rebuild, first rebuild db_path from
+ * the log and swap it in (proj_rebuild, rebuild.h; /healthz answers, /readyz says 503
+ * meanwhile), then go on consuming from the offsets the rebuild stored (a stop during the
+ * rebuild leaves the live file untouched and returns 0). Returns 0 after a clean stop, -1
+ * on a start-up or fatal error, or a failed rebuild (logged). */
 int proj_run(const proj_config *cfg);
 
 #endif

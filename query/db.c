@@ -1,11 +1,18 @@
-/* db.c -- the read-only connection pool of query (see db.h). */
+/* db.c -- the read-only connection pool of query (see db.h), reopening its connections
+ * when the file at the path is replaced (projector --rebuild renames a new file over it). */
 #include "db.h"
 #include "../projector/store_schema.h"
 #include "ns_log.h"
+#include "ns_time.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* How often at most the path is stat()ed to notice a swapped file. */
+#define SWAP_CHECK_MS 200
 
 static const char *const sql_text[QUERY_ST_COUNT] = {
     [QUERY_ST_STATE] = "SELECT external_id, channel, status, to_addr, body, provider_id,"
@@ -21,10 +28,17 @@ static const char *const sql_text[QUERY_ST_COUNT] = {
     [QUERY_ST_OFFSET] = "SELECT next_offset FROM offsets WHERE topic = ?1 AND partition = ?2",
 };
 
+/* Which file a path named: device and inode, both 0 when it did not exist. */
+typedef struct {
+	dev_t dev;
+	ino_t ino;
+} file_id;
+
 struct query_conn {
 	sqlite3 *db;
 	sqlite3_stmt *st[QUERY_ST_COUNT];
 	int in_use;
+	file_id id; /* the file at the path just before this connection opened it */
 };
 
 struct query_db {
@@ -33,7 +47,26 @@ struct query_db {
 	query_conn *conns;
 	pthread_mutex_t mu;
 	pthread_cond_t freed;
+	file_id id;	    /* the file at the path when last looked (under mu) */
+	int64_t next_check; /* monotonic ms of the next look (under mu) */
 };
+
+static file_id file_id_of(const char *path)
+{
+	struct stat st;
+	file_id id = {0, 0};
+
+	if (stat(path, &st) == 0) {
+		id.dev = st.st_dev;
+		id.ino = st.st_ino;
+	}
+	return id;
+}
+
+static int file_id_eq(file_id a, file_id b)
+{
+	return a.dev == b.dev && a.ino == b.ino;
+}
 
 query_db *query_db_new(const char *path, int size)
 {
@@ -50,6 +83,7 @@ query_db *query_db_new(const char *path, int size)
 		free(db);
 		return NULL;
 	}
+	db->id = file_id_of(path);
 	pthread_mutex_init(&db->mu, NULL);
 	pthread_cond_init(&db->freed, NULL);
 	return db;
@@ -81,8 +115,12 @@ void query_db_free(query_db *db)
 /* Open c read-only and check that the schema is there. Returns 0 or -1 (c closed). */
 static int conn_open(query_db *db, query_conn *c)
 {
-	int rc =
-	    sqlite3_open_v2(db->path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+	int rc;
+
+	/* Looked up before opening: should the file be swapped in between, the connection
+	 * counts as opened on the older file and is reopened once more, never the reverse. */
+	c->id = file_id_of(db->path);
+	rc = sqlite3_open_v2(db->path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
 
 	if (rc == SQLITE_OK) {
 		sqlite3_busy_timeout(c->db, PROJ_BUSY_TIMEOUT_MS);
@@ -100,12 +138,43 @@ static int conn_open(query_db *db, query_conn *c)
 	return 0;
 }
 
+/* Under db->mu: at most every SWAP_CHECK_MS, look which file the path names now; when it
+ * changed, close the idle connections opened on another file (those in use are closed when
+ * released: their requests finish on the old file). */
+static void check_swap(query_db *db)
+{
+	int64_t now = ns_time_mono_ms();
+	file_id id;
+	int closed = 0;
+
+	if (now < db->next_check)
+		return;
+	db->next_check = now + SWAP_CHECK_MS;
+	id = file_id_of(db->path);
+	if (file_id_eq(id, db->id))
+		return;
+	for (int i = 0; i < db->size; i++) {
+		query_conn *c = &db->conns[i];
+		if (!c->in_use && c->db && !file_id_eq(c->id, id)) {
+			conn_close(c);
+			closed++;
+		}
+	}
+	NS_LOG(db->id.ino ? NS_LOG_INFO : NS_LOG_DEBUG, "query.db_swapped",
+	       "path=%s inode=%llu old_inode=%llu closed=%d", db->path, (unsigned long long)id.ino,
+	       (unsigned long long)db->id.ino, closed);
+	db->id = id;
+}
+
 int query_db_acquire(query_db *db, query_conn **out)
 {
 	query_conn *c = NULL;
 
+	file_id cur;
+
 	*out = NULL;
 	pthread_mutex_lock(&db->mu);
+	check_swap(db);
 	for (;;) {
 		for (int i = 0; i < db->size && !c; i++)
 			if (!db->conns[i].in_use)
@@ -115,8 +184,11 @@ int query_db_acquire(query_db *db, query_conn **out)
 		pthread_cond_wait(&db->freed, &db->mu);
 	}
 	c->in_use = 1;
+	cur = db->id;
 	pthread_mutex_unlock(&db->mu);
 
+	if (c->db && !file_id_eq(c->id, cur))
+		conn_close(c); /* opened on a file that has been replaced since */
 	if (!c->db && conn_open(db, c)) {
 		query_db_release(db, c, 1);
 		return QUERY_DB_UNAVAILABLE;
@@ -132,6 +204,10 @@ void query_db_release(query_db *db, query_conn *c, int broken)
 	for (int i = 0; i < QUERY_ST_COUNT; i++)
 		if (c->st[i])
 			sqlite3_reset(c->st[i]);
+	pthread_mutex_lock(&db->mu);
+	if (!broken && c->db && !file_id_eq(c->id, db->id))
+		broken = 1; /* the file was replaced while this request ran on it */
+	pthread_mutex_unlock(&db->mu);
 	if (broken)
 		conn_close(c);
 	pthread_mutex_lock(&db->mu);

@@ -4,7 +4,13 @@
  * served request, handed out under a mutex. Connections open lazily: the database may not
  * exist yet when query starts (the projector creates it), so a lookup before that fails
  * with QUERY_DB_UNAVAILABLE and is retried on the next request. Prepared statements are
- * kept per connection. Never writes. Thread-safe: handlers call it from worker threads. */
+ * kept per connection. Never writes. Thread-safe: handlers call it from worker threads.
+ *
+ * The file may be replaced under the same path (projector --rebuild renames a rebuilt file
+ * over it). At most every 200 ms an acquire stat()s the path; when its device/inode
+ * changed, idle connections opened on the old file are closed, and those in use are closed
+ * when released (their request finishes on the old file); all reopen on the new one at
+ * their next use. */
 #ifndef QUERY_DB_H
 #define QUERY_DB_H
 
@@ -36,7 +42,8 @@ query_db *query_db_new(const char *path, int size);
 /* Close every connection and free. No connection may be checked out. NULL is a no-op. */
 void query_db_free(query_db *db);
 
-/* Check out a connection (blocking while all are in use), opening it when needed.
+/* Check out a connection (blocking while all are in use), opening it when needed (also
+ * reopening it when the file at the path was replaced).
  * Returns QUERY_DB_OK with *c set, or QUERY_DB_UNAVAILABLE when the database cannot be
  * opened or lacks the schema (*c NULL). Give it back with query_db_release. */
 int query_db_acquire(query_db *db, query_conn **c);

@@ -1,0 +1,517 @@
+/* rebuild.c -- `projector --rebuild` (see rebuild.h): replay the topic from the earliest
+ * offsets up to the watermarks captured at start into `<db>.rebuild` with the live
+ * projector's proj_apply_batch, report progress once a second, then swap the file in with
+ * rename(2). Everything runs on the caller's thread. */
+#include "rebuild.h"
+#include "apply.h"
+#include "ns_kafka.h"
+#include "ns_log.h"
+#include "ns_metrics.h"
+#include "ns_signal.h"
+#include "ns_time.h"
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define RB_MAX_PARTITIONS 1024
+#define RB_PROGRESS_MS	  1000
+#define RB_META_TIMEOUT	  5000
+#define RB_META_TRIES	  6
+#define RB_PATH_MAX	  4096
+
+typedef struct {
+	const proj_config *cfg;
+	const ns_channels *set;
+	proj_rebuild_progress_fn *progress;
+	void *opaque;
+	char path[RB_PATH_MAX]; /* <db>.rebuild */
+	rd_kafka_t *rk;
+	proj_store *store;
+	int np;
+	int64_t hw[RB_MAX_PARTITIONS];	/* captured high watermarks */
+	int64_t pos[RB_MAX_PARTITIONS]; /* next offset to fold, per partition */
+	char done[RB_MAX_PARTITIONS];
+	int ndone;
+	rd_kafka_message_t **batch; /* held messages, owned */
+	proj_msg *msgs;
+	size_t n;
+	int64_t events;
+	int64_t t_start, t_last, ev_last;
+	ns_counter *m_events;
+	ns_gauge *m_lag;
+	ns_gauge *m_done;
+} rb_ctx;
+
+/* Unlink path and its SQLite companions. Returns 0, or -1 when one of them exists and
+ * cannot be removed. */
+static int remove_db_files(const char *path)
+{
+	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+	char p[RB_PATH_MAX + 16];
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
+		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
+		if (unlink(p) != 0 && errno != ENOENT) {
+			NS_ERROR("projector.rebuild.unlink", "path=%s err=\"%s\"", p,
+				 strerror(errno));
+			ret = -1;
+		}
+	}
+	return ret;
+}
+
+/* A consumer outside every group: a throwaway group.id (required by librdkafka for assign;
+ * never joined, nothing committed), partition EOF events on. NULL with err filled. */
+static rd_kafka_t *consumer_new(const proj_config *cfg, char *err, size_t errlen)
+{
+	static const char *const fixed[][2] = {
+	    {"enable.auto.commit", "false"},	{"enable.auto.offset.store", "false"},
+	    {"enable.partition.eof", "true"},	{"auto.offset.reset", "earliest"},
+	    {"client.id", "projector-rebuild"},
+	};
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_t *rk = NULL;
+	char rderr[256], group[512];
+
+	if (!conf) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (ns_kafka_conf_from_env(conf, err, errlen))
+		goto out;
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		if (rd_kafka_conf_set(conf, fixed[i][0], fixed[i][1], rderr, sizeof(rderr)) !=
+		    RD_KAFKA_CONF_OK) {
+			snprintf(err, errlen, "%s: %s", fixed[i][0], rderr);
+			goto out;
+		}
+	}
+	snprintf(group, sizeof(group), "%s.rebuild.%d", cfg->group, (int)getpid());
+	if (rd_kafka_conf_set(conf, "group.id", group, rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK) {
+		snprintf(err, errlen, "group.id: %s", rderr);
+		goto out;
+	}
+	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rderr, sizeof(rderr));
+	if (!rk) {
+		snprintf(err, errlen, "rd_kafka_new: %s", rderr);
+		goto out;
+	}
+	conf = NULL; /* rd_kafka_new took ownership */
+	rd_kafka_poll_set_consumer(rk);
+out:
+	if (conf)
+		rd_kafka_conf_destroy(conf);
+	return rk;
+}
+
+/* Capture the high watermarks, retrying a few times (metadata may lag at start-up).
+ * Returns 0, or -1 (logged). */
+static int capture_watermarks(rb_ctx *x)
+{
+	char err[512] = "";
+
+	for (int i = 0; i < RB_META_TRIES && !ns_signal_stopping(); i++) {
+		if (ns_kafka_high_watermarks(x->rk, x->cfg->topic, x->hw, RB_MAX_PARTITIONS, &x->np,
+					     RB_META_TIMEOUT, err, sizeof(err)) == 0)
+			return 0;
+		NS_WARN("projector.rebuild.watermarks", "topic=%s try=%d err=\"%s\"", x->cfg->topic,
+			i + 1, err);
+		(void)ns_signal_sleep_ms(500);
+	}
+	NS_ERROR("projector.rebuild.watermarks", "topic=%s err=\"%s\"", x->cfg->topic, err);
+	return -1;
+}
+
+/* Mark partition p done once its position reached the captured watermark, and pause it so
+ * that nothing past the snapshot is fetched. */
+static void check_done(rb_ctx *x, int32_t p)
+{
+	rd_kafka_topic_partition_list_t *l;
+
+	if (x->done[p] || x->pos[p] < x->hw[p])
+		return;
+	x->done[p] = 1;
+	x->ndone++;
+	NS_DEBUG("projector.rebuild.partition_done", "partition=%d offset=%lld", (int)p,
+		 (long long)x->pos[p]);
+	l = rd_kafka_topic_partition_list_new(1);
+	if (!l)
+		return;
+	rd_kafka_topic_partition_list_add(l, x->cfg->topic, p);
+	(void)rd_kafka_pause_partitions(x->rk, l);
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Assign every partition from the beginning; partitions without messages at capture time
+ * are done already. Returns 0 or -1 (logged). */
+static int assign_all(rb_ctx *x)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(x->np ? x->np : 1);
+	rd_kafka_resp_err_t e;
+	int ret = -1;
+
+	if (!l)
+		goto out;
+	for (int p = 0; p < x->np; p++) {
+		if (x->hw[p] <= 0) {
+			x->done[p] = 1;
+			x->ndone++;
+			continue;
+		}
+		rd_kafka_topic_partition_list_add(l, x->cfg->topic, p)->offset =
+		    RD_KAFKA_OFFSET_BEGINNING;
+	}
+	e = rd_kafka_assign(x->rk, l);
+	if (e) {
+		NS_ERROR("projector.rebuild.assign", "topic=%s err=\"%s\"", x->cfg->topic,
+			 rd_kafka_err2str(e));
+		goto out;
+	}
+	ret = 0;
+out:
+	if (l)
+		rd_kafka_topic_partition_list_destroy(l);
+	return ret;
+}
+
+static void drop_batch(rb_ctx *x)
+{
+	for (size_t i = 0; i < x->n; i++)
+		rd_kafka_message_destroy(x->batch[i]);
+	x->n = 0;
+}
+
+/* Fold the held batch into the new file, retrying with backoff. Returns 0 when committed,
+ * -1 when a stop was requested first. */
+static int flush_batch(rb_ctx *x)
+{
+	char err[256];
+	int backoff = 100, ret = -1;
+
+	if (x->n == 0)
+		return 0;
+	for (size_t i = 0; i < x->n; i++) {
+		const rd_kafka_message_t *m = x->batch[i];
+		x->msgs[i] =
+		    (proj_msg){m->partition, m->offset, m->key, m->key_len, m->payload, m->len};
+	}
+	/* No dead-letter hook: the live projector has dead-lettered these messages already. */
+	while (proj_apply_batch(x->store, x->set, x->cfg->topic, x->msgs, x->n, NULL, NULL, NULL,
+				err, sizeof(err)) != 0) {
+		NS_ERROR("projector.rebuild.batch_failed", "messages=%zu err=\"%s\" retry_ms=%d",
+			 x->n, err, backoff);
+		if (ns_signal_sleep_ms(backoff))
+			goto out;
+		backoff = backoff < 5000 ? backoff * 2 : 5000;
+	}
+	x->events += (int64_t)x->n;
+	ns_counter_add(x->m_events, x->n);
+	ret = 0;
+out:
+	drop_batch(x);
+	return ret;
+}
+
+static void report(rb_ctx *x, int final)
+{
+	int64_t now = ns_time_mono_ms(), lag = 0;
+	double dt = (double)(now - x->t_last) / 1000.0;
+	proj_rebuild_progress p;
+
+	for (int i = 0; i < x->np; i++)
+		lag += x->hw[i] > x->pos[i] ? x->hw[i] - x->pos[i] : 0;
+	p = (proj_rebuild_progress){
+	    .events = x->events,
+	    .rate = dt > 0 ? (double)(x->events - x->ev_last) / dt : 0,
+	    .parts_done = x->ndone,
+	    .parts = x->np,
+	    .lag = lag,
+	    .elapsed = (double)(now - x->t_start) / 1000.0,
+	    .final = final,
+	};
+	if (final && p.elapsed > 0)
+		p.rate = (double)x->events / p.elapsed;
+	ns_gauge_set(x->m_lag, lag);
+	ns_gauge_set(x->m_done, x->ndone);
+	if (x->progress)
+		x->progress(x->opaque, NULL);
+	NS_INFO("projector.rebuild.progress",
+		"events=%lld rate=%.0f/s partitions_done=%d/%d lag=%lld elapsed=%.1fs final=%d",
+		(long long)p.events, p.rate, p.parts_done, p.parts, (long long)p.lag, p.elapsed,
+		final);
+	if (x->progress)
+		x->progress(x->opaque, &p);
+	x->t_last = now;
+	x->ev_last = x->events;
+}
+
+/* Handle one polled message or event. Returns 0, or -1 on a fatal consumer error. */
+static int take(rb_ctx *x, rd_kafka_message_t *m)
+{
+	int32_t p = m->partition;
+	int keep = 0;
+
+	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+		/* The end of a partition whose last offsets are not messages (e.g. transaction
+		 * markers) counts as reaching the watermark. */
+		if (p >= 0 && p < x->np && !x->done[p] && m->offset >= x->hw[p]) {
+			x->pos[p] = x->pos[p] > x->hw[p] ? x->pos[p] : x->hw[p];
+			check_done(x, p);
+		}
+	} else if (m->err) {
+		NS_WARN("projector.rebuild.consume_error", "err=\"%s\"",
+			rd_kafka_message_errstr(m));
+		if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+			rd_kafka_message_destroy(m);
+			return -1;
+		}
+	} else if (p >= 0 && p < x->np && !x->done[p] && m->offset < x->hw[p]) {
+		x->batch[x->n++] = m;
+		x->pos[p] = m->offset + 1;
+		keep = 1;
+		check_done(x, p);
+	}
+	/* Messages past the captured watermark are left to the live consume loop, which starts
+	 * from the offsets stored here. */
+	if (!keep)
+		rd_kafka_message_destroy(m);
+	return 0;
+}
+
+/* Fold the topic into the new store. Returns PROJ_REBUILD_SWAPPED when every partition is
+ * done (not swapped yet), or STOPPED / FAILED. */
+static int replay(rb_ctx *x)
+{
+	int64_t next_report = ns_time_mono_ms() + RB_PROGRESS_MS;
+
+	while (x->ndone < x->np) {
+		rd_kafka_message_t *m;
+		int64_t now;
+
+		if (ns_signal_stopping())
+			return PROJ_REBUILD_STOPPED;
+		m = rd_kafka_consumer_poll(x->rk, 100);
+		if (m && take(x, m))
+			return PROJ_REBUILD_FAILED;
+		if (x->n && (!m || (long)x->n >= x->cfg->batch || x->ndone == x->np) &&
+		    flush_batch(x))
+			return PROJ_REBUILD_STOPPED;
+		now = ns_time_mono_ms();
+		if (now >= next_report) {
+			report(x, 0);
+			next_report = now + RB_PROGRESS_MS;
+		}
+	}
+	if (flush_batch(x))
+		return PROJ_REBUILD_STOPPED;
+	return PROJ_REBUILD_SWAPPED;
+}
+
+/* PRAGMA wal_checkpoint(TRUNCATE) on path through a connection of its own. Returns 0 when
+ * every frame was checkpointed, 1 when readers kept part of the WAL busy, -1 on error (all
+ * logged). Opens read-write, never creates. */
+static int checkpoint_file(const char *path)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int ret = -1, rc;
+
+	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	sqlite3_busy_timeout(db, 5000);
+	rc = sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &q, NULL);
+	if (rc != SQLITE_OK)
+		goto out;
+	rc = sqlite3_step(q);
+	if (rc != SQLITE_ROW)
+		goto out;
+	ret = sqlite3_column_int(q, 0) ? 1 : 0;
+	rc = SQLITE_OK;
+out:
+	if (rc != SQLITE_OK)
+		NS_ERROR("projector.rebuild.checkpoint", "path=%s rc=%d err=\"%s\"", path, rc,
+			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	else if (ret == 1)
+		NS_WARN("projector.rebuild.checkpoint", "path=%s busy=1", path);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return ret;
+}
+
+/* fsync a file or a folder by path. Returns 0 or -1 (logged). */
+static int fsync_path(const char *path, int dir)
+{
+	int fd = open(path, O_RDONLY | (dir ? O_DIRECTORY : 0));
+	int ret = -1;
+
+	if (fd < 0)
+		goto out;
+	if (fsync(fd) != 0)
+		goto out;
+	ret = 0;
+out:
+	if (ret)
+		NS_ERROR("projector.rebuild.fsync", "path=%s err=\"%s\"", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return ret;
+}
+
+/* The folder of path into out ("." when none). */
+static void dir_of(const char *path, char *out, size_t outlen)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (!slash)
+		snprintf(out, outlen, ".");
+	else if (slash == path)
+		snprintf(out, outlen, "/");
+	else
+		snprintf(out, outlen, "%.*s", (int)(slash - path), path);
+}
+
+/* Make the new file self-contained and rename it over the live one (see rebuild.h for why
+ * in this order). Returns 0 or -1 (logged; the live file is then untouched unless the
+ * rename itself happened). */
+static int swap_in(rb_ctx *x)
+{
+	const char *live = x->cfg->db_path;
+	char p[RB_PATH_MAX + 16], dir[RB_PATH_MAX];
+	struct stat st;
+
+	proj_store_close(x->store);
+	x->store = NULL;
+	/* The last connection's close checkpoints already; make sure, then drop leftovers of
+	 * the file nobody else opens. */
+	if (checkpoint_file(x->path) != 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s%s", x->path, i ? "-shm" : "-wal");
+		if (stat(p, &st) == 0 && i == 0 && st.st_size > 0) {
+			NS_ERROR("projector.rebuild.swap", "path=%s err=\"wal not empty\"", p);
+			return -1;
+		}
+		if (unlink(p) != 0 && errno != ENOENT) {
+			NS_ERROR("projector.rebuild.swap", "path=%s err=\"%s\"", p,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	if (fsync_path(x->path, 0))
+		return -1;
+	/* Every row of the old file into its main file, so that a reader opening it in the
+	 * instant between the unlinks and the rename misses nothing. */
+	if (stat(live, &st) == 0 && checkpoint_file(live) < 0)
+		return -1;
+	for (int i = 0; i < 2; i++) {
+		snprintf(p, sizeof(p), "%s%s", live, i ? "-shm" : "-wal");
+		if (unlink(p) != 0 && errno != ENOENT) {
+			NS_ERROR("projector.rebuild.swap", "path=%s err=\"%s\"", p,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	if (rename(x->path, live) != 0) {
+		NS_ERROR("projector.rebuild.swap", "from=%s to=%s err=\"%s\"", x->path, live,
+			 strerror(errno));
+		return -1;
+	}
+	dir_of(live, dir, sizeof(dir));
+	(void)fsync_path(dir, 1);
+	if (stat(live, &st) == 0)
+		NS_INFO("projector.rebuild.swapped", "db=%s inode=%llu events=%lld", live,
+			(unsigned long long)st.st_ino, (long long)x->events);
+	return 0;
+}
+
+int proj_rebuild(const proj_config *cfg, const ns_channels *set, proj_rebuild_progress_fn *progress,
+		 void *opaque)
+{
+	rb_ctx *x = calloc(1, sizeof(*x));
+	char err[512];
+	int ret = PROJ_REBUILD_FAILED;
+
+	if (!x) {
+		NS_ERROR("projector.rebuild.start", "err=\"out of memory\"");
+		return PROJ_REBUILD_FAILED;
+	}
+	x->cfg = cfg;
+	x->set = set;
+	x->progress = progress;
+	x->opaque = opaque;
+	x->t_start = x->t_last = ns_time_mono_ms();
+	x->m_events = ns_metrics_counter("projector_rebuild_events_total", NULL,
+					 "Messages folded into the rebuilt database");
+	x->m_lag = ns_metrics_gauge("projector_rebuild_lag", NULL,
+				    "Messages left to the watermarks captured at rebuild start");
+	x->m_done = ns_metrics_gauge("projector_rebuild_partitions_done", NULL,
+				     "Partitions that reached their captured watermark");
+	if ((size_t)snprintf(x->path, sizeof(x->path), "%s.rebuild", cfg->db_path) >=
+	    sizeof(x->path)) {
+		NS_ERROR("projector.rebuild.start", "db=%s err=\"path too long\"", cfg->db_path);
+		goto out;
+	}
+	x->batch = calloc((size_t)cfg->batch, sizeof(*x->batch));
+	x->msgs = calloc((size_t)cfg->batch, sizeof(*x->msgs));
+	if (!x->batch || !x->msgs) {
+		NS_ERROR("projector.rebuild.start", "err=\"out of memory\"");
+		goto out;
+	}
+	if (remove_db_files(x->path))
+		goto out;
+	x->rk = consumer_new(cfg, err, sizeof(err));
+	if (!x->rk) {
+		NS_ERROR("projector.rebuild.consumer", "err=\"%s\"", err);
+		goto out;
+	}
+	if (capture_watermarks(x)) {
+		ret = ns_signal_stopping() ? PROJ_REBUILD_STOPPED : PROJ_REBUILD_FAILED;
+		goto out;
+	}
+	x->store = proj_store_open(x->path, err, sizeof(err));
+	if (!x->store) {
+		NS_ERROR("projector.rebuild.db", "path=%s err=\"%s\"", x->path, err);
+		goto out;
+	}
+	{
+		int64_t total = 0;
+		for (int p = 0; p < x->np; p++)
+			total += x->hw[p];
+		NS_INFO("projector.rebuild.start",
+			"topic=%s db=%s tmp=%s partitions=%d watermark_sum=%lld", cfg->topic,
+			cfg->db_path, x->path, x->np, (long long)total);
+	}
+	if (assign_all(x))
+		goto out;
+	ret = replay(x);
+	if (ret != PROJ_REBUILD_SWAPPED)
+		goto out;
+	report(x, 1);
+	ret = swap_in(x) ? PROJ_REBUILD_FAILED : PROJ_REBUILD_SWAPPED;
+out:
+	drop_batch(x);
+	if (x->rk) {
+		(void)rd_kafka_consumer_close(x->rk);
+		rd_kafka_destroy(x->rk);
+	}
+	proj_store_close(x->store);
+	if (ret != PROJ_REBUILD_SWAPPED) {
+		(void)remove_db_files(x->path);
+		NS_WARN("projector.rebuild.abandoned", "db=%s reason=%s", cfg->db_path,
+			ret == PROJ_REBUILD_STOPPED ? "stopped" : "failed");
+	}
+	free(x->batch);
+	free(x->msgs);
+	free(x);
+	return ret;
+}
