@@ -483,6 +483,29 @@ int ns_channel_has(const ns_channel *ch, const char *status)
 	return ch && status_index(ch, status) >= 0;
 }
 
+size_t ns_channel_status_count(const ns_channel *ch)
+{
+	return ch ? ch->nstatus : 0;
+}
+
+const char *ns_channel_status_at(const ns_channel *ch, size_t i)
+{
+	return ch && i < ch->nstatus ? ch->status[i] : NULL;
+}
+
+int ns_channel_is_next(const ns_channel *ch, const char *from, const char *to)
+{
+	int fi, ti;
+
+	if (!ch)
+		return 0;
+	fi = status_index(ch, from);
+	ti = status_index(ch, to);
+	if (fi < 0 || ti < 0)
+		return 0;
+	return (ch->next[fi] >> ti) & 1u;
+}
+
 int ns_channel_reachable(const ns_channel *ch, const char *from, const char *to)
 {
 	int fi, ti;

@@ -67,6 +67,14 @@ int ns_address_is_email(const char *s, size_t len);
 /* Non-zero when status is a status of ch. */
 int ns_channel_has(const ns_channel *ch, const char *status);
 
+/* Number of statuses of ch, and the i-th one in file order (NULL when out of range).
+ * The pointer lives as long as the set. */
+size_t ns_channel_status_count(const ns_channel *ch);
+const char *ns_channel_status_at(const ns_channel *ch, size_t i);
+
+/* Non-zero when the channel has the direct transition from -> to. */
+int ns_channel_is_next(const ns_channel *ch, const char *from, const char *to);
+
 /* Non-zero when `to` is reachable from `from` by one or more transitions of ch. Unknown
  * statuses are never reachable. */
 int ns_channel_reachable(const ns_channel *ch, const char *from, const char *to);

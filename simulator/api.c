@@ -17,8 +17,9 @@ struct sim_api {
 	sim_hooks *hooks;
 	sim_path_opts popts;
 	int64_t hold_ms;
-	int64_t send_delay_ms; /* every send waits this long: a slow provider */
-	pthread_mutex_t lock;  /* rng and outage */
+	int64_t send_delay_ms;	     /* every send waits this long: a slow provider */
+	const ns_channels *channels; /* borrowed: the channels whose paths are played */
+	pthread_mutex_t lock;	     /* rng and outage */
 	uint64_t rng;
 	outage_mode mode;
 	int64_t outage_until;
@@ -91,6 +92,7 @@ static int handle_send(sim_api *a, struct mg_connection *conn)
 	size_t len = 0;
 	json_t *j = NULL, *resp;
 	const char *ch, *to, *text, *ext;
+	const ns_channel *chan;
 	int rc, is_new = 0, i;
 	long sends;
 	sim_path path;
@@ -117,13 +119,14 @@ static int handle_send(sim_api *a, struct mg_connection *conn)
 					  "channel, to, body and externalId are required", NULL);
 		goto out;
 	}
-	if (strcmp(ch, "sms") != 0 && strcmp(ch, "whatsapp") != 0) {
+	chan = ns_channels_find(a->channels, ch);
+	if (!chan) {
 		rc = ns_http_send_problem(conn, 422, "Unprocessable Content", "unknown channel",
 					  "channel");
 		goto out;
 	}
 	pthread_mutex_lock(&a->lock);
-	sim_path_plan(ch, ns_time_now_ms(), &a->popts, &a->rng, &path);
+	sim_path_plan(chan, ns_time_now_ms(), &a->popts, &a->rng, &path);
 	pthread_mutex_unlock(&a->lock);
 	sends = sim_store_send(a->store, ext, ch, &path, &is_new, id, sizeof(id));
 	if (sends < 0) {
@@ -264,6 +267,11 @@ static int on_report(struct mg_connection *conn, void *cbdata)
 	json_object_set_new(r, "outageHits", json_integer(a->outage_hits));
 	pthread_mutex_unlock(&a->lock);
 	return ns_http_send_json(conn, 200, r, NULL);
+}
+
+void sim_api_set_channels(sim_api *a, const ns_channels *channels)
+{
+	a->channels = channels;
 }
 
 void sim_api_set_send_delay(sim_api *a, int64_t ms)

@@ -16,6 +16,7 @@
 #define SIM_API_H
 
 #include "ns_http.h"
+#include "ns_channel.h"
 #include "paths.h"
 #include "store.h"
 #include "webhooks.h"
@@ -25,6 +26,10 @@
 typedef struct sim_api sim_api;
 
 /* Create the route state; store and hooks are borrowed. seed 0 picks one from the clock. */
+/* The channels whose status paths are played (borrowed; must outlive a). Sends for other
+ * channels get 422. Call before serving. */
+void sim_api_set_channels(sim_api *a, const ns_channels *channels);
+
 /* Make every POST /messages take ms longer (call before serving). */
 void sim_api_set_send_delay(sim_api *a, int64_t ms);
 

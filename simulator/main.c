@@ -5,6 +5,7 @@
 #include "store.h"
 #include "webhooks.h"
 
+#include "ns_channel.h"
 #include "ns_config.h"
 #include "ns_http.h"
 #include "ns_log.h"
@@ -16,11 +17,14 @@
 
 int main(int argc, char **argv)
 {
-	const char *listen = NULL, *webhook = NULL;
+	const char *listen = NULL, *webhook = NULL, *schemas_dir = NULL;
+	ns_channels *channels = NULL;
 	long seed = 0, dmin = 0, dmax = 0, rej = 0, dup = 0, reo = 0, window = 0, base = 0,
 	     hold = 0, threads = 0, workers = 0, send_delay = 0;
 	const ns_opt opts[] = {
 	    {"SIM_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:9090", 0, 0, "listen address", &listen},
+	    {"SCHEMAS_DIR", "schemas-dir", NS_OPT_STR, "schemas/channels", 0, 0,
+	     "channel definitions whose status paths are played", &schemas_dir},
 	    {"SIM_WEBHOOK_URL", "webhook-url", NS_OPT_STR, "http://127.0.0.1:8080/webhooks", 0, 0,
 	     "where status webhooks are posted", &webhook},
 	    {"SIM_SEED", "seed", NS_OPT_INT, "0", 0, 2147483647L, "random seed (0: from the clock)",
@@ -73,6 +77,11 @@ int main(int argc, char **argv)
 	}
 	if (ns_signal_install() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
+	channels = ns_channels_load(schemas_dir, err, sizeof(err));
+	if (!channels) {
+		NS_ERROR("sim.schemas", "dir=%s err=\"%s\"", schemas_dir, err);
+		goto out;
+	}
 	popts.reject_percent = (int)rej;
 	popts.duplicate_percent = (int)dup;
 	popts.reorder_percent = (int)reo;
@@ -90,6 +99,7 @@ int main(int argc, char **argv)
 	if (!api)
 		goto out;
 	sim_api_set_send_delay(api, send_delay);
+	sim_api_set_channels(api, channels);
 	hopts.listen = listen;
 	hopts.threads = (int)threads;
 	hopts.request_timeout_ms = 60000;
@@ -108,6 +118,7 @@ out:
 	sim_hooks_stop(hooks);
 	sim_api_free(api);
 	sim_store_free(store);
+	ns_channels_free(channels);
 	curl_global_cleanup();
 	ns_metrics_reset();
 	NS_INFO("sim.stopped", "rc=%d", rc);

@@ -1,14 +1,22 @@
 /* paths.h -- the status path the simulated provider plays for one accepted message: which
  * webhooks it posts, with which event timestamps, and when each is first delivered.
  *
- * sms: sent, delivered; whatsapp: sent, delivered, viewed; a configurable share is
- * rejected instead. Timestamps increase along the path by a random delay in [min, max].
+ * The path is walked on the channel's graph from schemas/, starting after "processing"
+ * (the status of an accepted message): at each status it takes the successor on the
+ * longest path (sms: sent, delivered; whatsapp: sent, delivered, viewed). A configurable
+ * share takes another branch at the first choice instead (sms and whatsapp: rejected;
+ * an email channel: bounced). Timestamps increase along the path by a random delay in
+ * [min, max].
  * Duplicates repeat one webhook later; reordering swaps the delivery times of two adjacent
  * webhooks (their timestamps stay true). Pure: the random state is passed in. */
 #ifndef SIM_PATHS_H
 #define SIM_PATHS_H
 
+#include "ns_channel.h"
+
 #include <stdint.h>
+
+#define SIM_PATH_START "processing" /* where a message stands once the provider took it */
 
 #define SIM_PATH_MAX 8 /* webhooks per message, duplicates included */
 
@@ -24,18 +32,19 @@ typedef struct {
 } sim_path_opts;
 
 typedef struct {
-	int n;	     /* webhooks, duplicates included, in delivery order as planned */
-	int nevents; /* distinct events of the path */
-	int rejected, duplicated, reordered;
+	int n;	      /* webhooks, duplicates included, in delivery order as planned */
+	int nevents;  /* distinct events of the path */
+	int rejected; /* took another branch than the longest path */
+	int duplicated, reordered;
 	sim_webhook w[SIM_PATH_MAX];
 } sim_path;
 
 /* Next pseudo-random value from *state (non-zero). */
 uint64_t sim_rand(uint64_t *state);
 
-/* Plan the path of a message of channel accepted at start_ms. Unknown channels play the
- * sms path. Returns 0. */
-int sim_path_plan(const char *channel, int64_t start_ms, const sim_path_opts *o, uint64_t *rng,
+/* Plan the path of a message of channel ch accepted at start_ms. A channel without the
+ * status SIM_PATH_START plays an empty path. Returns 0. */
+int sim_path_plan(const ns_channel *ch, int64_t start_ms, const sim_path_opts *o, uint64_t *rng,
 		  sim_path *out);
 
 #endif
