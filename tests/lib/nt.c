@@ -113,7 +113,17 @@ pid_t nt_spawn_args(const char *bin, const char *const *args, const char *const 
 
 	if (pid != 0)
 		return pid;
-	/* child */
+	/* child: drop the handlers and timer inherited from Check, so that a signal meant for
+	 * the daemon that arrives before execve ends this process and nothing else. */
+	alarm(0);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	{
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+	}
 	setenv("KAFKA_BOOTSTRAP_SERVERS", nt_bootstrap(), 1);
 	for (const char *const *e = env; e && *e; e++)
 		putenv((char *)*e);
