@@ -4,6 +4,7 @@
  * (rebuild.h) first. Everything but the HTTP handlers runs on the caller's thread. */
 #include "projector.h"
 #include "apply.h"
+#include "batch.h"
 #include "ns_http.h"
 #include "ns_kafka.h"
 #include "ns_log.h"
@@ -28,10 +29,7 @@ typedef struct {
 	ns_channels *channels;
 	ns_consumer *consumer;
 	ns_producer *dlq;
-	rd_kafka_message_t **batch; /* held messages, owned */
-	proj_msg *msgs;		    /* views of batch for proj_apply_batch */
-	proj_msg_out *outs;
-	size_t n;
+	proj_batch b; /* held messages, folded in one transaction */
 	int64_t batch_start;
 	atomic_int ready;
 	ns_counter *outcome[NS_OUT_CONFLICT + 1];
@@ -78,14 +76,14 @@ static void commit_to_kafka(proj_ctx *x)
 
 	if (!l)
 		return;
-	for (size_t i = 0; i < x->n; i++) {
+	for (size_t i = 0; i < x->b.n; i++) {
+		const proj_msg *m = &x->b.msgs[i];
 		rd_kafka_topic_partition_t *tp =
-		    rd_kafka_topic_partition_list_find(l, x->cfg->topic, x->msgs[i].partition);
+		    rd_kafka_topic_partition_list_find(l, x->cfg->topic, m->partition);
 		if (!tp)
-			tp = rd_kafka_topic_partition_list_add(l, x->cfg->topic,
-							       x->msgs[i].partition);
-		if (tp->offset < x->msgs[i].offset + 1)
-			tp->offset = x->msgs[i].offset + 1;
+			tp = rd_kafka_topic_partition_list_add(l, x->cfg->topic, m->partition);
+		if (tp->offset < m->offset + 1)
+			tp->offset = m->offset + 1;
 	}
 	e = rd_kafka_commit(ns_consumer_handle(x->consumer), l, 1);
 	if (e)
@@ -93,54 +91,34 @@ static void commit_to_kafka(proj_ctx *x)
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
-static void drop_batch(proj_ctx *x)
-{
-	for (size_t i = 0; i < x->n; i++)
-		rd_kafka_message_destroy(x->batch[i]);
-	x->n = 0;
-}
-
 /* Apply the held batch in one transaction, retrying with backoff until it commits or a
  * stop is requested. Returns 0 when committed (or empty), -1 when abandoned (nothing of it
  * is stored; the stored offsets still point before it). */
 static int flush_batch(proj_ctx *x)
 {
-	char err[256];
 	int64_t t0 = ns_time_mono_ms();
-	int backoff = 100, ret = -1;
+	int ret = -1;
 
-	if (x->n == 0)
+	if (x->b.n == 0)
 		return 0;
-	for (size_t i = 0; i < x->n; i++) {
-		const rd_kafka_message_t *m = x->batch[i];
-		x->msgs[i] =
-		    (proj_msg){m->partition, m->offset, m->key, m->key_len, m->payload, m->len};
-	}
-	for (;;) {
-		if (proj_apply_batch(x->store, x->channels, x->cfg->topic, x->msgs, x->n, x->outs,
-				     send_dlq, x, err, sizeof(err)) == 0)
-			break;
-		NS_ERROR("projector.batch_failed", "messages=%zu err=\"%s\" retry_ms=%d", x->n, err,
-			 backoff);
-		if (ns_signal_sleep_ms(backoff))
-			goto out;
-		backoff = backoff < 5000 ? backoff * 2 : 5000;
-	}
-	for (size_t i = 0; i < x->n; i++) {
-		if (x->outs[i].result == PROJ_MSG_FOLDED)
-			ns_counter_add(x->outcome[x->outs[i].outcome], 1);
-		else if (x->outs[i].result == PROJ_MSG_DLQ)
+	if (proj_batch_fold(&x->b, x->store, x->channels, x->cfg->topic, send_dlq, x, "live"))
+		goto out;
+	for (size_t i = 0; i < x->b.n; i++) {
+		const proj_msg_out *o = &x->b.outs[i];
+		if (o->result == PROJ_MSG_FOLDED)
+			ns_counter_add(x->outcome[o->outcome], 1);
+		else if (o->result == PROJ_MSG_DLQ)
 			ns_counter_add(x->dlq_total, 1);
 		else
 			ns_counter_add(x->skipped, 1);
 	}
 	ns_histogram_observe(x->batch_seconds, (double)(ns_time_mono_ms() - t0) / 1000.0);
-	NS_DEBUG("projector.batch", "messages=%zu ms=%lld", x->n,
+	NS_DEBUG("projector.batch", "messages=%zu ms=%lld", x->b.n,
 		 (long long)(ns_time_mono_ms() - t0));
 	commit_to_kafka(x);
 	ret = 0;
 out:
-	drop_batch(x);
+	proj_batch_drop(&x->b);
 	return ret;
 }
 
@@ -168,7 +146,7 @@ static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts
 {
 	proj_ctx *x = opaque;
 
-	NS_INFO("projector.revoke", "partitions=%d held=%zu", parts->cnt, x->n);
+	NS_INFO("projector.revoke", "partitions=%d held=%zu", parts->cnt, x->b.n);
 	(void)flush_batch(x);
 }
 
@@ -244,10 +222,7 @@ int proj_run(const proj_config *cfg)
 		snprintf(x->dlq_topic, sizeof(x->dlq_topic), "%s", cfg->dlq_topic);
 	else
 		snprintf(x->dlq_topic, sizeof(x->dlq_topic), "%s.dlq", cfg->topic);
-	x->batch = calloc((size_t)cfg->batch, sizeof(*x->batch));
-	x->msgs = calloc((size_t)cfg->batch, sizeof(*x->msgs));
-	x->outs = calloc((size_t)cfg->batch, sizeof(*x->outs));
-	if (!x->batch || !x->msgs || !x->outs) {
+	if (proj_batch_init(&x->b, (size_t)cfg->batch)) {
 		NS_ERROR("projector.start", "err=\"out of memory\"");
 		goto out;
 	}
@@ -301,7 +276,7 @@ int proj_run(const proj_config *cfg)
 		int timeout = 100;
 		rd_kafka_message_t *m;
 
-		if (x->n) {
+		if (x->b.n) {
 			int64_t left = x->batch_start + cfg->batch_ms - now;
 			timeout = left > 0 ? (int)left : 0;
 		}
@@ -311,12 +286,12 @@ int proj_run(const proj_config *cfg)
 				rd_kafka_message_errstr(m));
 			rd_kafka_message_destroy(m);
 		} else if (m) {
-			if (x->n == 0)
+			if (x->b.n == 0)
 				x->batch_start = ns_time_mono_ms();
-			x->batch[x->n++] = m;
+			proj_batch_add(&x->b, m);
 		}
 		now = ns_time_mono_ms();
-		if (x->n && ((long)x->n >= cfg->batch || now - x->batch_start >= cfg->batch_ms))
+		if (x->b.n && (proj_batch_full(&x->b) || now - x->batch_start >= cfg->batch_ms))
 			(void)flush_batch(x);
 		if (now >= next_lag) {
 			refresh_lag(x);
@@ -331,14 +306,11 @@ int proj_run(const proj_config *cfg)
 	NS_INFO("projector.stop", "topic=%s", cfg->topic);
 out:
 	ns_consumer_close(x->consumer);
-	drop_batch(x);
+	proj_batch_free(&x->b);
 	ns_producer_destroy(x->dlq, 5000);
 	ns_http_stop(http);
 	proj_store_close(x->store);
 	ns_channels_free(x->channels);
-	free(x->batch);
-	free(x->msgs);
-	free(x->outs);
 	free(x);
 	return ret;
 }

@@ -4,6 +4,7 @@
  * rename(2). Everything runs on the caller's thread. */
 #include "rebuild.h"
 #include "apply.h"
+#include "batch.h"
 #include "ns_kafka.h"
 #include "ns_log.h"
 #include "ns_metrics.h"
@@ -40,9 +41,7 @@ typedef struct {
 	int64_t pos[RB_MAX_PARTITIONS]; /* next offset to fold, per partition */
 	char done[RB_MAX_PARTITIONS];
 	int ndone;
-	rd_kafka_message_t **batch; /* held messages, owned */
-	proj_msg *msgs;
-	size_t n;
+	proj_batch b; /* held messages, folded in one transaction */
 	int64_t events;
 	int64_t t_start, t_last, ev_last;
 	ns_counter *m_events;
@@ -183,41 +182,18 @@ out:
 	return ret;
 }
 
-static void drop_batch(rb_ctx *x)
-{
-	for (size_t i = 0; i < x->n; i++)
-		rd_kafka_message_destroy(x->batch[i]);
-	x->n = 0;
-}
-
-/* Fold the held batch into the new file, retrying with backoff. Returns 0 when committed,
- * -1 when a stop was requested first. */
+/* Fold the held batch into the new file. No dead-letter hook: the live projector has
+ * dead-lettered these messages already. Returns 0 when committed, -1 when a stop was
+ * requested first. */
 static int flush_batch(rb_ctx *x)
 {
-	char err[256];
-	int backoff = 100, ret = -1;
+	int ret = proj_batch_fold(&x->b, x->store, x->set, x->cfg->topic, NULL, NULL, "rebuild");
 
-	if (x->n == 0)
-		return 0;
-	for (size_t i = 0; i < x->n; i++) {
-		const rd_kafka_message_t *m = x->batch[i];
-		x->msgs[i] =
-		    (proj_msg){m->partition, m->offset, m->key, m->key_len, m->payload, m->len};
+	if (ret == 0) {
+		x->events += (int64_t)x->b.n;
+		ns_counter_add(x->m_events, x->b.n);
 	}
-	/* No dead-letter hook: the live projector has dead-lettered these messages already. */
-	while (proj_apply_batch(x->store, x->set, x->cfg->topic, x->msgs, x->n, NULL, NULL, NULL,
-				err, sizeof(err)) != 0) {
-		NS_ERROR("projector.rebuild.batch_failed", "messages=%zu err=\"%s\" retry_ms=%d",
-			 x->n, err, backoff);
-		if (ns_signal_sleep_ms(backoff))
-			goto out;
-		backoff = backoff < 5000 ? backoff * 2 : 5000;
-	}
-	x->events += (int64_t)x->n;
-	ns_counter_add(x->m_events, x->n);
-	ret = 0;
-out:
-	drop_batch(x);
+	proj_batch_drop(&x->b);
 	return ret;
 }
 
@@ -275,7 +251,7 @@ static int take(rb_ctx *x, rd_kafka_message_t *m)
 			return -1;
 		}
 	} else if (p >= 0 && p < x->np && !x->done[p] && m->offset < x->hw[p]) {
-		x->batch[x->n++] = m;
+		proj_batch_add(&x->b, m);
 		x->pos[p] = m->offset + 1;
 		keep = 1;
 		check_done(x, p);
@@ -302,8 +278,7 @@ static int replay(rb_ctx *x)
 		m = rd_kafka_consumer_poll(x->rk, 100);
 		if (m && take(x, m))
 			return PROJ_REBUILD_FAILED;
-		if (x->n && (!m || (long)x->n >= x->cfg->batch || x->ndone == x->np) &&
-		    flush_batch(x))
+		if (x->b.n && (!m || proj_batch_full(&x->b) || x->ndone == x->np) && flush_batch(x))
 			return PROJ_REBUILD_STOPPED;
 		now = ns_time_mono_ms();
 		if (now >= next_report) {
@@ -461,9 +436,7 @@ int proj_rebuild(const proj_config *cfg, const ns_channels *set, proj_rebuild_pr
 		NS_ERROR("projector.rebuild.start", "db=%s err=\"path too long\"", cfg->db_path);
 		goto out;
 	}
-	x->batch = calloc((size_t)cfg->batch, sizeof(*x->batch));
-	x->msgs = calloc((size_t)cfg->batch, sizeof(*x->msgs));
-	if (!x->batch || !x->msgs) {
+	if (proj_batch_init(&x->b, (size_t)cfg->batch)) {
 		NS_ERROR("projector.rebuild.start", "err=\"out of memory\"");
 		goto out;
 	}
@@ -499,7 +472,7 @@ int proj_rebuild(const proj_config *cfg, const ns_channels *set, proj_rebuild_pr
 	report(x, 1);
 	ret = swap_in(x) ? PROJ_REBUILD_FAILED : PROJ_REBUILD_SWAPPED;
 out:
-	drop_batch(x);
+	proj_batch_free(&x->b);
 	if (x->rk) {
 		(void)rd_kafka_consumer_close(x->rk);
 		rd_kafka_destroy(x->rk);
@@ -510,8 +483,6 @@ out:
 		NS_WARN("projector.rebuild.abandoned", "db=%s reason=%s", cfg->db_path,
 			ret == PROJ_REBUILD_STOPPED ? "stopped" : "failed");
 	}
-	free(x->batch);
-	free(x->msgs);
 	free(x);
 	return ret;
 }
