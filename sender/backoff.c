@@ -1,5 +1,6 @@
 /* backoff.c -- exponential backoff with full jitter inside a time budget (see backoff.h). */
 #include "backoff.h"
+#include "ns_rand.h"
 
 int64_t sender_backoff_ceiling(const sender_backoff *b, int attempt)
 {
@@ -17,13 +18,7 @@ int64_t sender_backoff_ceiling(const sender_backoff *b, int attempt)
 
 uint64_t sender_backoff_rand(uint64_t *state)
 {
-	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ULL;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * 0x2545f4914f6cdd1dULL;
+	return ns_rand_next(state);
 }
 
 int sender_backoff_next(const sender_backoff *b, int attempt, int64_t elapsed_ms, uint64_t *rng,

@@ -1,6 +1,7 @@
 /* paths.c -- status paths of the simulated provider, walked on the channel graphs of
  * schemas/ (see paths.h). */
 #include "paths.h"
+#include "ns_rand.h"
 #include "ns_channel.h"
 
 #include <stdio.h>
@@ -8,13 +9,7 @@
 
 uint64_t sim_rand(uint64_t *state)
 {
-	uint64_t x = *state ? *state : 0x2545f4914f6cdd1dULL;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*state = x;
-	return x * 0x2545f4914f6cdd1dULL;
+	return ns_rand_next(state);
 }
 
 static int64_t delay(const sim_path_opts *o, uint64_t *rng)
