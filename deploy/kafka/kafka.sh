@@ -127,6 +127,9 @@ cmd_start() {
 		cat "$dir/bootstrap"
 		return 0
 	fi
+	if [ "$want" != 0 ] && ! port_free "$want"; then
+		die "port $want on 127.0.0.1 is already in use (another broker? set KAFKA_PORT)"
+	fi
 	for attempt in 1 2 3 4 5; do
 		port=$want
 		[ "$port" = 0 ] && port=$(pick_port)
