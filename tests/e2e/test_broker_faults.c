@@ -26,7 +26,6 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,17 +57,6 @@ typedef struct {
 } loader_t;
 
 static atomic_int phase, stop_load, accepted_back;
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, f);
-	ck_assert(vasprintf(&s, f, ap) > 0);
-	va_end(ap);
-	return (char *)nt_keep(s);
-}
 
 static void load_id(char *out, size_t len, int t, int seq)
 {
@@ -119,7 +107,7 @@ typedef struct {
 
 static pid_t start(sys_t *s, const char *name, const char *const *env, int port, const char *path)
 {
-	const char *log = fmt("%s/%s.log", s->dir, name);
+	const char *log = nt_fmt("%s/%s.log", s->dir, name);
 	pid_t pid = nt_guard_add(nt_spawn(name, env, log));
 
 	ck_assert_msg(pid > 0, "spawn %s", name);
@@ -132,35 +120,36 @@ static pid_t start(sys_t *s, const char *name, const char *const *env, int port,
 
 static void sys_up(sys_t *s)
 {
-	const char *bs = fmt("KAFKA_BOOTSTRAP_SERVERS=%s", bootstrap);
-	const char *topic = fmt("STATUS_TOPIC=%s", s->topic);
+	const char *bs = nt_fmt("KAFKA_BOOTSTRAP_SERVERS=%s", bootstrap);
+	const char *topic = nt_fmt("STATUS_TOPIC=%s", s->topic);
 	const char *penv[] = {bs,
 			      topic,
-			      fmt("PROJECTOR_DB=%s", s->db),
-			      fmt("PROJECTOR_LISTEN=127.0.0.1:%d", s->projector_port),
-			      fmt("PROJECTOR_GROUP=projector-%s", s->topic),
-			      fmt("SCHEMAS_DIR=%s", nt_schemas_dir()),
+			      nt_fmt("PROJECTOR_DB=%s", s->db),
+			      nt_fmt("PROJECTOR_LISTEN=127.0.0.1:%d", s->projector_port),
+			      nt_fmt("PROJECTOR_GROUP=projector-%s", s->topic),
+			      nt_fmt("SCHEMAS_DIR=%s", nt_schemas_dir()),
 			      NULL};
-	const char *qenv[] = {bs, topic, fmt("QUERY_DB=%s", s->db),
-			      fmt("QUERY_LISTEN=127.0.0.1:%d", s->query_port), NULL};
-	const char *simenv[] = {fmt("SIM_LISTEN=127.0.0.1:%d", s->sim_port),
-				fmt("SIM_WEBHOOK_URL=http://127.0.0.1:%d/webhooks", s->ingest_port),
-				"SIM_DELAY_MIN_MS=10",
-				"SIM_DELAY_MAX_MS=300",
-				"SIM_RETRY_BASE_MS=200",
-				NULL};
+	const char *qenv[] = {bs, topic, nt_fmt("QUERY_DB=%s", s->db),
+			      nt_fmt("QUERY_LISTEN=127.0.0.1:%d", s->query_port), NULL};
+	const char *simenv[] = {
+	    nt_fmt("SIM_LISTEN=127.0.0.1:%d", s->sim_port),
+	    nt_fmt("SIM_WEBHOOK_URL=http://127.0.0.1:%d/webhooks", s->ingest_port),
+	    "SIM_DELAY_MIN_MS=10",
+	    "SIM_DELAY_MAX_MS=300",
+	    "SIM_RETRY_BASE_MS=200",
+	    NULL};
 	const char *ienv[] = {bs,
 			      topic,
-			      fmt("INGEST_LISTEN=127.0.0.1:%d", s->ingest_port),
-			      fmt("SCHEMAS_DIR=%s", nt_schemas_dir()),
+			      nt_fmt("INGEST_LISTEN=127.0.0.1:%d", s->ingest_port),
+			      nt_fmt("SCHEMAS_DIR=%s", nt_schemas_dir()),
 			      "INGEST_THREADS=64",
 			      "INGEST_ACK_TIMEOUT_MS=1000",
 			      NULL};
 	const char *senv[] = {bs,
 			      topic,
-			      fmt("SENDER_LISTEN=127.0.0.1:%d", s->sender_port),
-			      fmt("PROVIDER_URL=http://127.0.0.1:%d", s->sim_port),
-			      fmt("SENDER_GROUP=sender-%s", s->topic),
+			      nt_fmt("SENDER_LISTEN=127.0.0.1:%d", s->sender_port),
+			      nt_fmt("PROVIDER_URL=http://127.0.0.1:%d", s->sim_port),
+			      nt_fmt("SENDER_GROUP=sender-%s", s->topic),
 			      "SENDER_RETRY_BASE_MS=50",
 			      NULL};
 
@@ -187,7 +176,7 @@ static char **topic_requested_ids(const char *topic, size_t *count)
 	int64_t hw[PARTITIONS], seen[PARTITIONS] = {0};
 	int np = 0;
 	ns_event *ev = malloc(sizeof(*ev));
-	ns_consumer *c = ns_consumer_new(fmt("check-%s", topic), topic, NULL, err, sizeof(err));
+	ns_consumer *c = ns_consumer_new(nt_fmt("check-%s", topic), topic, NULL, err, sizeof(err));
 
 	ck_assert_msg(c != NULL, "consumer: %s", err);
 	ck_assert(ev != NULL);
@@ -268,7 +257,7 @@ static void stop_clean(pid_t *pid, const char *name, sys_t *s)
 	nt_guard_forget(*pid);
 	*pid = 0;
 	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
-		nt_dump_log(fmt("%s/%s.log", s->dir, name));
+		nt_dump_log(nt_fmt("%s/%s.log", s->dir, name));
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
 		      "%s did not exit cleanly on SIGTERM after the outage (status %d)", name, st);
 }
@@ -300,10 +289,10 @@ START_TEST(broker_killed_under_load)
 	setenv("KAFKA_BOOTSTRAP_SERVERS", bootstrap, 1); /* for the checking consumer */
 	snprintf(s->topic, sizeof(s->topic), "brokerfaults.%d", (int)getpid());
 	ck_assert_msg(nt_kafka_sh("create", kdir, s->topic, "6", NULL, 0) == 0, "create topic");
-	ck_assert_msg(nt_kafka_sh("create", kdir, fmt("%s.dlq", s->topic), "1", NULL, 0) == 0,
+	ck_assert_msg(nt_kafka_sh("create", kdir, nt_fmt("%s.dlq", s->topic), "1", NULL, 0) == 0,
 		      "create dlq topic");
 	s->dir = nt_tmpdir("brokerfaults");
-	s->db = fmt("%s/nstatus.db", s->dir);
+	s->db = nt_fmt("%s/nstatus.db", s->dir);
 	s->ingest_port = nt_free_port();
 	s->query_port = nt_free_port();
 	s->projector_port = nt_free_port();
@@ -409,8 +398,8 @@ START_TEST(broker_killed_under_load)
 		}
 	}
 	if (missing_model || still_queued) {
-		nt_dump_log(fmt("%s/projector.log", s->dir));
-		nt_dump_log(fmt("%s/sender.log", s->dir));
+		nt_dump_log(nt_fmt("%s/projector.log", s->dir));
+		nt_dump_log(nt_fmt("%s/sender.log", s->dir));
 	}
 	ck_assert_msg(missing_model == 0, "%ld accepted notifications not in the read model (%s)",
 		      missing_model, example);
@@ -456,16 +445,10 @@ int main(void)
 {
 	Suite *suite = suite_create("broker_faults");
 	TCase *tc = tcase_create("broker");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 600);
 	tcase_add_unchecked_fixture(tc, broker_setup, broker_teardown);
 	tcase_add_test(tc, broker_killed_under_load);
 	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(suite);
 }

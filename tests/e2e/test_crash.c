@@ -20,7 +20,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,17 +51,6 @@ typedef struct {
 	atomic_int done; /* producer thread finished enqueueing and waiting */
 	char err[512];
 } stream_t;
-
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, f);
-	ck_assert(vasprintf(&s, f, ap) > 0);
-	va_end(ap);
-	return (char *)nt_keep(s);
-}
 
 /* ---- the stream ---------------------------------------------------------------------- */
 
@@ -241,7 +229,7 @@ static void stream_build(stream_t *s)
 		if (base / BLOCK % 7 == 3 && poisoned < POISON) { /* undecodable: dead letter */
 			char *v = strdup("{\"v\":1,\"id\":\"not an event\"");
 			ck_assert(v != NULL);
-			push_msg(s, fmt("poison-%d", poisoned++), v, strlen(v));
+			push_msg(s, nt_fmt("poison-%d", poisoned++), v, strlen(v));
 		}
 	}
 	ck_assert_int_eq(poisoned, POISON);
@@ -446,12 +434,12 @@ START_TEST(sigkill_projector_equals_clean_replay)
 	srand(seed);
 
 	a = (proj_t){.topic = s->topic,
-		     .db = fmt("%s/a.db", dir),
-		     .log = fmt("%s/a.log", dir),
+		     .db = nt_fmt("%s/a.db", dir),
+		     .log = nt_fmt("%s/a.log", dir),
 		     .port = nt_free_port()};
 	b = (proj_t){.topic = s->topic,
-		     .db = fmt("%s/b.db", dir),
-		     .log = fmt("%s/b.log", dir),
+		     .db = nt_fmt("%s/b.db", dir),
+		     .log = nt_fmt("%s/b.log", dir),
 		     .port = nt_free_port()};
 	ck_assert(a.port > 0 && b.port > 0);
 
@@ -552,16 +540,10 @@ int main(void)
 {
 	Suite *suite = suite_create("crash");
 	TCase *tc = tcase_create("projector");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 600);
 	tcase_add_unchecked_fixture(tc, guard_setup, guard_teardown);
 	tcase_add_test(tc, sigkill_projector_equals_clean_replay);
 	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(suite);
 }

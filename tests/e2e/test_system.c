@@ -13,7 +13,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -32,27 +31,16 @@ typedef struct {
 	const char *extra_sim_env[8];
 } sys_t;
 
-static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
-static char *fmt(const char *f, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, f);
-	ck_assert(vasprintf(&s, f, ap) > 0);
-	va_end(ap);
-	return (char *)nt_keep(s);
-}
-
 static char *logfile(sys_t *s, const char *name)
 {
-	return fmt("%s/%s.log", s->logdir, name);
+	return nt_fmt("%s/%s.log", s->logdir, name);
 }
 
 static pid_t start_ingest(sys_t *s)
 {
-	const char *env[] = {fmt("STATUS_TOPIC=%s", s->topic),
-			     fmt("INGEST_LISTEN=127.0.0.1:%d", s->ingest_port),
-			     fmt("SCHEMAS_DIR=%s", nt_schemas_dir()), "INGEST_THREADS=64", NULL};
+	const char *env[] = {nt_fmt("STATUS_TOPIC=%s", s->topic),
+			     nt_fmt("INGEST_LISTEN=127.0.0.1:%d", s->ingest_port),
+			     nt_fmt("SCHEMAS_DIR=%s", nt_schemas_dir()), "INGEST_THREADS=64", NULL};
 	pid_t pid = nt_spawn("ingest", env, logfile(s, "ingest"));
 	ck_assert_msg(nt_wait_http(s->ingest_port, "/readyz", 30000) == 0, "ingest not ready");
 	return pid;
@@ -60,10 +48,10 @@ static pid_t start_ingest(sys_t *s)
 
 static pid_t start_sender(sys_t *s)
 {
-	const char *env[] = {fmt("STATUS_TOPIC=%s", s->topic),
-			     fmt("SENDER_LISTEN=127.0.0.1:%d", s->sender_port),
-			     fmt("PROVIDER_URL=http://127.0.0.1:%d", s->sim_port),
-			     fmt("SENDER_GROUP=sender-%s", s->topic),
+	const char *env[] = {nt_fmt("STATUS_TOPIC=%s", s->topic),
+			     nt_fmt("SENDER_LISTEN=127.0.0.1:%d", s->sender_port),
+			     nt_fmt("PROVIDER_URL=http://127.0.0.1:%d", s->sim_port),
+			     nt_fmt("SENDER_GROUP=sender-%s", s->topic),
 			     "SENDER_RETRY_BASE_MS=50",
 			     NULL};
 	pid_t pid = nt_spawn("sender", env, logfile(s, "sender"));
@@ -90,19 +78,19 @@ static void sys_start(sys_t *s)
 /* Start every daemon; sim_env adds simulator settings (NULL-terminated, may be NULL). */
 static void sys_up(sys_t *s, const char *const *sim_env)
 {
-	const char *penv[] = {fmt("STATUS_TOPIC=%s", s->topic),
-			      fmt("PROJECTOR_DB=%s", s->db),
-			      fmt("PROJECTOR_LISTEN=127.0.0.1:%d", s->projector_port),
-			      fmt("PROJECTOR_GROUP=projector-%s", s->topic),
-			      fmt("SCHEMAS_DIR=%s", nt_schemas_dir()),
+	const char *penv[] = {nt_fmt("STATUS_TOPIC=%s", s->topic),
+			      nt_fmt("PROJECTOR_DB=%s", s->db),
+			      nt_fmt("PROJECTOR_LISTEN=127.0.0.1:%d", s->projector_port),
+			      nt_fmt("PROJECTOR_GROUP=projector-%s", s->topic),
+			      nt_fmt("SCHEMAS_DIR=%s", nt_schemas_dir()),
 			      NULL};
-	const char *qenv[] = {fmt("STATUS_TOPIC=%s", s->topic), fmt("QUERY_DB=%s", s->db),
-			      fmt("QUERY_LISTEN=127.0.0.1:%d", s->query_port), NULL};
+	const char *qenv[] = {nt_fmt("STATUS_TOPIC=%s", s->topic), nt_fmt("QUERY_DB=%s", s->db),
+			      nt_fmt("QUERY_LISTEN=127.0.0.1:%d", s->query_port), NULL};
 	const char *senv[16];
 	int n = 0;
 
-	senv[n++] = fmt("SIM_LISTEN=127.0.0.1:%d", s->sim_port);
-	senv[n++] = fmt("SIM_WEBHOOK_URL=http://127.0.0.1:%d/webhooks", s->ingest_port);
+	senv[n++] = nt_fmt("SIM_LISTEN=127.0.0.1:%d", s->sim_port);
+	senv[n++] = nt_fmt("SIM_WEBHOOK_URL=http://127.0.0.1:%d/webhooks", s->ingest_port);
 	senv[n++] = "SIM_DELAY_MIN_MS=10";
 	senv[n++] = "SIM_DELAY_MAX_MS=300";
 	senv[n++] = "SIM_RETRY_BASE_MS=200";
@@ -434,8 +422,6 @@ int main(void)
 {
 	Suite *suite = suite_create("e2e");
 	TCase *tc = tcase_create("system");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, thousands_end_in_played_status);
@@ -443,9 +429,5 @@ int main(void)
 	tcase_add_test(tc, provider_outage_ridden_out);
 	tcase_add_test(tc, ingest_down_loses_no_webhook);
 	suite_add_tcase(suite, tc);
-	sr = srunner_create(suite);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(suite);
 }

@@ -416,8 +416,6 @@ int main(void)
 	Suite *s = suite_create("kafka");
 	TCase *tc = tcase_create("broker");
 	TCase *te = tcase_create("env");
-	SRunner *sr;
-	int failed;
 
 	ns_log_init("test_kafka", NS_LOG_WARN);
 	srand((unsigned)getpid());
@@ -432,9 +430,5 @@ int main(void)
 	tcase_add_loop_test(te, test_env_refused, 0, (int)(sizeof(refused) / sizeof(refused[0])));
 	tcase_add_test(te, test_env_passthrough);
 	suite_add_tcase(s, te);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(s);
 }

@@ -11,6 +11,7 @@
  *   - a channel added as a file (email, in a temporary schemas folder) works end to end
  *     with no code change, next to sms. */
 #include "nt.h"
+#include "nt_json.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -146,25 +147,14 @@ static void stack_start(stack *s, const char *tag, const char *schemas, int with
 		start_query(s);
 }
 
-static void stop_ok(pid_t *pid, const char *what, const char *log)
-{
-	int st = nt_stop(*pid, SIGTERM, 20000);
-
-	*pid = -1;
-	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-		nt_dump_log(log);
-		ck_abort_msg("%s exit status %d", what, st);
-	}
-}
-
 static void stack_stop(stack *s)
 {
 	if (s->query > 0)
-		stop_ok(&s->query, "query", logpath(s, "query"));
+		nt_stop_ok(&s->query, 20000, "query", logpath(s, "query"));
 	if (s->proj > 0)
-		stop_ok(&s->proj, "projector", logpath(s, "projector"));
+		nt_stop_ok(&s->proj, 20000, "projector", logpath(s, "projector"));
 	if (s->ingest > 0)
-		stop_ok(&s->ingest, "ingest", logpath(s, "ingest"));
+		nt_stop_ok(&s->ingest, 20000, "ingest", logpath(s, "ingest"));
 }
 
 /* After each test (a failed one too): no daemon left running. */
@@ -178,28 +168,6 @@ static void teardown(void)
 
 /* ---- HTTP ---- */
 
-/* method url with body (may be NULL); returns the status, *json the parsed answer (NULL
- * when not JSON or json is NULL). */
-static long call(const char *method, int port, const char *path, const char *ctype,
-		 const char *body, json_t **json)
-{
-	char url[1200], *resp = NULL;
-	long code;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-	code = nt_http(method, url, ctype, body, &resp);
-	if (json)
-		*json = resp ? json_loads(resp, 0, NULL) : NULL;
-	free(resp);
-	return code;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	return json_is_string(v) ? json_string_value(v) : "";
-}
-
 /* POST /notifications; asserts 202 and returns the position ("p:o") in pos. */
 static void post_notification(stack *s, const char *id, const char *channel, const char *to,
 			      char *pos, size_t poslen)
@@ -211,12 +179,12 @@ static void post_notification(stack *s, const char *id, const char *channel, con
 	long code;
 
 	ck_assert_ptr_nonnull(text);
-	code = call("POST", s->ingest_port, "/notifications", NULL, text, &ans);
+	code = nt_http_json("POST", s->ingest_port, "/notifications", NULL, text, &ans);
 	ck_assert_msg(code == 202, "POST /notifications %s: %ld", text, code);
-	ck_assert_str_eq(jstr(ans, "externalId"), id);
-	ck_assert_str_eq(jstr(ans, "status"), "queued");
-	ck_assert_ptr_nonnull(strchr(jstr(ans, "position"), ':'));
-	snprintf(pos, poslen, "%s", jstr(ans, "position"));
+	ck_assert_str_eq(nt_jstr(ans, "externalId"), id);
+	ck_assert_str_eq(nt_jstr(ans, "status"), "queued");
+	ck_assert_ptr_nonnull(strchr(nt_jstr(ans, "position"), ':'));
+	snprintf(pos, poslen, "%s", nt_jstr(ans, "position"));
 	json_decref(ans);
 	free(text);
 	json_decref(req);
@@ -232,7 +200,7 @@ static void post_webhook(stack *s, const char *id, const char *event, const char
 
 	snprintf(body, sizeof(body),
 		 "{\"externalId\":\"%s\",\"event\":\"%s\",\"timestamp\":\"%s\"}", id, event, ts);
-	code = call("POST", s->ingest_port, "/webhooks", NULL, body, &ans);
+	code = nt_http_json("POST", s->ingest_port, "/webhooks", NULL, body, &ans);
 	ck_assert_msg(code == 202, "POST /webhooks %s: %ld", body, code);
 	if (pos)
 		snprintf(pos, poslen, "%d:%lld",
@@ -253,7 +221,7 @@ static long get_at(stack *s, const char *path, const char *pos, json_t **json)
 	for (int i = 0; i < WAIT_TRIES; i++) {
 		if (json)
 			*json = NULL;
-		code = call("GET", s->query_port, p, NULL, NULL, json);
+		code = nt_http_json("GET", s->query_port, p, NULL, NULL, json);
 		if (code != 503)
 			break;
 		if (json)
@@ -276,9 +244,9 @@ static void history(json_t *h, char *outcomes, size_t olen, char *statuses, size
 	json_array_foreach(evs, i, e)
 	{
 		size_t on = strlen(outcomes), sn = strlen(statuses);
-		snprintf(outcomes + on, olen - on, "%s%s", i ? "," : "", jstr(e, "outcome"));
+		snprintf(outcomes + on, olen - on, "%s%s", i ? "," : "", nt_jstr(e, "outcome"));
 		snprintf(statuses + sn, slen - sn, "%s%s", i ? "," : "",
-			 json_is_string(json_object_get(e, "status")) ? jstr(e, "status") : "-");
+			 json_is_string(json_object_get(e, "status")) ? nt_jstr(e, "status") : "-");
 	}
 }
 
@@ -326,10 +294,10 @@ START_TEST(test_post_then_get_queued)
 	stack_start(&s, "pipe-queued", NULL, 1);
 	post_notification(&s, id, "sms", "+4915112345678", pos, sizeof(pos));
 	ck_assert_int_eq(get_at(&s, envf("/notifications/%s", id), pos, &j), 200);
-	ck_assert_str_eq(jstr(j, "externalId"), id);
-	ck_assert_str_eq(jstr(j, "status"), "queued");
-	ck_assert_str_eq(jstr(j, "channel"), "sms");
-	ck_assert_str_eq(jstr(j, "to"), "+4915112345678");
+	ck_assert_str_eq(nt_jstr(j, "externalId"), id);
+	ck_assert_str_eq(nt_jstr(j, "status"), "queued");
+	ck_assert_str_eq(nt_jstr(j, "channel"), "sms");
+	ck_assert_str_eq(nt_jstr(j, "to"), "+4915112345678");
 	json_decref(j);
 	stack_stop(&s);
 }
@@ -364,8 +332,8 @@ START_TEST(test_out_of_order_and_twice)
 	}
 	/* pos: the last webhook's; every event of id is in one partition, in order */
 	ck_assert_int_eq(get_at(&s, envf("/notifications/%s", id), pos, &j), 200);
-	ck_assert_str_eq(jstr(j, "status"), "viewed");
-	ck_assert_str_eq(jstr(j, "channel"), "whatsapp");
+	ck_assert_str_eq(nt_jstr(j, "status"), "viewed");
+	ck_assert_str_eq(nt_jstr(j, "channel"), "whatsapp");
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "events")), 6);
 	json_decref(j);
 
@@ -376,12 +344,12 @@ START_TEST(test_out_of_order_and_twice)
 	ck_assert_str_eq(got_o, want_o);
 	ck_assert_str_eq(got_s, want_s);
 	/* the repeats carry the ids of the events they repeat */
-	ck_assert_str_eq(jstr(json_array_get(evs, 3), "eventId"),
-			 jstr(json_array_get(evs, 1), "eventId"));
-	ck_assert_str_eq(jstr(json_array_get(evs, 5), "eventId"),
-			 jstr(json_array_get(evs, 2), "eventId"));
-	ck_assert_str_eq(jstr(json_array_get(evs, 0), "type"), "requested");
-	ck_assert_str_eq(jstr(json_array_get(evs, 2), "source"), "provider");
+	ck_assert_str_eq(nt_jstr(json_array_get(evs, 3), "eventId"),
+			 nt_jstr(json_array_get(evs, 1), "eventId"));
+	ck_assert_str_eq(nt_jstr(json_array_get(evs, 5), "eventId"),
+			 nt_jstr(json_array_get(evs, 2), "eventId"));
+	ck_assert_str_eq(nt_jstr(json_array_get(evs, 0), "type"), "requested");
+	ck_assert_str_eq(nt_jstr(json_array_get(evs, 2), "source"), "provider");
 	json_decref(j);
 	stack_stop(&s);
 }
@@ -439,14 +407,15 @@ START_TEST(test_refusals_reach_nothing)
 	ck_assert_int_eq(before, 1);
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		long code = call("POST", s.ingest_port, bad[i].path, bad[i].ctype, bad[i].body, &j);
+		long code =
+		    nt_http_json("POST", s.ingest_port, bad[i].path, bad[i].ctype, bad[i].body, &j);
 		ck_assert_msg(code == bad[i].status, "%s: %ld, want %ld", bad[i].what, code,
 			      bad[i].status);
 		ck_assert_msg(j != NULL, "%s: no problem body", bad[i].what);
 		ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), bad[i].status);
 		if (bad[i].field)
-			ck_assert_msg(!strcmp(jstr(j, "field"), bad[i].field),
-				      "%s: field '%s', want '%s'", bad[i].what, jstr(j, "field"),
+			ck_assert_msg(!strcmp(nt_jstr(j, "field"), bad[i].field),
+				      "%s: field '%s', want '%s'", bad[i].what, nt_jstr(j, "field"),
 				      bad[i].field);
 		json_decref(j);
 	}
@@ -457,7 +426,8 @@ START_TEST(test_refusals_reach_nothing)
 	memcpy(big, big_head, strlen(big_head));
 	memcpy(big + bign - 2, "\"}", 2);
 	big[bign] = '\0';
-	ck_assert_int_eq(call("POST", s.ingest_port, "/notifications", NULL, big, NULL), 413);
+	ck_assert_int_eq(nt_http_json("POST", s.ingest_port, "/notifications", NULL, big, NULL),
+			 413);
 	free(big);
 
 	/* a good request after them: once the read model has it, it has all of them */
@@ -486,7 +456,7 @@ typedef struct {
 static int post_raw(stack *s, const char *path, const char *body, int64_t *part, int64_t *off)
 {
 	json_t *j = NULL;
-	long code = call("POST", s->ingest_port, path, NULL, body, &j);
+	long code = nt_http_json("POST", s->ingest_port, path, NULL, body, &j);
 	int ok = code == 202;
 
 	if (ok) {
@@ -654,7 +624,7 @@ START_TEST(test_restart_mid_stream)
 			nt_dump_log(logpath(&s, "projector"));
 			ck_abort_msg("projector made no progress in round %d", round);
 		}
-		stop_ok(&s.proj, "projector", logpath(&s, "projector"));
+		nt_stop_ok(&s.proj, 20000, "projector", logpath(&s, "projector"));
 		pthread_mutex_lock(&mu);
 		stored(s.db, s.topic, hw, &reached);
 		pthread_mutex_unlock(&mu);
@@ -701,7 +671,7 @@ START_TEST(test_restart_mid_stream)
 		nt_dump_log(logpath(&s, "projector-clean"));
 		ck_abort_msg("clean projector did not catch up");
 	}
-	stop_ok(&p2, "clean projector", logpath(&s, "projector-clean"));
+	nt_stop_ok(&p2, 20000, "clean projector", logpath(&s, "projector-clean"));
 
 	da = dump(&s, s.db, "restarted");
 	db = dump(&s, db2, "clean");
@@ -760,12 +730,12 @@ START_TEST(test_new_channel_as_a_file)
 
 	stack_start(&s, "pipe-email", dir, 1);
 	/* the address kind comes from the file */
-	ck_assert_int_eq(call("POST", s.ingest_port, "/notifications", NULL,
-			      "{\"externalId\":\"e-bad\",\"channel\":\"email\","
-			      "\"to\":\"+4915112345678\",\"body\":\"x\"}",
-			      &problem),
+	ck_assert_int_eq(nt_http_json("POST", s.ingest_port, "/notifications", NULL,
+				      "{\"externalId\":\"e-bad\",\"channel\":\"email\","
+				      "\"to\":\"+4915112345678\",\"body\":\"x\"}",
+				      &problem),
 			 422);
-	ck_assert_str_eq(jstr(problem, "field"), "to");
+	ck_assert_str_eq(nt_jstr(problem, "field"), "to");
 	json_decref(problem);
 
 	post_notification(&s, mail, "email", "ada@example.com", pos, sizeof(pos));
@@ -775,9 +745,9 @@ START_TEST(test_new_channel_as_a_file)
 	post_webhook(&s, mail, "bounced", "2025-03-01T12:00:50.000Z", pos, sizeof(pos));
 
 	ck_assert_int_eq(get_at(&s, envf("/notifications/%s", mail), pos, &j), 200);
-	ck_assert_str_eq(jstr(j, "channel"), "email");
-	ck_assert_str_eq(jstr(j, "to"), "ada@example.com");
-	ck_assert_str_eq(jstr(j, "status"), "opened");
+	ck_assert_str_eq(nt_jstr(j, "channel"), "email");
+	ck_assert_str_eq(nt_jstr(j, "to"), "ada@example.com");
+	ck_assert_str_eq(nt_jstr(j, "status"), "opened");
 	json_decref(j);
 	ck_assert_int_eq(get_at(&s, envf("/notifications/%s/events", mail), pos, &j), 200);
 	history(j, got_o, sizeof(got_o), got_s, sizeof(got_s));
@@ -790,8 +760,8 @@ START_TEST(test_new_channel_as_a_file)
 	post_webhook(&s, text, "delivered", "2025-03-01T12:00:30.000Z", NULL, 0);
 	post_webhook(&s, text, "sent", "2025-03-01T12:00:20.000Z", pos, sizeof(pos));
 	ck_assert_int_eq(get_at(&s, envf("/notifications/%s", text), pos, &j), 200);
-	ck_assert_str_eq(jstr(j, "channel"), "sms");
-	ck_assert_str_eq(jstr(j, "status"), "delivered");
+	ck_assert_str_eq(nt_jstr(j, "channel"), "sms");
+	ck_assert_str_eq(nt_jstr(j, "status"), "delivered");
 	json_decref(j);
 	ck_assert_int_eq(get_at(&s, envf("/notifications/%s/events", text), pos, &j), 200);
 	history(j, got_o, sizeof(got_o), got_s, sizeof(got_s));
@@ -811,8 +781,6 @@ int main(void)
 {
 	Suite *su = suite_create("pipeline");
 	TCase *tc = tcase_create("pipeline");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 400);
 	tcase_add_checked_fixture(tc, NULL, teardown);
@@ -822,9 +790,5 @@ int main(void)
 	tcase_add_test(tc, test_restart_mid_stream);
 	tcase_add_test(tc, test_new_channel_as_a_file);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(su);
 }

@@ -3,13 +3,11 @@
  * the expected states and histories; the garbage lands in the DLQ topic; and a projector
  * SIGKILLed mid-stream and restarted several times ends with a database equal, row for
  * row, to one built by an uninterrupted run over the same topic. */
-#include "../../projector/store.h"
-#include "ns_event.h"
 #include "ns_kafka.h"
 #include "nt.h"
+#include "nt_events.h"
 
 #include <check.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -18,101 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define T0	  1740830400000LL
-#define MAX_PARTS 16
-
-/* ---- producing, with the high watermark of what was acked ---- */
-
-typedef struct {
-	pthread_mutex_t mu;
-	int64_t hw[MAX_PARTS];
-	int errors;
-} acked;
-
-static acked ack = {PTHREAD_MUTEX_INITIALIZER, {0}, 0};
-static ns_producer *producer;
-
-static void on_delivery(void *opaque, const ns_delivery *d)
-{
-	(void)opaque;
-	pthread_mutex_lock(&ack.mu);
-	if (d->err || d->partition < 0 || d->partition >= MAX_PARTS)
-		ack.errors++;
-	else if (d->offset + 1 > ack.hw[d->partition])
-		ack.hw[d->partition] = d->offset + 1;
-	pthread_mutex_unlock(&ack.mu);
-}
-
-static void produce_raw(const char *topic, const char *key, const char *value)
-{
-	if (!producer) {
-		char err[512];
-		producer = ns_producer_new("test-projector", err, sizeof(err));
-		ck_assert_msg(producer != NULL, "%s", err);
-	}
-	ck_assert_int_eq(ns_producer_send_async(producer, topic, key, strlen(key), value,
-						strlen(value), on_delivery, NULL),
-			 0);
-}
-
-static void produce_event(const char *topic, ns_event *ev)
-{
-	char *v;
-	ns_event_make_id(ev);
-	v = ns_event_encode(ev, NULL);
-	ck_assert_ptr_nonnull(v);
-	produce_raw(topic, ev->external_id, v);
-	free(v);
-}
-
-static void flush_producer(void)
-{
-	for (int i = 0; i < 600 && ns_producer_outq_len(producer) > 0; i++)
-		usleep(50 * 1000);
-	ck_assert_int_eq(ns_producer_outq_len(producer), 0);
-	ck_assert_int_eq(ack.errors, 0);
-}
-
-static void reset_acked(void)
-{
-	pthread_mutex_lock(&ack.mu);
-	memset(ack.hw, 0, sizeof(ack.hw));
-	ack.errors = 0;
-	pthread_mutex_unlock(&ack.mu);
-}
-
-static void requested(const char *topic, const char *id, const char *body, int64_t t)
-{
-	ns_event ev = {
-	    .type = NS_EV_REQUESTED, .source = NS_SRC_API, .occurred_at = t, .received_at = t};
-	snprintf(ev.external_id, sizeof(ev.external_id), "%s", id);
-	snprintf(ev.channel, sizeof(ev.channel), "sms");
-	snprintf(ev.to, sizeof(ev.to), "+4915112345678");
-	snprintf(ev.body, sizeof(ev.body), "%s", body);
-	produce_event(topic, &ev);
-}
-
-static void dispatched(const char *topic, const char *id, int64_t t)
-{
-	ns_event ev = {
-	    .type = NS_EV_DISPATCHED, .source = NS_SRC_SENDER, .occurred_at = t, .received_at = t};
-	snprintf(ev.external_id, sizeof(ev.external_id), "%s", id);
-	snprintf(ev.channel, sizeof(ev.channel), "sms");
-	snprintf(ev.status, sizeof(ev.status), "processing");
-	snprintf(ev.provider_id, sizeof(ev.provider_id), "prov-%s", id);
-	produce_event(topic, &ev);
-}
-
-static void webhook(const char *topic, const char *id, const char *status, int64_t t)
-{
-	ns_event ev = {.type = NS_EV_STATUS,
-		       .source = NS_SRC_PROVIDER,
-		       .occurred_at = t,
-		       .received_at = t + 5};
-	snprintf(ev.external_id, sizeof(ev.external_id), "%s", id);
-	snprintf(ev.status, sizeof(ev.status), "%s", status);
-	produce_event(topic, &ev);
-}
+#define T0 1740830400000LL
 
 /* ---- the daemon and its database ---- */
 
@@ -164,57 +68,9 @@ static int projector_stop(projector *p, int sig)
 	return st;
 }
 
-typedef struct {
-	const char *db;
-	const char *topic;
-	int64_t hw[MAX_PARTS];
-} caught_up_arg;
-
-/* Non-zero when the stored next offset of every partition reached the acked watermark. */
-static int caught_up(void *arg)
-{
-	caught_up_arg *a = arg;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	int ok = 0;
-
-	if (access(a->db, F_OK) != 0)
-		return 0;
-	if (sqlite3_open_v2(a->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		goto out;
-	if (sqlite3_prepare_v2(
-		db, "SELECT next_offset FROM offsets WHERE topic = ?1 AND partition = ?2", -1, &q,
-		NULL) != SQLITE_OK)
-		goto out;
-	ok = 1;
-	for (int p = 0; p < MAX_PARTS && ok; p++) {
-		int64_t next = 0;
-		if (a->hw[p] == 0)
-			continue;
-		sqlite3_reset(q);
-		sqlite3_bind_text(q, 1, a->topic, -1, SQLITE_STATIC);
-		sqlite3_bind_int(q, 2, p);
-		if (sqlite3_step(q) == SQLITE_ROW)
-			next = sqlite3_column_int64(q, 0);
-		ok = next >= a->hw[p];
-	}
-out:
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return ok;
-}
-
 static void wait_caught_up(projector *p, const char *topic)
 {
-	caught_up_arg a = {p->db, topic, {0}};
-
-	pthread_mutex_lock(&ack.mu);
-	memcpy(a.hw, ack.hw, sizeof(a.hw));
-	pthread_mutex_unlock(&ack.mu);
-	if (nt_eventually(caught_up, &a, 90000) != 0) {
-		nt_dump_log(p->log);
-		ck_abort_msg("projector did not catch up with %s", topic);
-	}
+	nt_wait_caught_up(p->db, topic, p->log);
 }
 
 /* One text column of one row, or "" (caller's buffer). */
@@ -257,16 +113,6 @@ static int64_t stored_sum(const char *path, const char *topic)
 	return sum;
 }
 
-static int64_t acked_sum(void)
-{
-	int64_t sum = 0;
-	pthread_mutex_lock(&ack.mu);
-	for (int p = 0; p < MAX_PARTS; p++)
-		sum += ack.hw[p];
-	pthread_mutex_unlock(&ack.mu);
-	return sum;
-}
-
 typedef struct {
 	const char *db;
 	const char *topic;
@@ -280,18 +126,6 @@ static int progress(void *arg)
 	return stored_sum(a->db, a->topic) > a->base;
 }
 
-static char *dump(const char *path)
-{
-	char *buf = NULL, err[256];
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_msg(proj_store_dump(path, f, err, sizeof(err)) == 0, "%s", err);
-	fclose(f);
-	return buf;
-}
-
 /* ---- tests ---- */
 
 /* After each test (also a failed one): no daemon left running, producer flushed. */
@@ -301,44 +135,10 @@ static void teardown(void)
 		if (waitpid(started[i], NULL, WNOHANG) == 0)
 			nt_stop(started[i], SIGKILL, 5000);
 	nstarted = 0;
-	ns_producer_destroy(producer, 5000);
-	producer = NULL;
+	nt_produce_close();
 }
 
 #define N_NOTIF 60
-
-/* Histories of three shapes: in order with a duplicate webhook, fully reversed arrival,
- * and a rejection with a late retry of an earlier status. */
-static void produce_histories(const char *topic, const char *prefix, int n)
-{
-	char id[64];
-
-	for (int i = 0; i < n; i++) {
-		snprintf(id, sizeof(id), "%s-%03d", prefix, i);
-		switch (i % 3) {
-		case 0:
-			requested(topic, id, "hello", T0);
-			dispatched(topic, id, T0 + 10);
-			webhook(topic, id, "sent", T0 + 20);
-			webhook(topic, id, "delivered", T0 + 30);
-			webhook(topic, id, "delivered", T0 + 30); /* provider retry */
-			break;
-		case 1:
-			webhook(topic, id, "delivered", T0 + 30);
-			webhook(topic, id, "sent", T0 + 20);
-			dispatched(topic, id, T0 + 10);
-			requested(topic, id, "hello", T0);
-			break;
-		default:
-			requested(topic, id, "hello", T0);
-			dispatched(topic, id, T0 + 10);
-			webhook(topic, id, "rejected", T0 + 20);
-			webhook(topic, id, "processing", T0 + 15);     /* late */
-			requested(topic, id, "changed body", T0 + 40); /* conflict */
-			break;
-		}
-	}
-}
 
 static int dlq_has(const char *dlq_topic, const char *value)
 {
@@ -384,11 +184,11 @@ START_TEST(test_fold_from_topic)
 
 	nt_topic_new("proj", 3, topic, sizeof(topic));
 	snprintf(dlq, sizeof(dlq), "%s.dlq", topic);
-	reset_acked();
-	produce_histories(topic, "a", N_NOTIF / 2);
-	produce_raw(topic, "garbage", "{\"this is\": \"not an event\"}");
-	produce_histories(topic, "b", N_NOTIF / 2);
-	flush_producer();
+	nt_produce_reset();
+	nt_produce_histories(topic, "a", 3, N_NOTIF / 2, T0, -1);
+	nt_produce_raw(topic, "garbage", NT_GARBAGE);
+	nt_produce_histories(topic, "b", 3, N_NOTIF / 2, T0, -1);
+	nt_produce_flush();
 
 	projector_init(&p, "proj-fold");
 	projector_start(&p, topic, "projector");
@@ -430,7 +230,7 @@ START_TEST(test_fold_from_topic)
 	ck_assert_str_eq(buf, "20");
 
 	/* the garbage went to the DLQ, and the projector moved on past it */
-	ck_assert_msg(dlq_has(dlq, "{\"this is\": \"not an event\"}"), "garbage not in %s", dlq);
+	ck_assert_msg(dlq_has(dlq, NT_GARBAGE), "garbage not in %s", dlq);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", p.port);
 	ck_assert_int_eq(nt_http("GET", url, NULL, NULL, &metrics), 200);
 	ck_assert_ptr_nonnull(strstr(metrics, "projector_dlq_total 1"));
@@ -446,13 +246,13 @@ static void rounds_histories(const char *topic, int round)
 {
 	char prefix[32];
 	snprintf(prefix, sizeof(prefix), "r%d", round);
-	produce_histories(topic, prefix, 450);
+	nt_produce_histories(topic, prefix, 3, 450, T0, -1);
 	/* and more events for notifications of the previous round */
 	if (round > 0) {
 		char id[64];
 		for (int i = 0; i < 450; i += 3) {
 			snprintf(id, sizeof(id), "r%d-%03d", round - 1, i);
-			webhook(topic, id, "sent", T0 + 25);
+			nt_produce_webhook(topic, id, "sent", T0 + 25);
 		}
 	}
 }
@@ -465,7 +265,7 @@ START_TEST(test_crash_restart_equals_clean_replay)
 	int st, mid_stream = 0;
 
 	nt_topic_new("proj-crash", 3, topic, sizeof(topic));
-	reset_acked();
+	nt_produce_reset();
 	projector_init(&a, "proj-crash-a");
 	projector_init(&b, "proj-crash-b");
 
@@ -473,7 +273,7 @@ START_TEST(test_crash_restart_equals_clean_replay)
 		progress_arg pa = {a.db, topic, stored_sum(a.db, topic)};
 
 		rounds_histories(topic, round);
-		flush_producer();
+		nt_produce_flush();
 		/* a fresh group per start: offsets come from SQLite, and the killed member's
 		 * session need not expire first */
 		snprintf(group, sizeof(group), "crash-a-%d", round);
@@ -485,7 +285,7 @@ START_TEST(test_crash_restart_equals_clean_replay)
 		}
 		st = projector_stop(&a, SIGKILL);
 		ck_assert(WIFSIGNALED(st) || WIFEXITED(st));
-		mid_stream += stored_sum(a.db, topic) < acked_sum();
+		mid_stream += stored_sum(a.db, topic) < nt_acked_sum();
 	}
 	fprintf(stderr, "test_projector: %d of 4 kills landed before the projector caught up\n",
 		mid_stream);
@@ -499,8 +299,8 @@ START_TEST(test_crash_restart_equals_clean_replay)
 	st = projector_stop(&b, SIGTERM);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "projector exit status %d", st);
 
-	da = dump(a.db);
-	db = dump(b.db);
+	da = nt_db_dump(a.db);
+	db = nt_db_dump(b.db);
 	ck_assert_ptr_nonnull(strstr(da, "notification\tr3-449\t"));
 	ck_assert_msg(strcmp(da, db) == 0, "crash-restarted and clean databases differ");
 	free(da);
@@ -512,17 +312,11 @@ int main(void)
 {
 	Suite *su = suite_create("projector");
 	TCase *tc = tcase_create("projector");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_fold_from_topic);
 	tcase_add_test(tc, test_crash_restart_equals_clean_replay);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(su);
 }

@@ -5,8 +5,9 @@
 #include "../../projector/apply.h"
 #include "../../projector/store.h"
 #include "ns_channel.h"
-#include "ns_event.h"
 #include "nt.h"
+#include "nt_events.h"
+#include "nt_json.h"
 
 #include <check.h>
 #include <jansson.h>
@@ -29,33 +30,11 @@ static pid_t query_pid = -1;
 
 /* ---- building the read model ---- */
 
-static char *encode(ns_event *ev)
-{
-	char *s;
-	ns_event_make_id(ev);
-	s = ns_event_encode(ev, NULL);
-	ck_assert_ptr_nonnull(s);
-	return s;
-}
-
 static char *ev_requested(const char *id, const char *channel, int64_t t)
 {
-	ns_event ev = {
-	    .type = NS_EV_REQUESTED, .source = NS_SRC_API, .occurred_at = t, .received_at = t};
-	snprintf(ev.external_id, sizeof(ev.external_id), "%s", id);
-	snprintf(ev.channel, sizeof(ev.channel), "%s", channel);
-	snprintf(ev.to, sizeof(ev.to), "+4915112345678");
-	snprintf(ev.body, sizeof(ev.body), "hello %s", id);
-	return encode(&ev);
-}
-
-static char *ev_status(const char *id, const char *status, int64_t t)
-{
-	ns_event ev = {
-	    .type = NS_EV_STATUS, .source = NS_SRC_PROVIDER, .occurred_at = t, .received_at = t};
-	snprintf(ev.external_id, sizeof(ev.external_id), "%s", id);
-	snprintf(ev.status, sizeof(ev.status), "%s", status);
-	return encode(&ev);
+	char body[64];
+	snprintf(body, sizeof(body), "hello %s", id);
+	return nt_enc_requested(id, channel, body, t);
 }
 
 /* Offsets per partition handed out to appended messages. */
@@ -130,21 +109,7 @@ static void teardown(void)
 /* GET path; returns the status, *json the parsed body (NULL when not JSON). */
 static long get(const char *path, json_t **json)
 {
-	char url[1024], *body = NULL;
-	long code;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-	code = nt_http("GET", url, NULL, NULL, &body);
-	if (json)
-		*json = body ? json_loads(body, 0, NULL) : NULL;
-	free(body);
-	return code;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-	json_t *v = json_object_get(o, key);
-	return json_is_string(v) ? json_string_value(v) : "";
+	return nt_http_json("GET", port, path, NULL, NULL, json);
 }
 
 /* ---- tests ---- */
@@ -155,20 +120,20 @@ START_TEST(test_lookups)
 
 	open_store();
 	append(0, "n1", ev_requested("n1", "sms", T0));
-	append(0, "n1", ev_status("n1", "sent", T0 + 20));
-	append(0, "n1", ev_status("n1", "processing", T0 + 10)); /* stale */
+	append(0, "n1", nt_enc_status("n1", "sent", T0 + 20));
+	append(0, "n1", nt_enc_status("n1", "processing", T0 + 10)); /* stale */
 	append(1, "n2", ev_requested("n2", "whatsapp", T0));
 	start_query();
 
 	ck_assert_int_eq(get("/readyz", NULL), 200);
 	ck_assert_int_eq(get("/notifications/n1", &j), 200);
 	ck_assert_ptr_nonnull(j);
-	ck_assert_str_eq(jstr(j, "externalId"), "n1");
-	ck_assert_str_eq(jstr(j, "channel"), "sms");
-	ck_assert_str_eq(jstr(j, "status"), "sent");
-	ck_assert_str_eq(jstr(j, "to"), "+4915112345678");
-	ck_assert_str_eq(jstr(j, "body"), "hello n1");
-	ck_assert_str_eq(jstr(j, "createdAt"), "2025-03-01T12:00:00.000Z");
+	ck_assert_str_eq(nt_jstr(j, "externalId"), "n1");
+	ck_assert_str_eq(nt_jstr(j, "channel"), "sms");
+	ck_assert_str_eq(nt_jstr(j, "status"), "sent");
+	ck_assert_str_eq(nt_jstr(j, "to"), "+4915112345678");
+	ck_assert_str_eq(nt_jstr(j, "body"), "hello n1");
+	ck_assert_str_eq(nt_jstr(j, "createdAt"), "2025-03-01T12:00:00.000Z");
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "events")), 3);
 	ck_assert(json_is_null(json_object_get(j, "providerId")));
 
@@ -178,15 +143,15 @@ START_TEST(test_lookups)
 	json_decref(j2);
 
 	ck_assert_int_eq(get("/notifications/n1/events", &j), 200);
-	ck_assert_str_eq(jstr(j, "externalId"), "n1");
+	ck_assert_str_eq(nt_jstr(j, "externalId"), "n1");
 	evs = json_object_get(j, "events");
 	ck_assert_int_eq(json_array_size(evs), 3);
-	ck_assert_str_eq(jstr(json_array_get(evs, 0), "type"), "requested");
-	ck_assert_str_eq(jstr(json_array_get(evs, 0), "outcome"), "applied");
-	ck_assert_str_eq(jstr(json_array_get(evs, 1), "status"), "sent");
-	ck_assert_str_eq(jstr(json_array_get(evs, 2), "outcome"), "stale");
+	ck_assert_str_eq(nt_jstr(json_array_get(evs, 0), "type"), "requested");
+	ck_assert_str_eq(nt_jstr(json_array_get(evs, 0), "outcome"), "applied");
+	ck_assert_str_eq(nt_jstr(json_array_get(evs, 1), "status"), "sent");
+	ck_assert_str_eq(nt_jstr(json_array_get(evs, 2), "outcome"), "stale");
 	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(evs, 2), "offset")), 2);
-	ck_assert_int_eq(strlen(jstr(json_array_get(evs, 0), "eventId")), 32);
+	ck_assert_int_eq(strlen(nt_jstr(json_array_get(evs, 0), "eventId")), 32);
 	json_decref(j);
 
 	ck_assert_int_eq(get("/notifications/nope", &j), 404);
@@ -227,8 +192,8 @@ START_TEST(test_bad_parameters)
 		json_t *j = NULL;
 		long code = get(cases[i].path, &j);
 		ck_assert_msg(code == 400, "%s: %ld", cases[i].path, code);
-		ck_assert_msg(j && strstr(jstr(j, "detail"), cases[i].param), "%s: detail %s",
-			      cases[i].path, j ? jstr(j, "detail") : "(none)");
+		ck_assert_msg(j && strstr(nt_jstr(j, "detail"), cases[i].param), "%s: detail %s",
+			      cases[i].path, j ? nt_jstr(j, "detail") : "(none)");
 		json_decref(j);
 	}
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/notifications/n1", port);
@@ -247,7 +212,7 @@ START_TEST(test_list_pagination)
 		snprintf(id, sizeof(id), "item-%03d", (i * 37) % N);
 		append(i % 4, id, ev_requested(id, i % 2 ? "sms" : "whatsapp", T0 + i));
 		if (i % 3 == 0) {
-			append(i % 4, id, ev_status(id, "delivered", T0 + 1000));
+			append(i % 4, id, nt_enc_status(id, "delivered", T0 + 1000));
 			delivered++;
 		}
 	}
@@ -262,7 +227,8 @@ START_TEST(test_list_pagination)
 		for (size_t k = 0; k < json_array_size(items); k++) {
 			int n = -1;
 			ck_assert_int_eq(
-			    sscanf(jstr(json_array_get(items, k), "externalId"), "item-%d", &n), 1);
+			    sscanf(nt_jstr(json_array_get(items, k), "externalId"), "item-%d", &n),
+			    1);
 			ck_assert(n >= 0 && n < N);
 			seen[n]++;
 			total++;
@@ -293,8 +259,8 @@ START_TEST(test_list_pagination)
 				 200);
 		for (size_t k = 0; k < json_array_size(json_object_get(j, "items")); k++) {
 			json_t *it = json_array_get(json_object_get(j, "items"), k);
-			ck_assert_str_eq(jstr(it, "channel"), "sms");
-			ck_assert_str_eq(jstr(it, "status"), "queued");
+			ck_assert_str_eq(nt_jstr(it, "channel"), "sms");
+			ck_assert_str_eq(nt_jstr(it, "status"), "queued");
 		}
 		ck_assert_int_gt(json_array_size(json_object_get(j, "items")), 0);
 		json_decref(j);
@@ -313,7 +279,7 @@ static void *bg_run(void *arg)
 	bg_get *g = arg;
 	json_t *j = NULL;
 	g->code = get(g->path, &j);
-	snprintf(g->status, sizeof(g->status), "%s", j ? jstr(j, "status") : "");
+	snprintf(g->status, sizeof(g->status), "%s", j ? nt_jstr(j, "status") : "");
 	json_decref(j);
 	return NULL;
 }
@@ -333,7 +299,7 @@ START_TEST(test_min_position)
 	/* already applied: answers at once */
 	snprintf(path, sizeof(path), "/notifications/n1?minPosition=2:%lld", (long long)off);
 	ck_assert_int_eq(get(path, &j), 200);
-	ck_assert_str_eq(jstr(j, "status"), "queued");
+	ck_assert_str_eq(nt_jstr(j, "status"), "queued");
 	json_decref(j);
 
 	/* not yet applied: the answer waits for it and shows it */
@@ -342,7 +308,7 @@ START_TEST(test_min_position)
 	g.path = path;
 	ck_assert_int_eq(pthread_create(&th, NULL, bg_run, &g), 0);
 	usleep(300 * 1000);
-	append(2, "n1", ev_status("n1", "delivered", T0 + 50));
+	append(2, "n1", nt_enc_status("n1", "delivered", T0 + 50));
 	pthread_join(th, NULL);
 	ck_assert_int_eq(g.code, 200);
 	ck_assert_str_eq(g.status, "delivered");
@@ -375,8 +341,6 @@ int main(void)
 {
 	Suite *su = suite_create("query");
 	TCase *tc = tcase_create("query");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -386,9 +350,5 @@ int main(void)
 	tcase_add_test(tc, test_min_position);
 	tcase_add_test(tc, test_database_appears_later);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(su);
 }

@@ -11,15 +11,11 @@
  * never receives it). A second test stops a rebuild with SIGTERM right after start: it exits
  * 0, leaves no `.rebuild` file behind, and the file at the path is either untouched or the
  * complete rebuild. */
-#include "../../projector/store.h"
-#include "ns_event.h"
-#include "ns_kafka.h"
 #include "nt.h"
+#include "nt_events.h"
 
 #include <check.h>
-#include <pthread.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,127 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define T0	  1740830400000LL
-#define MAX_PARTS 16
-#define N_NOTIF	  600 /* 5, 4 or 5 events each: 2,800 events */
-
-/* ---- producing, with the high watermark of what was acked ---- */
-
-static pthread_mutex_t ack_mu = PTHREAD_MUTEX_INITIALIZER;
-static int64_t ack_hw[MAX_PARTS];
-static int ack_errors;
-static ns_producer *producer;
-
-static void on_delivery(void *opaque, const ns_delivery *d)
-{
-	(void)opaque;
-	pthread_mutex_lock(&ack_mu);
-	if (d->err || d->partition < 0 || d->partition >= MAX_PARTS)
-		ack_errors++;
-	else if (d->offset + 1 > ack_hw[d->partition])
-		ack_hw[d->partition] = d->offset + 1;
-	pthread_mutex_unlock(&ack_mu);
-}
-
-static void produce_raw(const char *topic, const char *key, const char *value)
-{
-	if (!producer) {
-		char err[512];
-		producer = ns_producer_new("test-rebuild", err, sizeof(err));
-		ck_assert_msg(producer != NULL, "%s", err);
-	}
-	ck_assert_int_eq(ns_producer_send_async(producer, topic, key, strlen(key), value,
-						strlen(value), on_delivery, NULL),
-			 0);
-}
-
-static void produce_event(const char *topic, ns_event *ev)
-{
-	char *v;
-	ns_event_make_id(ev);
-	v = ns_event_encode(ev, NULL);
-	ck_assert_ptr_nonnull(v);
-	produce_raw(topic, ev->external_id, v);
-	free(v);
-}
-
-static void flush_producer(void)
-{
-	for (int i = 0; i < 600 && ns_producer_outq_len(producer) > 0; i++)
-		usleep(50 * 1000);
-	ck_assert_int_eq(ns_producer_outq_len(producer), 0);
-	pthread_mutex_lock(&ack_mu);
-	ck_assert_int_eq(ack_errors, 0);
-	pthread_mutex_unlock(&ack_mu);
-}
-
-static void requested(const char *topic, const char *id, const char *body, int64_t t)
-{
-	ns_event ev = {
-	    .type = NS_EV_REQUESTED, .source = NS_SRC_API, .occurred_at = t, .received_at = t};
-	snprintf(ev.external_id, sizeof(ev.external_id), "%s", id);
-	snprintf(ev.channel, sizeof(ev.channel), "sms");
-	snprintf(ev.to, sizeof(ev.to), "+4915112345678");
-	snprintf(ev.body, sizeof(ev.body), "%s", body);
-	produce_event(topic, &ev);
-}
-
-static void dispatched(const char *topic, const char *id, int64_t t)
-{
-	ns_event ev = {
-	    .type = NS_EV_DISPATCHED, .source = NS_SRC_SENDER, .occurred_at = t, .received_at = t};
-	snprintf(ev.external_id, sizeof(ev.external_id), "%s", id);
-	snprintf(ev.channel, sizeof(ev.channel), "sms");
-	snprintf(ev.status, sizeof(ev.status), "processing");
-	snprintf(ev.provider_id, sizeof(ev.provider_id), "prov-%s", id);
-	produce_event(topic, &ev);
-}
-
-static void webhook(const char *topic, const char *id, const char *status, int64_t t)
-{
-	ns_event ev = {.type = NS_EV_STATUS,
-		       .source = NS_SRC_PROVIDER,
-		       .occurred_at = t,
-		       .received_at = t + 5};
-	snprintf(ev.external_id, sizeof(ev.external_id), "%s", id);
-	snprintf(ev.status, sizeof(ev.status), "%s", status);
-	produce_event(topic, &ev);
-}
-
-/* In order with a duplicate webhook; fully reversed; rejected with a late status and a
- * conflicting repeat of the request. */
-static void produce_histories(const char *topic, int n)
-{
-	char id[64];
-
-	for (int i = 0; i < n; i++) {
-		snprintf(id, sizeof(id), "rb-%04d", i);
-		switch (i % 3) {
-		case 0:
-			requested(topic, id, "hello", T0);
-			dispatched(topic, id, T0 + 10);
-			webhook(topic, id, "sent", T0 + 20);
-			webhook(topic, id, "delivered", T0 + 30);
-			webhook(topic, id, "delivered", T0 + 30); /* provider retry */
-			break;
-		case 1:
-			webhook(topic, id, "delivered", T0 + 30);
-			webhook(topic, id, "sent", T0 + 20);
-			dispatched(topic, id, T0 + 10);
-			requested(topic, id, "hello", T0);
-			break;
-		default:
-			requested(topic, id, "hello", T0);
-			dispatched(topic, id, T0 + 10);
-			webhook(topic, id, "rejected", T0 + 20);
-			webhook(topic, id, "processing", T0 + 15);     /* late */
-			requested(topic, id, "changed body", T0 + 40); /* conflict */
-			break;
-		}
-		if (i == n / 2)
-			produce_raw(topic, "garbage", "{\"this is\": \"not an event\"}");
-	}
-}
+#define T0	1740830400000LL
+#define N_NOTIF 600 /* 5, 4 or 5 events each: 2,800 events */
 
 /* ---- daemons ---- */
 
@@ -182,10 +59,7 @@ static void fixture_init(fixture *f, const char *tag)
 	snprintf(f->qlog, sizeof(f->qlog), "%s/query.log", f->dir);
 	snprintf(f->group, sizeof(f->group), "rebuild-%d-%ld", (int)getpid(), (long)random());
 	nt_topic_new("rebuild", 3, f->topic, sizeof(f->topic));
-	pthread_mutex_lock(&ack_mu);
-	memset(ack_hw, 0, sizeof(ack_hw));
-	ack_errors = 0;
-	pthread_mutex_unlock(&ack_mu);
+	nt_produce_reset();
 }
 
 /* Start the projector on f->db; rebuild: with --rebuild. */
@@ -229,81 +103,11 @@ static void query_start(fixture *f)
 	}
 }
 
-static void stop_ok(pid_t *pid, const char *what, const char *log)
-{
-	int st = nt_stop(*pid, SIGTERM, 30000);
-	*pid = -1;
-	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
-		nt_dump_log(log);
-		ck_abort_msg("%s exit status %d", what, st);
-	}
-}
-
 /* ---- the database ---- */
-
-typedef struct {
-	const char *db;
-	const char *topic;
-	int64_t hw[MAX_PARTS];
-} caught_up_arg;
-
-/* Non-zero when the stored next offset of every partition reached hw. */
-static int caught_up(void *arg)
-{
-	caught_up_arg *a = arg;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	int ok = 0;
-
-	if (access(a->db, F_OK) != 0)
-		return 0;
-	if (sqlite3_open_v2(a->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-		goto out;
-	if (sqlite3_prepare_v2(
-		db, "SELECT next_offset FROM offsets WHERE topic = ?1 AND partition = ?2", -1, &q,
-		NULL) != SQLITE_OK)
-		goto out;
-	ok = 1;
-	for (int p = 0; p < MAX_PARTS && ok; p++) {
-		int64_t next = 0;
-		if (a->hw[p] == 0)
-			continue;
-		sqlite3_reset(q);
-		sqlite3_bind_text(q, 1, a->topic, -1, SQLITE_STATIC);
-		sqlite3_bind_int(q, 2, p);
-		if (sqlite3_step(q) == SQLITE_ROW)
-			next = sqlite3_column_int64(q, 0);
-		ok = next >= a->hw[p];
-	}
-out:
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return ok;
-}
 
 static void wait_caught_up(fixture *f)
 {
-	caught_up_arg a = {f->db, f->topic, {0}};
-
-	pthread_mutex_lock(&ack_mu);
-	memcpy(a.hw, ack_hw, sizeof(a.hw));
-	pthread_mutex_unlock(&ack_mu);
-	if (nt_eventually(caught_up, &a, 90000) != 0) {
-		nt_dump_log(f->plog);
-		ck_abort_msg("projector did not catch up with %s", f->topic);
-	}
-}
-
-static char *dump(const char *path)
-{
-	char *buf = NULL, err[256];
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_msg(proj_store_dump(path, f, err, sizeof(err)) == 0, "%s", err);
-	fclose(f);
-	return buf;
+	nt_wait_caught_up(f->db, f->topic, f->plog);
 }
 
 static ino_t inode_of(const char *path)
@@ -379,8 +183,7 @@ static void teardown(void)
 		if (waitpid(started[i], NULL, WNOHANG) == 0)
 			nt_stop(started[i], SIGKILL, 5000);
 	nstarted = 0;
-	ns_producer_destroy(producer, 5000);
-	producer = NULL;
+	nt_produce_close();
 }
 
 /* ---- tests ---- */
@@ -394,8 +197,8 @@ START_TEST(test_rebuild_swaps_while_query_serves)
 	http200_arg ha;
 
 	fixture_init(&f, "rebuild");
-	produce_histories(f.topic, N_NOTIF);
-	flush_producer();
+	nt_produce_histories(f.topic, "rb", 4, N_NOTIF, T0, N_NOTIF / 2);
+	nt_produce_flush();
 
 	/* the live projector folds the topic; query serves it */
 	projector_start(&f, 0);
@@ -403,8 +206,8 @@ START_TEST(test_rebuild_swaps_while_query_serves)
 	query_start(&f);
 	ck_assert_int_eq(get(f.qport, "/notifications/rb-0000"), 200);
 	ck_assert_int_eq(get(f.qport, "/notifications/rb-0001/events"), 200);
-	stop_ok(&f.projector, "live projector", f.plog);
-	live = dump(f.db);
+	nt_stop_ok(&f.projector, 30000, "live projector", f.plog);
+	live = nt_db_dump(f.db);
 	ck_assert_ptr_nonnull(strstr(live, "notification\trb-0599\t"));
 	old_ino = inode_of(f.db);
 	ck_assert(old_ino != 0);
@@ -421,7 +224,7 @@ START_TEST(test_rebuild_swaps_while_query_serves)
 	ck_assert_int_eq(get(f.qport, "/notifications/rb-0000"), 200);
 
 	/* row for row the same state */
-	rebuilt = dump(f.db);
+	rebuilt = nt_db_dump(f.db);
 	ck_assert_msg(strcmp(live, rebuilt) == 0, "rebuilt database differs from the live one");
 	snprintf(rebuild_path, sizeof(rebuild_path), "%s.rebuild", f.db);
 	ck_assert_msg(access(rebuild_path, F_OK) != 0, "%s left behind", rebuild_path);
@@ -435,8 +238,8 @@ START_TEST(test_rebuild_swaps_while_query_serves)
 	free(log);
 
 	/* the rebuild goes on as the live projector, and query reads the new file */
-	requested(f.topic, "rb-after-swap", "hello again", T0 + 1000);
-	flush_producer();
+	nt_produce_requested(f.topic, "rb-after-swap", "hello again", T0 + 1000);
+	nt_produce_flush();
 	ha = (http200_arg){f.qport, "/notifications/rb-after-swap"};
 	if (nt_eventually(answers_200, &ha, 60000) != 0) {
 		nt_dump_log(f.plog);
@@ -448,8 +251,8 @@ START_TEST(test_rebuild_swaps_while_query_serves)
 	ck_assert_ptr_nonnull(strstr(log, "event=query.db_swapped"));
 	free(log);
 
-	stop_ok(&f.projector, "rebuild projector", f.plog);
-	stop_ok(&f.query, "query", f.qlog);
+	nt_stop_ok(&f.projector, 30000, "rebuild projector", f.plog);
+	nt_stop_ok(&f.query, 30000, "query", f.qlog);
 	free(live);
 	free(rebuilt);
 }
@@ -462,12 +265,12 @@ START_TEST(test_rebuild_stopped_leaves_live_file)
 	ino_t old_ino;
 
 	fixture_init(&f, "rebuild-stop");
-	produce_histories(f.topic, N_NOTIF);
-	flush_producer();
+	nt_produce_histories(f.topic, "rb", 4, N_NOTIF, T0, N_NOTIF / 2);
+	nt_produce_flush();
 	projector_start(&f, 0);
 	wait_caught_up(&f);
-	stop_ok(&f.projector, "live projector", f.plog);
-	live = dump(f.db);
+	nt_stop_ok(&f.projector, 30000, "live projector", f.plog);
+	live = nt_db_dump(f.db);
 	old_ino = inode_of(f.db);
 
 	projector_start(&f, 1);
@@ -477,12 +280,12 @@ START_TEST(test_rebuild_stopped_leaves_live_file)
 		nt_dump_log(f.plog);
 		ck_abort_msg("rebuild projector did not start");
 	}
-	stop_ok(&f.projector, "stopped rebuild", f.plog);
+	nt_stop_ok(&f.projector, 30000, "stopped rebuild", f.plog);
 
 	/* no half-built file anywhere: the old one untouched, or the complete rebuild */
 	snprintf(rebuild_path, sizeof(rebuild_path), "%s.rebuild", f.db);
 	ck_assert_msg(access(rebuild_path, F_OK) != 0, "%s left behind", rebuild_path);
-	after = dump(f.db);
+	after = nt_db_dump(f.db);
 	ck_assert_msg(strcmp(live, after) == 0, "database changed by a stopped rebuild");
 	fprintf(stderr, "test_rebuild: the stop landed %s the swap\n",
 		inode_of(f.db) == old_ino ? "before" : "after");
@@ -495,8 +298,6 @@ int main(void)
 {
 	Suite *su = suite_create("rebuild");
 	TCase *tc = tcase_create("rebuild");
-	SRunner *sr;
-	int failed;
 
 	srandom((unsigned)getpid());
 	tcase_set_timeout(tc, 300);
@@ -504,9 +305,5 @@ int main(void)
 	tcase_add_test(tc, test_rebuild_swaps_while_query_serves);
 	tcase_add_test(tc, test_rebuild_stopped_leaves_live_file);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(su);
 }

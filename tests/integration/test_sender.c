@@ -345,8 +345,6 @@ int main(void)
 {
 	Suite *s = suite_create("sender");
 	TCase *tc = tcase_create("broker");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 180);
 	tcase_add_test(tc, test_each_sent_once);
@@ -355,9 +353,5 @@ int main(void)
 	tcase_add_test(tc, test_outage_5xx);
 	tcase_add_test(tc, test_outage_refuse_and_timeout);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return nt_run_suite(s);
 }

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,16 @@ const char *nt_bin(const char *name)
 const char *nt_keep(char *s)
 {
 	return pool_keep(s);
+}
+
+char *nt_fmt(const char *f, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, f);
+	ck_assert(vasprintf(&s, f, ap) > 0);
+	va_end(ap);
+	return (char *)pool_keep(s);
 }
 
 const char *nt_schemas_dir(void)
@@ -204,6 +215,17 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+void nt_stop_ok(pid_t *pid, int timeout_ms, const char *what, const char *log)
+{
+	int st = nt_stop(*pid, SIGTERM, timeout_ms);
+
+	*pid = -1;
+	if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+		nt_dump_log(log);
+		ck_abort_msg("%s exit status %d", what, st);
+	}
+}
+
 long nt_http(const char *method, const char *url, const char *content_type, const char *body,
 	     char **resp)
 {
@@ -260,4 +282,15 @@ void nt_dump_log(const char *logfile)
 	snprintf(cmd, sizeof(cmd), "tail -n 40 '%s' >&2", logfile);
 	if (system(cmd) != 0)
 		fprintf(stderr, "(could not read %s)\n", logfile);
+}
+
+int nt_run_suite(Suite *su)
+{
+	SRunner *sr = srunner_create(su);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
 }

@@ -7,6 +7,7 @@
 #ifndef NT_H
 #define NT_H
 
+#include <check.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -15,6 +16,10 @@ const char *nt_bootstrap(void);
 
 /* Path of a daemon binary: $NS_BIN_DIR/name, kept for the process lifetime. */
 const char *nt_bin(const char *name);
+
+/* printf into a new string kept alive like nt_keep (never freed by the caller). Aborts the
+ * test when formatting fails. */
+char *nt_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 
 /* Keep a malloc'd string alive until the process ends (reachable, so leak checkers
  * stay quiet); returns s. For strings a test builds once and hands to daemons. */
@@ -50,6 +55,10 @@ int nt_wait_http(int port, const char *path, int timeout_ms);
  * Returns the wait status (as from waitpid), or -1. */
 int nt_stop(pid_t pid, int sig, int timeout_ms);
 
+/* Stop *pid with SIGTERM (SIGKILL after timeout_ms) and set *pid to -1. Unless it exited
+ * with status 0, prints log and aborts the test naming what. */
+void nt_stop_ok(pid_t *pid, int timeout_ms, const char *what, const char *log);
+
 /* One HTTP request with libcurl. body may be NULL. *resp (may be NULL) receives the
  * malloc'd response body (caller frees). Returns the status code, or -1 on a transport
  * error. content_type NULL means application/json when a body is given. */
@@ -60,6 +69,10 @@ long nt_http(const char *method, const char *url, const char *content_type, cons
  * Returns 0 when it became true, -1 on timeout. Used to wait for eventual consistency,
  * never to assert timing. */
 int nt_eventually(int (*cond)(void *arg), void *arg, int timeout_ms);
+
+/* Run every test of su (CK_NORMAL output) and free the runner. Returns the exit status for
+ * main(): 0 when every test passed, 1 otherwise. */
+int nt_run_suite(Suite *su);
 
 /* Print the last lines of a log file to stderr (for failing tests). */
 void nt_dump_log(const char *logfile);

@@ -2,6 +2,8 @@
  * to the cap, full-jitter delays stay within [0, ceiling], and the budget ends retries. */
 #include "../../sender/backoff.h"
 
+#include "nt.h"
+
 #include <check.h>
 #include <stdlib.h>
 
@@ -78,17 +80,11 @@ int main(void)
 {
 	Suite *s = suite_create("backoff");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_ceiling_table);
 	tcase_add_test(tc, test_jitter_within_ceiling);
 	tcase_add_test(tc, test_budget);
 	tcase_add_test(tc, test_rand_deterministic);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return nt_run_suite(s);
 }

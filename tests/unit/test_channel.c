@@ -3,6 +3,8 @@
  * the shipped channels, address kinds (e164 by default, email) and what an email is. */
 #include "ns_channel.h"
 
+#include "nt.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,8 +366,6 @@ int main(void)
 {
 	Suite *s = suite_create("channel");
 	TCase *tc = tcase_create("channel");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_load_shipped);
 	tcase_add_test(tc, test_reachability);
@@ -375,9 +375,5 @@ int main(void)
 	tcase_add_test(tc, test_address_kinds);
 	tcase_add_test(tc, test_is_email);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(s);
 }

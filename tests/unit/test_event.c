@@ -4,6 +4,8 @@
 #include "ns_event.h"
 #include "ns_time.h"
 
+#include "nt.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -471,8 +473,6 @@ int main(void)
 {
 	Suite *s = suite_create("event");
 	TCase *tc = tcase_create("event");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_round_trip, NS_EV_REQUESTED, NS_EV_STATUS + 1);
 	tcase_add_test(tc, test_requested_claims_nothing);
@@ -483,9 +483,5 @@ int main(void)
 	tcase_add_test(tc, test_ids);
 	tcase_add_test(tc, test_names);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(s);
 }

@@ -3,6 +3,8 @@
  * table-driven; a channel added as a file (email) folds with no code change. */
 #include "ns_fold.h"
 
+#include "nt.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,8 +404,6 @@ int main(void)
 {
 	Suite *s = suite_create("fold");
 	TCase *tc = tcase_create("fold");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -414,9 +414,5 @@ int main(void)
 	tcase_add_test(tc, test_outcome_names);
 	tcase_add_test(tc, test_new_channel_email);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(s);
 }

@@ -212,17 +212,11 @@ int main(void)
 {
 	Suite *s = suite_create("fuzz_parsers");
 	TCase *tc = tcase_create("mutations");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, fuzz_event_decode);
 	tcase_add_test(tc, fuzz_request_validators);
 	tcase_add_test(tc, fuzz_time_parse);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(s);
 }

@@ -135,8 +135,6 @@ int main(void)
 {
 	Suite *s = suite_create("kafka_mock");
 	TCase *tc = tcase_create("producer");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -146,9 +144,5 @@ int main(void)
 	tcase_add_test(tc, test_permanent_error);
 	tcase_add_test(tc, test_fatal);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(s);
 }

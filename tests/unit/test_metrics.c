@@ -3,6 +3,8 @@
  * text, grouping by name, lookups of an existing metric, concurrent updates and reset. */
 #include "ns_metrics.h"
 
+#include "nt.h"
+
 #include <check.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -213,8 +215,6 @@ int main(void)
 {
 	Suite *s = suite_create("metrics");
 	TCase *tc = tcase_create("metrics");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, test_counter_gauge_text);
@@ -225,9 +225,5 @@ int main(void)
 	tcase_add_test(tc, test_full_registry);
 	tcase_add_test(tc, test_concurrent_updates);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(s);
 }

@@ -3,6 +3,8 @@
  * rates from the environment, and bad numbers refused. */
 #include "../../sender/ratelimit.h"
 
+#include "nt.h"
+
 #include <check.h>
 #include <stdlib.h>
 
@@ -87,17 +89,11 @@ int main(void)
 {
 	Suite *s = suite_create("sender_ratelimit");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_unlimited);
 	tcase_add_test(tc, test_burst_and_refill);
 	tcase_add_test(tc, test_slow_rate);
 	tcase_add_test(tc, test_from_env);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return nt_run_suite(s);
 }

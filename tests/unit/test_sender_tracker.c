@@ -3,6 +3,8 @@
 #include "../../sender/provider.h"
 #include "../../sender/tracker.h"
 
+#include "nt.h"
+
 #include <check.h>
 #include <stdlib.h>
 
@@ -111,16 +113,10 @@ int main(void)
 {
 	Suite *s = suite_create("sender_tracker");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_prefix);
 	tcase_add_test(tc, test_scrambled);
 	tcase_add_test(tc, test_classify_table);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return nt_run_suite(s);
 }

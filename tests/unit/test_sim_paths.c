@@ -176,17 +176,11 @@ int main(void)
 {
 	Suite *s = suite_create("sim_paths");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, load_channels, free_channels);
 	tcase_add_test(tc, test_paths_and_shares);
 	tcase_add_test(tc, test_reorder_swaps_delivery_only);
 	tcase_add_test(tc, test_seeded_is_deterministic);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return nt_run_suite(s);
 }

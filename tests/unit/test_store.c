@@ -7,6 +7,9 @@
 #include "ns_channel.h"
 #include "ns_event.h"
 #include "ns_fold.h"
+#include "nt_events.h"
+
+#include "nt.h"
 
 #include <check.h>
 #include <sqlite3.h>
@@ -53,46 +56,6 @@ typedef struct {
 	proj_msg m;
 	char *value;
 } test_msg;
-
-static char *encode(ns_event *ev)
-{
-	char *s;
-	ns_event_make_id(ev);
-	s = ns_event_encode(ev, NULL);
-	ck_assert_ptr_nonnull(s);
-	return s;
-}
-
-static char *ev_requested(const char *id, const char *body, int64_t t)
-{
-	ns_event ev = {
-	    .type = NS_EV_REQUESTED, .source = NS_SRC_API, .occurred_at = t, .received_at = t};
-	snprintf(ev.external_id, sizeof(ev.external_id), "%s", id);
-	snprintf(ev.channel, sizeof(ev.channel), "sms");
-	snprintf(ev.to, sizeof(ev.to), "+4915112345678");
-	snprintf(ev.body, sizeof(ev.body), "%s", body);
-	return encode(&ev);
-}
-
-static char *ev_dispatched(const char *id, const char *provider_id, int64_t t)
-{
-	ns_event ev = {
-	    .type = NS_EV_DISPATCHED, .source = NS_SRC_SENDER, .occurred_at = t, .received_at = t};
-	snprintf(ev.external_id, sizeof(ev.external_id), "%s", id);
-	snprintf(ev.channel, sizeof(ev.channel), "sms");
-	snprintf(ev.status, sizeof(ev.status), "processing");
-	snprintf(ev.provider_id, sizeof(ev.provider_id), "%s", provider_id);
-	return encode(&ev);
-}
-
-static char *ev_status(const char *id, const char *status, int64_t t)
-{
-	ns_event ev = {
-	    .type = NS_EV_STATUS, .source = NS_SRC_PROVIDER, .occurred_at = t, .received_at = t};
-	snprintf(ev.external_id, sizeof(ev.external_id), "%s", id);
-	snprintf(ev.status, sizeof(ev.status), "%s", status);
-	return encode(&ev);
-}
 
 static test_msg msg(int32_t part, int64_t off, const char *key, char *value)
 {
@@ -161,14 +124,14 @@ START_TEST(test_fold_sequence)
 	char err[512], hist[512];
 	proj_store *s = proj_store_open(db_path, err, sizeof(err));
 	test_msg tm[] = {
-	    msg(0, 0, "n1", ev_requested("n1", "hello", T0)),
-	    msg(0, 1, "n1", ev_dispatched("n1", "prov-1", T0 + 10)),
-	    msg(0, 2, "n1", ev_status("n1", "delivered", T0 + 30)),
-	    msg(0, 3, "n1", ev_status("n1", "sent", T0 + 20)),		/* late: stale */
-	    msg(0, 4, "n1", ev_status("n1", "delivered", T0 + 30)),	/* same id: duplicate */
-	    msg(0, 5, "n1", ev_requested("n1", "other body", T0 + 40)), /* conflict */
-	    msg(0, 6, "n1", ev_status("n1", "viewed", T0 + 50)),	/* not sms: invalid */
-	    msg(1, 0, "n2", ev_requested("n2", "hi", T0)),
+	    msg(0, 0, "n1", nt_enc_requested("n1", "sms", "hello", T0)),
+	    msg(0, 1, "n1", nt_enc_dispatched("n1", "prov-1", T0 + 10)),
+	    msg(0, 2, "n1", nt_enc_status("n1", "delivered", T0 + 30)),
+	    msg(0, 3, "n1", nt_enc_status("n1", "sent", T0 + 20)),	/* late: stale */
+	    msg(0, 4, "n1", nt_enc_status("n1", "delivered", T0 + 30)), /* same id: duplicate */
+	    msg(0, 5, "n1", nt_enc_requested("n1", "sms", "other body", T0 + 40)), /* conflict */
+	    msg(0, 6, "n1", nt_enc_status("n1", "viewed", T0 + 50)), /* not sms: invalid */
+	    msg(1, 0, "n2", nt_enc_requested("n2", "sms", "hi", T0)),
 	};
 	size_t n = sizeof(tm) / sizeof(tm[0]);
 	proj_msg_out out[8];
@@ -210,13 +173,13 @@ START_TEST(test_redelivery_skipped)
 	char err[512], hist[512];
 	proj_store *s = proj_store_open(db_path, err, sizeof(err));
 	test_msg a[] = {
-	    msg(0, 0, "n1", ev_requested("n1", "hello", T0)),
-	    msg(0, 1, "n1", ev_dispatched("n1", "prov-1", T0 + 10)),
+	    msg(0, 0, "n1", nt_enc_requested("n1", "sms", "hello", T0)),
+	    msg(0, 1, "n1", nt_enc_dispatched("n1", "prov-1", T0 + 10)),
 	};
 	test_msg b[] = {
-	    msg(0, 0, "n1", ev_requested("n1", "hello", T0)),
-	    msg(0, 1, "n1", ev_dispatched("n1", "prov-1", T0 + 10)),
-	    msg(0, 2, "n1", ev_status("n1", "sent", T0 + 20)),
+	    msg(0, 0, "n1", nt_enc_requested("n1", "sms", "hello", T0)),
+	    msg(0, 1, "n1", nt_enc_dispatched("n1", "prov-1", T0 + 10)),
+	    msg(0, 2, "n1", nt_enc_status("n1", "sent", T0 + 20)),
 	};
 	proj_msg_out out[3];
 	ns_state st;
@@ -248,9 +211,9 @@ START_TEST(test_duplicate_within_batch)
 	char err[512];
 	proj_store *s = proj_store_open(db_path, err, sizeof(err));
 	test_msg tm[] = {
-	    msg(3, 10, "n1", ev_requested("n1", "hello", T0)),
-	    msg(3, 11, "n1", ev_status("n1", "sent", T0 + 20)),
-	    msg(3, 12, "n1", ev_status("n1", "sent", T0 + 20)),
+	    msg(3, 10, "n1", nt_enc_requested("n1", "sms", "hello", T0)),
+	    msg(3, 11, "n1", nt_enc_status("n1", "sent", T0 + 20)),
+	    msg(3, 12, "n1", nt_enc_status("n1", "sent", T0 + 20)),
 	};
 	proj_msg_out out[3];
 	ns_state st;
@@ -289,9 +252,9 @@ START_TEST(test_undecodable_to_dlq)
 	char err[512];
 	proj_store *s = proj_store_open(db_path, err, sizeof(err));
 	test_msg tm[] = {
-	    msg(0, 0, "n1", ev_requested("n1", "hello", T0)),
+	    msg(0, 0, "n1", nt_enc_requested("n1", "sms", "hello", T0)),
 	    msg(0, 1, "junk", strdup("this is not json")),
-	    msg(0, 2, "n1", ev_status("n1", "sent", T0 + 20)),
+	    msg(0, 2, "n1", nt_enc_status("n1", "sent", T0 + 20)),
 	};
 	proj_msg_out out[3];
 	dlq_probe probe = {.fail = 1};
@@ -320,18 +283,6 @@ START_TEST(test_undecodable_to_dlq)
 }
 END_TEST
 
-static char *dump(const char *path)
-{
-	char *buf = NULL, err[256];
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_msg(proj_store_dump(path, f, err, sizeof(err)) == 0, "%s", err);
-	fclose(f);
-	return buf;
-}
-
 /* One big batch and one message per batch (re-opening the store in between, as after a
  * crash) give identical dumps. */
 START_TEST(test_dump_batch_independent)
@@ -346,13 +297,14 @@ START_TEST(test_dump_batch_independent)
 	for (int i = 0; i < 8; i++) {
 		char id[16];
 		snprintf(id, sizeof(id), "n%d", i);
-		tm[n] = msg(i % 2, (int64_t)n, id, ev_status(id, "sent", T0 + 20));
+		tm[n] = msg(i % 2, (int64_t)n, id, nt_enc_status(id, "sent", T0 + 20));
 		n++;
-		tm[n] = msg(i % 2, (int64_t)n, id, ev_requested(id, "body\twith\ttabs\n", T0));
+		tm[n] = msg(i % 2, (int64_t)n, id,
+			    nt_enc_requested(id, "sms", "body\twith\ttabs\n", T0));
 		n++;
-		tm[n] = msg(i % 2, (int64_t)n, id, ev_dispatched(id, "p", T0 + 5));
+		tm[n] = msg(i % 2, (int64_t)n, id, nt_enc_dispatched(id, "p", T0 + 5));
 		n++;
-		tm[n] = msg(i % 2, (int64_t)n, id, ev_status(id, "delivered", T0 + 40));
+		tm[n] = msg(i % 2, (int64_t)n, id, nt_enc_status(id, "delivered", T0 + 40));
 		n++;
 	}
 	ck_assert_int_eq(apply(s, tm, n, NULL, NULL, NULL), 0);
@@ -367,8 +319,8 @@ START_TEST(test_dump_batch_independent)
 			ck_assert_int_eq(apply(s2, &tm[0], i + 1, NULL, NULL, NULL), 0);
 		proj_store_close(s2);
 	}
-	d1 = dump(db_path);
-	d2 = dump(path2);
+	d1 = nt_db_dump(db_path);
+	d2 = nt_db_dump(path2);
 	ck_assert_ptr_nonnull(strstr(d1, "notification\tn7\tsms\tdelivered"));
 	ck_assert_ptr_nonnull(strstr(d1, "body\\twith\\ttabs\\n"));
 	ck_assert_str_eq(d1, d2);
@@ -391,8 +343,6 @@ int main(void)
 {
 	Suite *su = suite_create("store");
 	TCase *tc = tcase_create("store");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_fold_sequence);
@@ -402,9 +352,5 @@ int main(void)
 	tcase_add_test(tc, test_dump_batch_independent);
 	tcase_add_test(tc, test_open_refuses_bad_path);
 	suite_add_tcase(su, tc);
-	sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(su);
 }

@@ -2,6 +2,8 @@
  * (valid forms, leap days, invalid dates, offsets refused, round trips) and the clocks. */
 #include "ns_time.h"
 
+#include "nt.h"
+
 #include <check.h>
 #include <string.h>
 
@@ -133,8 +135,6 @@ int main(void)
 {
 	Suite *s = suite_create("time");
 	TCase *tc = tcase_create("time");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_parse_valid, 0, (int)(sizeof(valid) / sizeof(valid[0])));
 	tcase_add_loop_test(tc, test_parse_invalid, 0, (int)(sizeof(invalid) / sizeof(invalid[0])));
@@ -143,9 +143,5 @@ int main(void)
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_clocks);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(s);
 }

@@ -8,6 +8,8 @@
 #include "ns_event.h"
 #include "ns_time.h"
 
+#include "nt.h"
+
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -435,11 +437,5 @@ static Suite *suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return nt_run_suite(suite());
 }
