@@ -1,0 +1,330 @@
+/* ns_kafka_producer.c -- the idempotent producer: a poll thread serves delivery reports so
+ * that many threads can each wait for their own ack.
+ *
+ * Synchronous sends: each call allocates a waiter (mutex, condition, result) and passes it
+ * as the message opaque. The delivery report callback, on the poll thread, fills the result
+ * and signals. When the caller gives up first the waiter stays alive until the report comes
+ * (two references: caller and report; the last one frees it). No lock is shared between
+ * callers and nothing flushes per request. */
+#include "ns_kafka.h"
+#include "ns_kafka_internal.h"
+#include "ns_log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* ---- producer ----------------------------------------------------------------------- */
+
+struct ns_producer {
+	rd_kafka_t *rk;
+	pthread_t thread;
+	int thread_started;
+	atomic_int stop;
+	atomic_int fatal;
+};
+
+/* Every message carries one of these as its opaque; kind says which. */
+enum { MSG_SYNC = 1, MSG_ASYNC = 2 };
+
+typedef struct {
+	int kind;
+} msg_head;
+
+/* A caller of ns_producer_send waiting for its report. refs: caller + report. */
+typedef struct {
+	msg_head head;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	int refs;
+	ns_delivery d;
+} sync_waiter;
+
+typedef struct {
+	msg_head head;
+	ns_delivery_cb *cb;
+	void *opaque;
+} async_ctx;
+
+static void waiter_unref_locked(sync_waiter *w)
+{
+	int last = --w->refs == 0;
+
+	pthread_mutex_unlock(&w->mu);
+	if (last) {
+		pthread_mutex_destroy(&w->mu);
+		pthread_cond_destroy(&w->cv);
+		free(w);
+	}
+}
+
+/* Delivery report: on the poll thread (or the thread flushing in ns_producer_destroy). */
+static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	msg_head *head = m->_private;
+	ns_delivery d;
+
+	(void)rk;
+	(void)opaque;
+	if (!head)
+		return;
+	d.err = m->err;
+	d.partition = m->partition;
+	d.offset = m->offset;
+	d.status = rd_kafka_message_status(m);
+	if (head->kind == MSG_SYNC) {
+		sync_waiter *w = (sync_waiter *)head;
+		pthread_mutex_lock(&w->mu);
+		w->d = d;
+		w->done = 1;
+		pthread_cond_signal(&w->cv);
+		waiter_unref_locked(w);
+	} else {
+		async_ctx *a = (async_ctx *)head;
+		a->cb(a->opaque, &d);
+		free(a);
+	}
+}
+
+/* Client errors: on a librdkafka thread (served by rd_kafka_poll). */
+static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	ns_producer *p = opaque;
+	char q[512];
+
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		char fe[512];
+		rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fe, sizeof(fe));
+		atomic_store(&p->fatal, 1);
+		NS_ERROR("kafka.producer.fatal", "client=%s err=%s reason=%s", rd_kafka_name(rk),
+			 rd_kafka_err2name(orig), ns_log_quote(fe, q, sizeof(q)));
+		return;
+	}
+	NS_WARN("kafka.error", "client=%s err=%s reason=%s", rd_kafka_name(rk),
+		rd_kafka_err2name((rd_kafka_resp_err_t)err), ns_log_quote(reason, q, sizeof(q)));
+}
+
+static void *producer_poll_main(void *arg)
+{
+	ns_producer *p = arg;
+
+	while (!atomic_load(&p->stop))
+		rd_kafka_poll(p->rk, 100);
+	return NULL;
+}
+
+ns_producer *ns_producer_new(const char *client_id, char *err, size_t errlen)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	ns_producer *p = calloc(1, sizeof(*p));
+	char rderr[512];
+
+	if (!conf || !p) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	/* Defaults the environment may override. */
+	if (ns_kafka_conf_set(conf, "linger.ms", "2", err, errlen) ||
+	    ns_kafka_conf_set(conf, "message.timeout.ms", "10000", err, errlen))
+		goto fail;
+	if (ns_kafka_conf_from_env(conf, err, errlen) != 0)
+		goto fail;
+	if (ns_kafka_conf_lock(conf, NS_KAFKA_PRODUCER, err, errlen))
+		goto fail;
+	if (client_id && client_id[0] &&
+	    ns_kafka_conf_set(conf, "client.id", client_id, err, errlen))
+		goto fail;
+	rd_kafka_conf_set_dr_msg_cb(conf, producer_dr_cb);
+	rd_kafka_conf_set_error_cb(conf, producer_error_cb);
+	rd_kafka_conf_set_opaque(conf, p);
+	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr, sizeof(rderr));
+	if (!p->rk) {
+		snprintf(err, errlen, "rd_kafka_new: %s", rderr);
+		goto fail;
+	}
+	conf = NULL; /* rd_kafka_new took ownership */
+	if (pthread_create(&p->thread, NULL, producer_poll_main, p) != 0) {
+		snprintf(err, errlen, "pthread_create: %s", strerror(errno));
+		goto fail;
+	}
+	p->thread_started = 1;
+	NS_INFO("kafka.producer.start", "client=%s bootstrap=%s", rd_kafka_name(p->rk),
+		ns_kafka_bootstrap());
+	return p;
+fail:
+	if (conf)
+		rd_kafka_conf_destroy(conf);
+	if (p && p->rk)
+		rd_kafka_destroy(p->rk);
+	free(p);
+	return NULL;
+}
+
+/* Enqueue one message with opaque and optional headers. Returns librdkafka's error code;
+ * on success the message owns the headers, on failure they are freed here. */
+static rd_kafka_resp_err_t producer_enqueue(ns_producer *p, const char *topic, const char *key,
+					    size_t keylen, const void *value, size_t len,
+					    const ns_header *hdrs, size_t nhdrs, void *opaque)
+{
+	rd_kafka_headers_t *h = NULL;
+	rd_kafka_resp_err_t e;
+
+	if (nhdrs) {
+		h = rd_kafka_headers_new(nhdrs);
+		if (!h)
+			return RD_KAFKA_RESP_ERR__FAIL;
+		for (size_t i = 0; i < nhdrs; i++)
+			rd_kafka_header_add(h, hdrs[i].name, -1, hdrs[i].value, -1);
+		e = rd_kafka_producev(
+		    p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)key, key ? keylen : 0),
+		    RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+		    RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+		if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+			rd_kafka_headers_destroy(h);
+		return e;
+	}
+	return rd_kafka_producev(
+	    p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)key, key ? keylen : 0),
+	    RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+	    RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+}
+
+int ns_producer_send(ns_producer *p, const char *topic, const char *key, size_t keylen,
+		     const void *value, size_t len, int timeout_ms, ns_delivery *d)
+{
+	return ns_producer_send_hdrs(p, topic, key, keylen, value, len, NULL, 0, timeout_ms, d);
+}
+
+int ns_producer_send_hdrs(ns_producer *p, const char *topic, const char *key, size_t keylen,
+			  const void *value, size_t len, const ns_header *hdrs, size_t nhdrs,
+			  int timeout_ms, ns_delivery *d)
+{
+	sync_waiter *w = NULL;
+	pthread_condattr_t ca;
+	struct timespec deadline;
+	rd_kafka_resp_err_t e;
+	int rc = -1;
+
+	memset(d, 0, sizeof(*d));
+	d->partition = -1;
+	d->offset = -1;
+	d->status = RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
+	if (atomic_load(&p->fatal)) {
+		d->err = RD_KAFKA_RESP_ERR__FATAL;
+		return -1;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w) {
+		d->err = RD_KAFKA_RESP_ERR__FAIL;
+		return -1;
+	}
+	w->head.kind = MSG_SYNC;
+	w->refs = 2;
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+
+	ns_kafka_deadline_after(&deadline, timeout_ms);
+	for (;;) {
+		e = producer_enqueue(p, topic, key, keylen, value, len, hdrs, nhdrs, w);
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || ns_kafka_deadline_passed(&deadline))
+			break;
+		/* The local queue is full: the poll thread drains it; try again shortly. */
+		nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 5000000L}, NULL);
+	}
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		/* Never enqueued: no report will come, the caller's reference is the last. */
+		d->err = e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? RD_KAFKA_RESP_ERR__TIMED_OUT : e;
+		pthread_mutex_lock(&w->mu);
+		w->refs = 1;
+		waiter_unref_locked(w);
+		return -1;
+	}
+
+	pthread_mutex_lock(&w->mu);
+	while (!w->done) {
+		int wr = pthread_cond_timedwait(&w->cv, &w->mu, &deadline);
+		if (wr == ETIMEDOUT)
+			break;
+	}
+	if (w->done) {
+		*d = w->d;
+		rc = d->err == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+	} else {
+		d->err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+		d->status = RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED;
+	}
+	waiter_unref_locked(w); /* the report frees it if it has not come yet */
+	return rc;
+}
+
+int ns_producer_send_async(ns_producer *p, const char *topic, const char *key, size_t keylen,
+			   const void *value, size_t len, ns_delivery_cb *cb, void *opaque)
+{
+	async_ctx *a;
+	rd_kafka_resp_err_t e;
+
+	if (atomic_load(&p->fatal))
+		return -1;
+	a = malloc(sizeof(*a));
+	if (!a)
+		return -1;
+	a->head.kind = MSG_ASYNC;
+	a->cb = cb;
+	a->opaque = opaque;
+	e = producer_enqueue(p, topic, key, keylen, value, len, NULL, 0, a);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		NS_WARN("kafka.produce.refused", "topic=%s err=%s", topic, rd_kafka_err2name(e));
+		free(a);
+		return -1;
+	}
+	return 0;
+}
+
+int ns_producer_outq_len(ns_producer *p)
+{
+	return rd_kafka_outq_len(p->rk);
+}
+
+int ns_producer_fatal(ns_producer *p)
+{
+	return atomic_load(&p->fatal);
+}
+
+rd_kafka_t *ns_producer_handle(ns_producer *p)
+{
+	return p->rk;
+}
+
+void ns_producer_destroy(ns_producer *p, int flush_ms)
+{
+	int left;
+
+	if (!p)
+		return;
+	if (p->thread_started) {
+		atomic_store(&p->stop, 1);
+		pthread_join(p->thread, NULL);
+	}
+	/* Flush serves the remaining delivery reports on this thread. */
+	rd_kafka_flush(p->rk, flush_ms);
+	left = rd_kafka_outq_len(p->rk);
+	if (left > 0) {
+		NS_WARN("kafka.producer.undelivered", "client=%s outq_len=%d", rd_kafka_name(p->rk),
+			left);
+		/* Fail what is left so that every report (and its waiter) is served and freed. */
+		rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_flush(p->rk, 1000);
+	}
+	NS_INFO("kafka.producer.stop", "client=%s outq_len=%d", rd_kafka_name(p->rk), left);
+	rd_kafka_destroy(p->rk);
+	free(p);
+}
