@@ -493,7 +493,8 @@ const char *ns_channel_status_at(const ns_channel *ch, size_t i)
 	return ch && i < ch->nstatus ? ch->status[i] : NULL;
 }
 
-int ns_channel_is_next(const ns_channel *ch, const char *from, const char *to)
+/* Bit `to` of the row `from` in one of ch's status bitsets; 0 for unknown statuses. */
+static int status_bit(const ns_channel *ch, const uint32_t *rows, const char *from, const char *to)
 {
 	int fi, ti;
 
@@ -503,20 +504,17 @@ int ns_channel_is_next(const ns_channel *ch, const char *from, const char *to)
 	ti = status_index(ch, to);
 	if (fi < 0 || ti < 0)
 		return 0;
-	return (ch->next[fi] >> ti) & 1u;
+	return (rows[fi] >> ti) & 1u;
+}
+
+int ns_channel_is_next(const ns_channel *ch, const char *from, const char *to)
+{
+	return status_bit(ch, ch ? ch->next : NULL, from, to);
 }
 
 int ns_channel_reachable(const ns_channel *ch, const char *from, const char *to)
 {
-	int fi, ti;
-
-	if (!ch)
-		return 0;
-	fi = status_index(ch, from);
-	ti = status_index(ch, to);
-	if (fi < 0 || ti < 0)
-		return 0;
-	return (ch->reach[fi] >> ti) & 1u;
+	return status_bit(ch, ch ? ch->reach : NULL, from, to);
 }
 
 int ns_channel_is_terminal(const ns_channel *ch, const char *status)

@@ -194,6 +194,18 @@ static int take_to(const ns_channel *ch, const char *s, size_t len, ns_event *ou
 	return 0;
 }
 
+/* What both request kinds start with: clear out, require an object with only the allowed
+ * members, take the externalId. Returns 0, or -1 with p filled. */
+static int begin(json_t *root, const char *const *allowed, ns_event *out, ingest_problem *p)
+{
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(root))
+		return fail(p, 400, NULL, "the body must be a JSON object");
+	if (check_members(root, allowed, p) || take_external_id(root, out, p))
+		return -1;
+	return 0;
+}
+
 int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event *out,
 				 ingest_problem *p)
 {
@@ -202,10 +214,7 @@ int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event 
 	const char *s;
 	size_t len = 0;
 
-	memset(out, 0, sizeof(*out));
-	if (!json_is_object(root))
-		return fail(p, 400, NULL, "the body must be a JSON object");
-	if (check_members(root, allowed, p) || take_external_id(root, out, p))
+	if (begin(root, allowed, out, p))
 		return -1;
 
 	s = get_string(root, "channel", &len, p);
@@ -245,10 +254,7 @@ int ingest_validate_webhook(const ns_channels *chs, json_t *root, ns_event *out,
 	const char *s;
 	size_t len = 0;
 
-	memset(out, 0, sizeof(*out));
-	if (!json_is_object(root))
-		return fail(p, 400, NULL, "the body must be a JSON object");
-	if (check_members(root, allowed, p) || take_external_id(root, out, p))
+	if (begin(root, allowed, out, p))
 		return -1;
 
 	s = get_string(root, "event", &len, p);
