@@ -5,12 +5,16 @@
 #   make asan       the same suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make run        broker + every daemon + provider simulator, in the foreground
 #   make bench      benchmarks, printing ratios against a baseline measured in the same run
-#   make fmt/lint   apply / check .clang-format; cppcheck
+#   make fmt/lint   apply / check .clang-format; cppcheck; tools/gates.sh (function size and
+#                   complexity, banned functions, no daemon including another's files)
 #   make clean
 #
 # Each daemon is one folder (ingest/, sender/, ...): every .c in it links with
-# build/libns.a (common/) into build/bin/<folder>. Each tests/<suite>/*.c is one Check
-# runner. V=1 shows full command lines; SANITIZE=address,undefined instruments the build.
+# build/libns.a (common/) into build/bin/<folder>. Tools that serve tests and local runs
+# (tools/simulator, the provider simulator) build the same way into build/tools/<name>,
+# apart from the product (the container image copies build/bin only). Each
+# tests/<suite>/*.c is one Check runner. V=1 shows full command lines;
+# SANITIZE=address,undefined instruments the build.
 
 BUILD    ?= build
 SANITIZE ?=
@@ -39,8 +43,10 @@ endif
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 CFLAGS   += -DNS_VERSION='"$(VERSION)"'
 
-DAEMONS  := ingest sender projector query simulator
-BINS     := $(foreach d,$(DAEMONS),$(if $(wildcard $(d)/*.c),$(BUILD)/bin/$(d)))
+DAEMONS  := ingest sender projector query
+TOOLS    := simulator
+BINS     := $(foreach d,$(DAEMONS),$(if $(wildcard $(d)/*.c),$(BUILD)/bin/$(d))) \
+            $(foreach t,$(TOOLS),$(BUILD)/tools/$(t))
 LIB      := $(BUILD)/libns.a
 LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard common/*.c))
 
@@ -50,9 +56,12 @@ SUITES   := unit integration e2e
 TESTS    := $(foreach s,$(SUITES),$(patsubst tests/$(s)/%.c,$(BUILD)/tests/$(s)/%,$(wildcard tests/$(s)/*.c)))
 # Each daemon's sources other than main.c also go into an archive, so that unit tests can
 # link the parts of a daemon they exercise (only referenced objects are pulled in).
-APP_LIBS := $(foreach d,$(DAEMONS),$(if $(filter-out $(d)/main.c,$(wildcard $(d)/*.c)),$(BUILD)/app/lib$(d).a))
+# Tools are archived the same way (tools/<name> -> libtool_<name>.a).
+APP_LIBS := $(foreach d,$(DAEMONS),$(if $(filter-out $(d)/main.c,$(wildcard $(d)/*.c)),$(BUILD)/app/lib$(d).a)) \
+            $(foreach t,$(TOOLS),$(BUILD)/app/libtool_$(t).a)
+SRC_DIRS := $(DAEMONS) $(addprefix tools/,$(TOOLS))
 
-ALL_OBJ  := $(LIB_OBJ) $(TLIB_OBJ) $(foreach d,$(DAEMONS),$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(d)/*.c))) \
+ALL_OBJ  := $(LIB_OBJ) $(TLIB_OBJ) $(foreach d,$(SRC_DIRS),$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(d)/*.c))) \
             $(patsubst $(BUILD)/tests/%,$(BUILD)/obj/tests/%.o,$(TESTS))
 
 .PHONY: all test asan run bench fmt lint clean deps tests
@@ -76,6 +85,14 @@ PCT := %
 $(BUILD)/bin/%: $$(patsubst $$(PCT).c,$(BUILD)/obj/$$(PCT).o,$$(wildcard $$*/*.c)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tools/%: $$(patsubst $$(PCT).c,$(BUILD)/obj/$$(PCT).o,$$(wildcard tools/$$*/*.c)) $(LIB)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/app/libtool_%.a: $$(patsubst $$(PCT).c,$(BUILD)/obj/$$(PCT).o,$$(filter-out tools/$$*/main.c,$$(wildcard tools/$$*/*.c)))
+	@mkdir -p $(dir $@)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
 $(BUILD)/app/lib%.a: $$(patsubst $$(PCT).c,$(BUILD)/obj/$$(PCT).o,$$(filter-out $$*/main.c,$$(wildcard $$*/*.c)))
 	@mkdir -p $(dir $@)
@@ -107,7 +124,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) bash bench/run.sh
 
-SOURCES = $(wildcard common/*.[ch] tests/*/*.[ch] $(foreach d,$(DAEMONS),$(d)/*.[ch]))
+SOURCES = $(wildcard common/*.[ch] tests/*/*.[ch] $(foreach d,$(SRC_DIRS),$(d)/*.[ch]))
 
 fmt:
 	clang-format -i $(SOURCES)
@@ -116,7 +133,8 @@ lint:
 	clang-format --dry-run -Werror $(SOURCES)
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
 	  --suppress=missingIncludeSystem --inline-suppr -Icommon \
-	  common $(foreach d,$(DAEMONS),$(wildcard $(d))) tests
+	  common $(foreach d,$(SRC_DIRS),$(wildcard $(d))) tests
+	bash tools/gates.sh
 
 clean:
 	rm -rf build

@@ -21,6 +21,7 @@ PROJECTOR_PORT=${PROJECTOR_PORT:-8082}
 SENDER_PORT=${SENDER_PORT:-8083}
 SIM_PORT=${SIM_PORT:-9090}
 bin="$top/$BUILD/bin"
+tools="$top/$BUILD/tools"
 logs="$RUN_DIR/logs"
 mkdir -p "$logs"
 
@@ -46,15 +47,17 @@ stop_all() {
 }
 trap stop_all INT TERM
 
-start() { # start NAME ENV=VALUE...
-	local name=$1
+start() { # start NAME ENV=VALUE... (a daemon of build/bin, or a tool of build/tools)
+	local name=$1 exe
 	shift
-	if [ ! -x "$bin/$name" ]; then
+	exe="$bin/$name"
+	[ -x "$exe" ] || exe="$tools/$name"
+	if [ ! -x "$exe" ]; then
 		echo "run-local: $name is not built yet, skipping" >&2
 		return 0
 	fi
 	# Own session: Ctrl-C reaches this script only, which then stops the daemons in order.
-	setsid env "$@" "$bin/$name" >>"$logs/$name.log" 2>&1 </dev/null &
+	setsid env "$@" "$exe" >>"$logs/$name.log" 2>&1 </dev/null &
 	pids+=($!)
 	names+=("$name")
 	echo "run-local: started $name (pid $!, log $logs/$name.log)" >&2

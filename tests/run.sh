@@ -38,6 +38,7 @@ bootstrap=$("$top/deploy/kafka/kafka.sh" start "$kdir") || { echo "run.sh: broke
 export NS_TEST_BOOTSTRAP=$bootstrap
 export KAFKA_BOOTSTRAP_SERVERS=$bootstrap
 export NS_BIN_DIR="$top/$BUILD/bin"
+export NS_TOOLS_DIR="$top/$BUILD/tools"
 export NS_SCHEMAS_DIR="$top/schemas/channels"
 export NS_TEST_TMP="$tmp"
 export CK_DEFAULT_TIMEOUT=${CK_DEFAULT_TIMEOUT:-300}

@@ -39,13 +39,23 @@ static const char *pool_keep(char *s)
 	return s;
 }
 
+/* The product's daemons live in NS_BIN_DIR, the tools that serve tests (the provider
+ * simulator) in NS_TOOLS_DIR: a name not found in the first is looked up in the second. */
 const char *nt_bin(const char *name)
 {
 	const char *dir = getenv("NS_BIN_DIR");
+	const char *tools = getenv("NS_TOOLS_DIR");
 	char *path = NULL;
 	if (!dir || !dir[0])
 		dir = "build/bin";
+	if (!tools || !tools[0])
+		tools = "build/tools";
 	ck_assert(asprintf(&path, "%s/%s", dir, name) > 0);
+	if (access(path, X_OK) != 0) {
+		free(path);
+		path = NULL;
+		ck_assert(asprintf(&path, "%s/%s", tools, name) > 0);
+	}
 	return pool_keep(path);
 }
 

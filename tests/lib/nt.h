@@ -14,7 +14,8 @@
 /* Broker bootstrap address under test. Aborts the test when NS_TEST_BOOTSTRAP is unset. */
 const char *nt_bootstrap(void);
 
-/* Path of a daemon binary: $NS_BIN_DIR/name, kept for the process lifetime. */
+/* Path of a daemon binary, $NS_BIN_DIR/name, or of a test tool (the simulator),
+ * $NS_TOOLS_DIR/name; kept for the process lifetime. */
 const char *nt_bin(const char *name);
 
 /* printf into a new string kept alive like nt_keep (never freed by the caller). Aborts the

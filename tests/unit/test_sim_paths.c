@@ -1,6 +1,6 @@
 /* test_sim_paths.c -- unit tests of simulator/paths.c: each channel's path, rejections,
  * strictly increasing timestamps, duplicates and reordering, and their shares. */
-#include "../../simulator/paths.h"
+#include "../../tools/simulator/paths.h"
 #include "ns_channel.h"
 #include "nt.h"
 
