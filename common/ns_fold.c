@@ -1,5 +1,5 @@
 /* ns_fold.c -- apply one event to a notification's state (the status semantics of
- * DESIGN.md, stated exactly in ns_fold.h). Pure: no I/O, no clock, no allocation. */
+ * docs/DESIGN.md, stated exactly in ns_fold.h). Pure: no I/O, no clock, no allocation. */
 #include "ns_fold.h"
 
 #include <stdarg.h>
@@ -128,9 +128,7 @@ static ns_outcome fold_claim(const ns_channels *set, ns_state *st, const ns_even
 		back = 0;
 	} else if (strcmp(s, c) == 0) {
 		/* Another event claiming the current status (e.g. two webhooks with different
-		 * timestamps): the earliest one dates it, whatever the arrival order. */
-		if (ev->occurred_at < st->updated_at)
-			st->updated_at = ev->occurred_at;
+		 * timestamps) changes nothing, timestamps included. */
 		say(detail, dlen, "already %s", c);
 		return NS_OUT_DUPLICATE;
 	} else if (ch) {
@@ -151,8 +149,10 @@ static ns_outcome fold_claim(const ns_channels *set, ns_state *st, const ns_even
 	copy(st->status, s, NS_STATUS_MAX);
 	if (ev->type == NS_EV_FAILED)
 		copy(st->reason, ev->reason, NS_REASON_MAX);
+	if (!st->requested && ev->occurred_at < st->created_at)
+		st->created_at = ev->occurred_at; /* earliest applied until the requested arrives */
 	if (ev->occurred_at > st->updated_at)
-		st->updated_at = ev->occurred_at;
+		st->updated_at = ev->occurred_at; /* never backwards */
 	return NS_OUT_APPLIED;
 }
 
@@ -167,8 +167,6 @@ ns_outcome ns_fold_apply(const ns_channels *set, ns_state *st, const ns_event *e
 		copy(st->external_id, ev->external_id, NS_EXTID_MAX);
 		st->created_at = ev->occurred_at;
 		st->updated_at = ev->occurred_at;
-	} else if (!st->requested && ev->occurred_at < st->created_at) {
-		st->created_at = ev->occurred_at; /* earliest until the requested arrives */
 	}
 	if (strcmp(st->external_id, ev->external_id) != 0) {
 		say(detail, detaillen, "event for %s folded into %s", ev->external_id,

@@ -1,7 +1,7 @@
 /* ns_fold.h -- the status semantics: apply one event to a notification's current state.
  *
  * Pure and deterministic: no I/O, no clock. The projector calls it for every event, in
- * partition order; replaying a topic gives the same states. Rules (DESIGN.md):
+ * partition order; replaying a topic gives the same states. Rules (docs/DESIGN.md):
  *   claimed S, current C:  S == C duplicate; S reachable from C applied;
  *   C reachable from S stale; neither invalid. A requested event claims the channel's
  *   initial status; the first requested wins: an identical repeat (same event id) is a
@@ -26,9 +26,12 @@
  *     reachability in the channel, or before requested in the union ("S reachable from C
  *     in any channel that has both") -> applied / stale / invalid. An applied failed
  *     stores its reason.
+ * Only an applied event changes timestamps: a duplicate, stale, invalid or conflicting one
+ * changes nothing (the first event of a notification dates its row, whatever its outcome).
+ * updated_at is the latest occurredAt of the applied events: it never moves backwards.
  * Deterministic state for a consistent history: status, channel, to, body, request_id,
  * provider_id, reason, created_at; updated_at as well when occurredAt grows along the
- * graph (two events claiming the same status: the earlier occurredAt wins). */
+ * graph and no two events claim the same status with different times. */
 #ifndef NS_FOLD_H
 #define NS_FOLD_H
 
@@ -55,11 +58,10 @@ typedef struct {
 	char request_id[NS_EVENT_ID_LEN + 1]; /* id of the winning requested event */
 	char provider_id[NS_PROVIDER_ID_MAX + 1];
 	char reason[NS_REASON_MAX + 1]; /* reason of the applied failed event */
-	int64_t created_at;		/* requested's occurredAt; before it, the earliest */
-	int64_t updated_at;		/* occurredAt of the applied event that set the
-					   status (the latest applied; lowered by a later event
-					   claiming the same status earlier); the first event's
-					   until one applies */
+	int64_t created_at;		/* requested's occurredAt; before it, the earliest applied
+					    (or the first event's) */
+	int64_t updated_at;		/* the latest occurredAt of an applied event (the first
+					    event's until one applies); never lowered */
 	long events;			/* events folded, every outcome */
 } ns_state;
 

@@ -11,6 +11,11 @@ static const char *log_svc = "nstatus";
 static volatile ns_log_level log_min = NS_LOG_INFO;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
+const char *ns_log_svc(void)
+{
+	return log_svc;
+}
+
 void ns_log_init(const char *svc, ns_log_level min)
 {
 	if (svc)

@@ -11,6 +11,9 @@ typedef enum { NS_LOG_DEBUG = 0, NS_LOG_INFO, NS_LOG_WARN, NS_LOG_ERROR } ns_log
 /* Set the service name printed as svc= and the minimum level. `svc` must outlive logging. */
 void ns_log_init(const char *svc, ns_log_level min);
 
+/* The service name set by ns_log_init ("nstatus" before). */
+const char *ns_log_svc(void);
+
 /* Parse "debug", "info", "warn" or "error". Returns 0 and sets *out, or -1 when unknown. */
 int ns_log_level_parse(const char *s, ns_log_level *out);
 

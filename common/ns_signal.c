@@ -1,5 +1,6 @@
 /* ns_signal.c -- stop flag set from SIGTERM/SIGINT; nothing else happens in the handler. */
 #include "ns_signal.h"
+#include "ns_crash.h"
 
 #include <signal.h>
 #include <string.h>
@@ -23,7 +24,9 @@ int ns_signal_install(void)
 	if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL))
 		return -1;
 	sa.sa_handler = SIG_IGN;
-	return sigaction(SIGPIPE, &sa, NULL) ? -1 : 0;
+	if (sigaction(SIGPIPE, &sa, NULL))
+		return -1;
+	return ns_crash_install();
 }
 
 int ns_signal_stopping(void)

@@ -5,7 +5,8 @@
 #ifndef NS_SIGNAL_H
 #define NS_SIGNAL_H
 
-/* Install the SIGTERM/SIGINT handlers and ignore SIGPIPE. Returns 0, or -1 on failure. */
+/* Install the SIGTERM/SIGINT handlers, ignore SIGPIPE, and install the fatal-signal line
+ * (ns_crash_install: call ns_log_init first, for its svc=). Returns 0, or -1 on failure. */
 int ns_signal_install(void);
 
 /* Non-zero once SIGTERM or SIGINT arrived (or ns_signal_request_stop was called). */

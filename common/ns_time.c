@@ -1,4 +1,4 @@
-/* ns_time.c -- clocks and the strict ISO 8601 UTC timestamp codec. */
+/* ns_time.c -- clocks and the RFC 3339 timestamp codec (UTC out, any offset in). */
 #include "ns_time.h"
 
 #include <stdio.h>
@@ -66,36 +66,83 @@ static int64_t days_from_civil(int y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
+/* "YYYY-MM-DDTHH:MM:SS" (T or t) into f[0..5]; advances *p. Returns 0 or -1. */
+static int parse_date_time(const char **p, int f[6])
+{
+	const char *q = *p;
+
+	if (digits(&q, 4, &f[0]) || *q++ != '-' || digits(&q, 2, &f[1]) || *q++ != '-' ||
+	    digits(&q, 2, &f[2]))
+		return -1;
+	if (*q != 'T' && *q != 't')
+		return -1;
+	q++;
+	if (digits(&q, 2, &f[3]) || *q++ != ':' || digits(&q, 2, &f[4]) || *q++ != ':' ||
+	    digits(&q, 2, &f[5]))
+		return -1;
+	*p = q;
+	return 0;
+}
+
+/* Optional ".d" to ".ddddddddd" into milliseconds (truncated); advances *p. */
+static int parse_fraction(const char **p, int *frac)
+{
+	const char *q = *p;
+	int n = 0, scale = 100;
+
+	*frac = 0;
+	if (*q != '.')
+		return 0;
+	q++;
+	while (*q >= '0' && *q <= '9' && n < 9) {
+		*frac += (*q - '0') * scale;
+		scale /= 10;
+		q++;
+		n++;
+	}
+	if (n == 0)
+		return -1;
+	*p = q;
+	return 0;
+}
+
+/* "Z", "z" or "+HH:MM" / "-HH:MM" (RFC 3339) ending the text: *minutes east of UTC. */
+static int parse_offset(const char *p, int *minutes)
+{
+	int sign, h, m;
+
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0') {
+		*minutes = 0;
+		return 0;
+	}
+	if (*p != '+' && *p != '-')
+		return -1;
+	sign = *p++ == '-' ? -1 : 1;
+	if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &m) || *p != '\0')
+		return -1;
+	if (h > 23 || m > 59)
+		return -1;
+	*minutes = sign * (h * 60 + m);
+	return 0;
+}
+
 int ns_time_parse(const char *s, int64_t *ms)
 {
 	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y, mo, d, h, mi, sec, frac = 0;
+	int f[6], frac, offset;
 	const char *p = s;
+	int64_t utc;
 
-	if (!s)
+	if (!s || parse_date_time(&p, f) || parse_fraction(&p, &frac) || parse_offset(p, &offset))
 		return -1;
-	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
-	    digits(&p, 2, &d) || *p++ != 'T' || digits(&p, 2, &h) || *p++ != ':' ||
-	    digits(&p, 2, &mi) || *p++ != ':' || digits(&p, 2, &sec))
+	if (f[0] < 1970 || f[1] < 1 || f[1] > 12 || f[3] > 23 || f[4] > 59 || f[5] > 59)
 		return -1;
-	if (*p == '.') {
-		int n = 0, scale = 100;
-		p++;
-		while (*p >= '0' && *p <= '9' && n < 9) {
-			frac += (*p - '0') * scale;
-			scale /= 10;
-			p++;
-			n++;
-		}
-		if (n == 0)
-			return -1;
-	}
-	if (*p++ != 'Z' || *p != '\0')
+	if (f[2] < 1 || f[2] > mdays[f[1] - 1] + (f[1] == 2 && is_leap(f[0])))
 		return -1;
-	if (y < 1970 || mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59)
-		return -1;
-	if (d < 1 || d > mdays[mo - 1] + (mo == 2 && is_leap(y)))
-		return -1;
-	*ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000LL + sec * 1000LL + frac;
+	utc = ((days_from_civil(f[0], f[1], f[2]) * 24 + f[3]) * 60 + f[4]) * 60000LL +
+	      f[5] * 1000LL + frac - offset * 60000LL;
+	if (utc < 0)
+		return -1; /* before the epoch once normalised */
+	*ms = utc;
 	return 0;
 }

@@ -1,7 +1,9 @@
-/* ns_time.h -- wall-clock milliseconds and strict ISO 8601 UTC timestamps.
+/* ns_time.h -- wall-clock milliseconds and RFC 3339 timestamps.
  *
- * The one timestamp form of the service: "2025-03-01T12:00:00.000Z" (UTC, milliseconds).
- * Parsing also accepts a missing or 1-9 digit fraction; it refuses offsets other than Z. */
+ * The one timestamp form the service writes: "2025-03-01T12:00:00.000Z" (UTC,
+ * milliseconds). Parsing accepts any RFC 3339 date-time (RFC 3339 section 5.6): 'T' or 't',
+ * a missing or 1-9 digit fraction (truncated to milliseconds), and 'Z', 'z' or a numeric
+ * offset "+HH:MM" / "-HH:MM", normalised to UTC. */
 #ifndef NS_TIME_H
 #define NS_TIME_H
 
@@ -18,9 +20,9 @@ int64_t ns_time_mono_ms(void);
 /* Format `ms` since the epoch into out (NS_TIME_ISO_LEN bytes). Returns out. */
 char *ns_time_format(int64_t ms, char out[NS_TIME_ISO_LEN]);
 
-/* Parse an ISO 8601 UTC timestamp ("...Z") into ms since the epoch.
- * Returns 0 on success, -1 when the text is not a valid UTC timestamp (bad field ranges,
- * trailing characters, a non-Z offset). */
+/* Parse an RFC 3339 date-time into ms since the epoch (UTC). Returns 0 on success, -1 when
+ * the text is not one (bad field ranges, a leap second, trailing characters, a space for
+ * 'T', an offset without its colon) or lies before 1970-01-01T00:00:00Z once normalised. */
 int ns_time_parse(const char *s, int64_t *ms);
 
 #endif

@@ -279,9 +279,9 @@ static const struct {
      "\"type\":\"status\",\"channel\":\"\",\"source\":\"provider\",\"data\":{\"status\":"
      "\"sent\"}}",
      "externalId longer"},
-    {"timestamp with offset",
+    {"timestamp with offset and no colon",
      "{\"v\":1,\"id\":\"0123456789abcdef0123456789abcdef\",\"externalId\":\"n-1\","
-     "\"occurredAt\":\"2025-03-01T12:00:00.000+01:00\",\"receivedAt\":\"2025-03-01T12:00:00."
+     "\"occurredAt\":\"2025-03-01T12:00:00.000+0100\",\"receivedAt\":\"2025-03-01T12:00:00."
      "000Z\",\"type\":\"status\",\"channel\":\"\",\"source\":\"provider\",\"data\":{"
      "\"status\":\"sent\"}}",
      "occurredAt is not an ISO"},

@@ -114,7 +114,12 @@ static int next_perm(int *p, int n)
 }
 
 /* Fold every permutation of evs and compare each final state with the in-order one.
+ * updated_at is compared too unless two events claim the same status at different times:
+ * then it is the time of whichever arrived first (a later claim of the current status is
+ * a duplicate and changes nothing), and it is checked to lie in [updated_lo, updated_hi].
  * Returns the number of permutations folded. */
+static int64_t updated_lo, updated_hi; /* 0, 0: compare exactly */
+
 static long fold_all_orders(const ns_channels *chs, const ns_event *evs, int n, ns_state *ref)
 {
 	int p[8];
@@ -143,8 +148,13 @@ static long fold_all_orders(const ns_channels *chs, const ns_event *evs, int n, 
 			ck_assert_str_eq(st.external_id, ref->external_id);
 			ck_assert_int_eq(st.requested, ref->requested);
 			ck_assert_int_eq(st.created_at, ref->created_at);
-			ck_assert_int_eq(st.updated_at, ref->updated_at);
+			if (updated_hi == 0)
+				ck_assert_int_eq(st.updated_at, ref->updated_at);
 			ck_assert_int_eq(st.events, n);
+		}
+		if (updated_hi != 0) {
+			ck_assert_int_ge(st.updated_at, updated_lo);
+			ck_assert_int_le(st.updated_at, updated_hi);
 		}
 		count++;
 	} while (next_perm(p, n));
@@ -208,7 +218,9 @@ START_TEST(test_other_histories_every_order)
 	evs[1] = DISP("sms", T0 + 10);
 	evs[2] = STATUS("delivered", T0 + 30);
 	evs[3] = STATUS("delivered", T0 + 31); /* another webhook with another timestamp */
+	updated_lo = T0 + 30, updated_hi = T0 + 31;
 	ck_assert_int_eq(fold_all_orders(set, evs, 4, &ref), 24);
+	updated_lo = updated_hi = 0;
 	ck_assert_str_eq(ref.status, "delivered");
 }
 END_TEST
@@ -302,6 +314,43 @@ START_TEST(test_outcomes)
 		      st.provider_id);
 	ck_assert_int_eq(st.events, n);
 	ck_assert(st.exists);
+}
+END_TEST
+
+/* Only applied events move timestamps: a duplicate webhook dated 1970, a stale one and an
+ * invalid one leave createdAt and updatedAt alone, and updatedAt never moves backwards. */
+START_TEST(test_timestamps_only_from_applied)
+{
+	ns_state st;
+	seen_set seen;
+	ns_event req = REQ("sms", "hello", T0), disp = DISP("sms", T0 + 100);
+	ns_event sent = STATUS("sent", T0 + 200), delivered = STATUS("delivered", T0 + 300);
+	ns_event dup_1970 = STATUS("delivered", 0), stale = STATUS("sent", T0 + 900);
+	ns_event bogus = STATUS("viewed", T0 + 1000); /* not an sms status */
+
+	memset(&st, 0, sizeof(st));
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(fold(set, &st, &seen, &req), NS_OUT_APPLIED);
+	ck_assert_int_eq(fold(set, &st, &seen, &disp), NS_OUT_APPLIED);
+	ck_assert_int_eq(fold(set, &st, &seen, &sent), NS_OUT_APPLIED);
+	ck_assert_int_eq(fold(set, &st, &seen, &delivered), NS_OUT_APPLIED);
+	ck_assert_int_eq(st.updated_at, T0 + 300);
+	ck_assert_int_eq(fold(set, &st, &seen, &dup_1970), NS_OUT_DUPLICATE);
+	ck_assert_int_eq(fold(set, &st, &seen, &stale), NS_OUT_STALE);
+	ck_assert_int_eq(fold(set, &st, &seen, &bogus), NS_OUT_INVALID);
+	ck_assert_str_eq(st.status, "delivered");
+	ck_assert_int_eq(st.created_at, T0);
+	ck_assert_int_eq(st.updated_at, T0 + 300);
+	ck_assert_int_ge(st.updated_at, st.created_at);
+
+	/* an applied event dated before the current updatedAt does not lower it */
+	memset(&st, 0, sizeof(st));
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(fold(set, &st, &seen, &req), NS_OUT_APPLIED);
+	sent.occurred_at = T0 - 5000; /* provider clock behind ours */
+	ck_assert_int_eq(fold(set, &st, &seen, &sent), NS_OUT_APPLIED);
+	ck_assert_int_eq(st.updated_at, T0);
+	ck_assert_int_eq(st.created_at, T0);
 }
 END_TEST
 
@@ -411,6 +460,7 @@ int main(void)
 	tcase_add_test(tc, test_other_histories_every_order);
 	tcase_add_loop_test(tc, test_outcomes, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_conflict_keeps_first);
+	tcase_add_test(tc, test_timestamps_only_from_applied);
 	tcase_add_test(tc, test_outcome_names);
 	tcase_add_test(tc, test_new_channel_email);
 	suite_add_tcase(s, tc);
