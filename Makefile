@@ -5,6 +5,7 @@
 #   make asan       the same suites under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make run        broker + every daemon + provider simulator, in the foreground
 #   make bench      benchmarks, printing ratios against a baseline measured in the same run
+#   make fuzz       libFuzzer campaign over every parser (FUZZ_SECONDS per target, default 60)
 #   make fmt/lint   apply / check .clang-format; cppcheck; tools/gates.sh (function size and
 #                   complexity, banned functions, no daemon including another's files)
 #   make clean
@@ -26,6 +27,11 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wformat=2 \
             -Wno-format-nonliteral -fno-strict-aliasing -pthread -MMD -MP -I. -Icommon -Itests/lib
 LDLIBS   += -lrdkafka -lsqlite3 -ljansson -lcivetweb -lcurl -lcrypto -lpthread -lm
 TESTLIBS := $(shell pkg-config --libs check 2>/dev/null || echo -lcheck -lsubunit -lrt -lm)
+
+# FUZZ=1 (set by `make fuzz`) instruments every object for libFuzzer's coverage.
+ifneq ($(FUZZ),)
+CFLAGS  += -fsanitize=fuzzer-no-link
+endif
 
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer -O1
@@ -64,7 +70,7 @@ SRC_DIRS := $(DAEMONS) $(addprefix tools/,$(TOOLS))
 ALL_OBJ  := $(LIB_OBJ) $(TLIB_OBJ) $(foreach d,$(SRC_DIRS),$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(d)/*.c))) \
             $(patsubst $(BUILD)/tests/%,$(BUILD)/obj/tests/%.o,$(TESTS))
 
-.PHONY: all test asan run bench fmt lint clean deps tests
+.PHONY: all test asan run bench fmt lint clean deps tests fuzz fuzzers
 # Objects and archives are built through pattern chains: keep them (no intermediate deletion).
 .SECONDARY:
 all: $(BINS) $(LIB)
@@ -104,6 +110,16 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TLIB_OBJ) $(APP_LIBS) $(LIB)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(TESTLIBS) $(LDLIBS)
 
+# libFuzzer targets (fuzz/*.c, one per parser), linked like the tests.
+FUZZERS  := $(filter-out fuzz_harness,$(patsubst fuzz/%.c,%,$(wildcard fuzz/*.c)))
+FUZZ_SECONDS ?= 60
+
+$(BUILD)/fuzzers/%: $(BUILD)/obj/fuzz/%.o $(BUILD)/obj/tests/lib/nt_stack.o $(APP_LIBS) $(LIB)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)$(CC) $(LDFLAGS) -fsanitize=fuzzer -o $@ $^ $(LDLIBS)
+
+fuzzers: $(addprefix $(BUILD)/fuzzers/,$(FUZZERS))
+
 deps:
 	@sh deploy/install-deps.sh --if-missing
 
@@ -116,6 +132,11 @@ asan: deps
 	@BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bash tests/run.sh
 
+# A bounded fuzzing campaign: every target for FUZZ_SECONDS, clang, ASan + UBSan.
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=build/fuzz CC=clang SANITIZE=address,undefined FUZZ=1 fuzzers
+	@BUILD=build/fuzz FUZZ_SECONDS=$(FUZZ_SECONDS) bash fuzz/run.sh $(FUZZERS)
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) bash deploy/run-local.sh
@@ -124,7 +145,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) bash bench/run.sh
 
-SOURCES = $(wildcard common/*.[ch] tests/*/*.[ch] $(foreach d,$(SRC_DIRS),$(d)/*.[ch]))
+SOURCES = $(wildcard common/*.[ch] tests/*/*.[ch] fuzz/*.[ch] $(foreach d,$(SRC_DIRS),$(d)/*.[ch]))
 
 fmt:
 	clang-format -i $(SOURCES)
@@ -133,7 +154,7 @@ lint:
 	clang-format --dry-run -Werror $(SOURCES)
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
 	  --suppress=missingIncludeSystem --inline-suppr -Icommon \
-	  common $(foreach d,$(SRC_DIRS),$(wildcard $(d))) tests
+	  common $(foreach d,$(SRC_DIRS),$(wildcard $(d))) tests fuzz
 	bash tools/gates.sh
 
 clean:

@@ -7,13 +7,15 @@
 #
 # Build: gcc make pkg-config and the -dev packages of librdkafka, sqlite3, jansson, civetweb,
 # libcurl, OpenSSL (libcrypto), Check. Broker: a JDK (17+) and Maven to fetch the jars,
-# kcat to probe it. Tools: clang-format, cppcheck, pmccabe (make lint), valgrind, wrk (make bench),
+# kcat to probe it. Tools: clang-format, cppcheck, pmccabe (make lint), clang and its
+# libFuzzer runtime (make fuzz), valgrind, wrk (make bench),
 # curl (the quick start).
 set -eu
 
 PACKAGES="gcc make pkg-config librdkafka-dev libsqlite3-dev sqlite3 libjansson-dev
 libcivetweb-dev libcurl4-openssl-dev libssl-dev check libsubunit-dev
-default-jdk-headless maven kcat curl clang-format cppcheck pmccabe valgrind wrk"
+default-jdk-headless maven kcat curl clang-format cppcheck pmccabe valgrind wrk
+clang libclang-rt-14-dev"
 
 missing() {
 	for p in $PACKAGES; do
