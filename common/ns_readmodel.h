@@ -148,9 +148,10 @@ int ns_readmodel_checkpoint(const char *path, char *err, size_t errlen);
  * -shm (refused when its WAL is not empty), fsync it; checkpoint the old file at `to` when
  * there is one (so no committed row lives only in its -wal); unlink to's -wal and -shm
  * (they belong to the old inode: the new file must not inherit them); rename; fsync the
- * folder. Nothing may hold `from` open, and no writer may use `to`. Returns NS_READMODEL_OK,
- * or NS_READMODEL_MISMATCH / NS_READMODEL_ERROR with err filled (`to` is untouched unless
- * err says the rename happened). */
+ * folder (a failure there is only logged: the swap happened). Nothing may hold `from`
+ * open, and no writer may use `to`. Returns NS_READMODEL_OK, or NS_READMODEL_MISMATCH /
+ * NS_READMODEL_ERROR with err filled; on failure `to` still holds its old content (its
+ * WAL may have been checkpointed into it) and `from` is left in place. */
 int ns_readmodel_swap(const char *from, const char *to, char *err, size_t errlen);
 
 /* Unlink path and its -wal, -shm and -journal companions; missing ones are fine. Returns
