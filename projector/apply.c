@@ -4,6 +4,7 @@
 #include "ns_event.h"
 #include "ns_log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -4,10 +4,10 @@
 #include "ns_config.h"
 #include "ns_log.h"
 #include "ns_metrics.h"
+#include "ns_readmodel.h"
 #include "ns_signal.h"
 #include "projector.h"
 #include "rebuild.h"
-#include "store.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -80,7 +80,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (dump) {
-		if (proj_store_dump(cfg.db_path, stdout, err, sizeof(err))) {
+		if (ns_readmodel_dump(cfg.db_path, stdout, err, sizeof(err))) {
 			fprintf(stderr, "projector: %s\n", err);
 			return 1;
 		}

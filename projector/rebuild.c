@@ -8,14 +8,12 @@
 #include "ns_kafka.h"
 #include "ns_log.h"
 #include "ns_metrics.h"
+#include "ns_readmodel.h"
 #include "ns_signal.h"
 #include "ns_time.h"
 #include "store.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,23 +47,16 @@ typedef struct {
 	ns_gauge *m_done;
 } rb_ctx;
 
-/* Unlink path and its SQLite companions. Returns 0, or -1 when one of them exists and
- * cannot be removed. */
+/* Unlink path and its SQLite companions. Returns 0, or -1 (logged) when one of them exists
+ * and cannot be removed. */
 static int remove_db_files(const char *path)
 {
-	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
-	char p[RB_PATH_MAX + 16];
-	int ret = 0;
+	char err[512];
 
-	for (size_t i = 0; i < sizeof(sfx) / sizeof(sfx[0]); i++) {
-		snprintf(p, sizeof(p), "%s%s", path, sfx[i]);
-		if (unlink(p) != 0 && errno != ENOENT) {
-			NS_ERROR("projector.rebuild.unlink", "path=%s err=\"%s\"", p,
-				 strerror(errno));
-			ret = -1;
-		}
-	}
-	return ret;
+	if (ns_readmodel_remove(path, err, sizeof(err)) == NS_READMODEL_OK)
+		return 0;
+	NS_ERROR("projector.rebuild.unlink", "path=%s err=\"%s\"", path, err);
+	return -1;
 }
 
 /* A consumer outside every group: a throwaway group.id (required by librdkafka for assign;
@@ -291,118 +282,21 @@ static int replay(rb_ctx *x)
 	return PROJ_REBUILD_SWAPPED;
 }
 
-/* PRAGMA wal_checkpoint(TRUNCATE) on path through a connection of its own. Returns 0 when
- * every frame was checkpointed, 1 when readers kept part of the WAL busy, -1 on error (all
- * logged). Opens read-write, never creates. */
-static int checkpoint_file(const char *path)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	int ret = -1, rc;
-
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
-	if (rc != SQLITE_OK)
-		goto out;
-	sqlite3_busy_timeout(db, 5000);
-	rc = sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &q, NULL);
-	if (rc != SQLITE_OK)
-		goto out;
-	rc = sqlite3_step(q);
-	if (rc != SQLITE_ROW)
-		goto out;
-	ret = sqlite3_column_int(q, 0) ? 1 : 0;
-	rc = SQLITE_OK;
-out:
-	if (rc != SQLITE_OK)
-		NS_ERROR("projector.rebuild.checkpoint", "path=%s rc=%d err=\"%s\"", path, rc,
-			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-	else if (ret == 1)
-		NS_WARN("projector.rebuild.checkpoint", "path=%s busy=1", path);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return ret;
-}
-
-/* fsync a file or a folder by path. Returns 0 or -1 (logged). */
-static int fsync_path(const char *path, int dir)
-{
-	int fd = open(path, O_RDONLY | (dir ? O_DIRECTORY : 0));
-	int ret = -1;
-
-	if (fd < 0)
-		goto out;
-	if (fsync(fd) != 0)
-		goto out;
-	ret = 0;
-out:
-	if (ret)
-		NS_ERROR("projector.rebuild.fsync", "path=%s err=\"%s\"", path, strerror(errno));
-	if (fd >= 0)
-		close(fd);
-	return ret;
-}
-
-/* The folder of path into out ("." when none). */
-static void dir_of(const char *path, char *out, size_t outlen)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		snprintf(out, outlen, ".");
-	else if (slash == path)
-		snprintf(out, outlen, "/");
-	else
-		snprintf(out, outlen, "%.*s", (int)(slash - path), path);
-}
-
-/* Make the new file self-contained and rename it over the live one (see rebuild.h for why
- * in this order). Returns 0 or -1 (logged; the live file is then untouched unless the
- * rename itself happened). */
+/* Make the new file self-contained and rename it over the live one (ns_readmodel_swap;
+ * see rebuild.h for why in this order). Returns 0 or -1 (logged; the live file is then
+ * untouched unless the rename itself happened). */
 static int swap_in(rb_ctx *x)
 {
 	const char *live = x->cfg->db_path;
-	char p[RB_PATH_MAX + 16], dir[RB_PATH_MAX];
+	char err[1024];
 	struct stat st;
 
 	proj_store_close(x->store);
 	x->store = NULL;
-	/* The last connection's close checkpoints already; make sure, then drop leftovers of
-	 * the file nobody else opens. */
-	if (checkpoint_file(x->path) != 0)
-		return -1;
-	for (int i = 0; i < 2; i++) {
-		snprintf(p, sizeof(p), "%s%s", x->path, i ? "-shm" : "-wal");
-		if (stat(p, &st) == 0 && i == 0 && st.st_size > 0) {
-			NS_ERROR("projector.rebuild.swap", "path=%s err=\"wal not empty\"", p);
-			return -1;
-		}
-		if (unlink(p) != 0 && errno != ENOENT) {
-			NS_ERROR("projector.rebuild.swap", "path=%s err=\"%s\"", p,
-				 strerror(errno));
-			return -1;
-		}
-	}
-	if (fsync_path(x->path, 0))
-		return -1;
-	/* Every row of the old file into its main file, so that a reader opening it in the
-	 * instant between the unlinks and the rename misses nothing. */
-	if (stat(live, &st) == 0 && checkpoint_file(live) < 0)
-		return -1;
-	for (int i = 0; i < 2; i++) {
-		snprintf(p, sizeof(p), "%s%s", live, i ? "-shm" : "-wal");
-		if (unlink(p) != 0 && errno != ENOENT) {
-			NS_ERROR("projector.rebuild.swap", "path=%s err=\"%s\"", p,
-				 strerror(errno));
-			return -1;
-		}
-	}
-	if (rename(x->path, live) != 0) {
-		NS_ERROR("projector.rebuild.swap", "from=%s to=%s err=\"%s\"", x->path, live,
-			 strerror(errno));
+	if (ns_readmodel_swap(x->path, live, err, sizeof(err)) != NS_READMODEL_OK) {
+		NS_ERROR("projector.rebuild.swap", "from=%s to=%s err=\"%s\"", x->path, live, err);
 		return -1;
 	}
-	dir_of(live, dir, sizeof(dir));
-	(void)fsync_path(dir, 1);
 	if (stat(live, &st) == 0)
 		NS_INFO("projector.rebuild.swapped", "db=%s inode=%llu events=%lld", live,
 			(unsigned long long)st.st_ino, (long long)x->events);

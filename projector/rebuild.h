@@ -11,11 +11,11 @@
  * old file keep reading it through their open descriptors until they reopen (query does
  * when it sees the inode change).
  *
- * The swap, in order: checkpoint(TRUNCATE) and close the new file, fsync it; checkpoint the
- * old file (so no committed row lives only in its -wal); unlink the old name's -wal and -shm
- * (they belong to the old inode: a new database at the same path must not inherit them);
- * rename; fsync the folder. Requirement: no other writer uses the live file during the
- * rebuild (the operator replaces the running projector with `projector --rebuild`, which
+ * The swap, in order (ns_readmodel_swap): checkpoint(TRUNCATE) and close the new file,
+ * fsync it; checkpoint the old file (so no committed row lives only in its -wal); unlink the
+ * old name's -wal and -shm (they belong to the old inode: a new database at the same path
+ * must not inherit them); rename; fsync the folder. Requirement: no other writer uses the live file
+ * during the rebuild (the operator replaces the running projector with `projector --rebuild`, which
  * continues as the live projector on the new file: proj_run). */
 #ifndef PROJ_REBUILD_H
 #define PROJ_REBUILD_H

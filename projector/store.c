@@ -1,8 +1,8 @@
-/* store.c -- the projector's SQLite store (see store.h): one connection, prepared
- * statements kept for its life, the schema of store_schema.h, and the canonical dump. */
+/* store.c -- the projector's SQLite store (see store.h): one read-write connection to the
+ * read model (ns_readmodel.h), its prepared statements kept for its life. */
 #include "store.h"
 #include "ns_log.h"
-#include "store_schema.h"
+#include "ns_readmodel.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -25,19 +25,19 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_LOAD] = "SELECT channel, status, to_addr, body, request_id, provider_id, reason,"
-		" created_at, updated_at, events FROM notifications WHERE external_id = ?1",
-    [ST_SAVE] = "INSERT OR REPLACE INTO notifications (external_id, channel, status, to_addr,"
-		" body, request_id, provider_id, reason, created_at, updated_at, events,"
-		" last_partition, last_offset) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+    [ST_LOAD] = NS_READMODEL_SQL_NOTIF,
+    [ST_SAVE] = "INSERT OR REPLACE INTO notifications (" NS_READMODEL_NOTIF_COLUMNS
+		") VALUES (" NS_READMODEL_NOTIF_PARAMS ")",
     [ST_SEEN] = "SELECT 1 FROM events WHERE external_id = ?1 AND event_id = ?2 LIMIT 1",
-    [ST_INSERT_EVENT] = "INSERT INTO events (external_id, event_id, type, source, status,"
-			" outcome, detail, occurred_at, received_at, partition, offset)"
-			" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
-    [ST_GET_OFFSET] = "SELECT next_offset FROM offsets WHERE topic = ?1 AND partition = ?2",
-    [ST_SET_OFFSET] = "INSERT OR REPLACE INTO offsets (topic, partition, next_offset)"
-		      " VALUES (?1, ?2, ?3)",
+    [ST_INSERT_EVENT] = "INSERT INTO events (" NS_READMODEL_EVENT_COLUMNS
+			") VALUES (" NS_READMODEL_EVENT_PARAMS ")",
+    [ST_GET_OFFSET] = NS_READMODEL_SQL_OFFSET,
+    [ST_SET_OFFSET] = "INSERT OR REPLACE INTO offsets (" NS_READMODEL_OFFSET_COLUMNS
+		      ") VALUES (" NS_READMODEL_OFFSET_PARAMS ")",
 };
+
+/* Parameter number of column c in an INSERT of its table's column list. */
+#define PARAM(c) ((c) + 1)
 
 struct proj_store {
 	sqlite3 *db;
@@ -64,41 +64,23 @@ static int step_done(proj_store *s, int which)
 proj_store *proj_store_open(const char *path, char *err, size_t errlen)
 {
 	proj_store *s = calloc(1, sizeof(*s));
-	char *emsg = NULL;
-	int rc;
 
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	rc = sqlite3_open_v2(
-	    path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "open %s: %s", path,
-			 s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+	if (ns_readmodel_open_rw(path, &s->db, err, errlen) != NS_READMODEL_OK)
 		goto fail;
-	}
-	sqlite3_busy_timeout(s->db, PROJ_BUSY_TIMEOUT_MS);
-	rc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
-			  &emsg);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(s->db, PROJ_SCHEMA_SQL, NULL, NULL, &emsg);
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "init %s: %s", path, emsg ? emsg : sqlite3_errstr(rc));
-		goto fail;
-	}
 	for (int i = 0; i < ST_COUNT; i++) {
-		rc = sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
-					&s->st[i], NULL);
+		int rc = sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
+					    &s->st[i], NULL);
 		if (rc != SQLITE_OK) {
 			snprintf(err, errlen, "prepare %d: %s", i, sqlite3_errmsg(s->db));
 			goto fail;
 		}
 	}
-	sqlite3_free(emsg);
 	return s;
 fail:
-	sqlite3_free(emsg);
 	proj_store_close(s);
 	return NULL;
 }
@@ -163,16 +145,17 @@ int proj_store_load_state(proj_store *s, const char *external_id, ns_state *st)
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		st->exists = 1;
-		col_text(q, 0, st->channel, sizeof(st->channel));
-		col_text(q, 1, st->status, sizeof(st->status));
-		col_text(q, 2, st->to, sizeof(st->to));
-		col_text(q, 3, st->body, sizeof(st->body));
-		col_text(q, 4, st->request_id, sizeof(st->request_id));
-		col_text(q, 5, st->provider_id, sizeof(st->provider_id));
-		col_text(q, 6, st->reason, sizeof(st->reason));
-		st->created_at = sqlite3_column_int64(q, 7);
-		st->updated_at = sqlite3_column_int64(q, 8);
-		st->events = (long)sqlite3_column_int64(q, 9);
+		col_text(q, NS_READMODEL_NOTIF_CHANNEL, st->channel, sizeof(st->channel));
+		col_text(q, NS_READMODEL_NOTIF_STATUS, st->status, sizeof(st->status));
+		col_text(q, NS_READMODEL_NOTIF_TO_ADDR, st->to, sizeof(st->to));
+		col_text(q, NS_READMODEL_NOTIF_BODY, st->body, sizeof(st->body));
+		col_text(q, NS_READMODEL_NOTIF_REQUEST_ID, st->request_id, sizeof(st->request_id));
+		col_text(q, NS_READMODEL_NOTIF_PROVIDER_ID, st->provider_id,
+			 sizeof(st->provider_id));
+		col_text(q, NS_READMODEL_NOTIF_REASON, st->reason, sizeof(st->reason));
+		st->created_at = sqlite3_column_int64(q, NS_READMODEL_NOTIF_CREATED_AT);
+		st->updated_at = sqlite3_column_int64(q, NS_READMODEL_NOTIF_UPDATED_AT);
+		st->events = (long)sqlite3_column_int64(q, NS_READMODEL_NOTIF_EVENTS);
 		st->requested = st->request_id[0] != '\0';
 		ret = 1;
 	} else if (rc == SQLITE_DONE) {
@@ -189,19 +172,22 @@ int proj_store_save_state(proj_store *s, const ns_state *st, int32_t partition, 
 {
 	sqlite3_stmt *q = s->st[ST_SAVE];
 
-	sqlite3_bind_text(q, 1, st->external_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, st->channel, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, st->status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, st->to, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 5, st->body, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 6, st->request_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 7, st->provider_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 8, st->reason, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 9, st->created_at);
-	sqlite3_bind_int64(q, 10, st->updated_at);
-	sqlite3_bind_int64(q, 11, st->events);
-	sqlite3_bind_int64(q, 12, partition);
-	sqlite3_bind_int64(q, 13, offset);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_NOTIF_EXTERNAL_ID), st->external_id, -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_NOTIF_CHANNEL), st->channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_NOTIF_STATUS), st->status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_NOTIF_TO_ADDR), st->to, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_NOTIF_BODY), st->body, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_NOTIF_REQUEST_ID), st->request_id, -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_NOTIF_PROVIDER_ID), st->provider_id, -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_NOTIF_REASON), st->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, PARAM(NS_READMODEL_NOTIF_CREATED_AT), st->created_at);
+	sqlite3_bind_int64(q, PARAM(NS_READMODEL_NOTIF_UPDATED_AT), st->updated_at);
+	sqlite3_bind_int64(q, PARAM(NS_READMODEL_NOTIF_EVENTS), st->events);
+	sqlite3_bind_int64(q, PARAM(NS_READMODEL_NOTIF_LAST_PARTITION), partition);
+	sqlite3_bind_int64(q, PARAM(NS_READMODEL_NOTIF_LAST_OFFSET), offset);
 	return step_done(s, ST_SAVE);
 }
 
@@ -228,17 +214,18 @@ int proj_store_insert_event(proj_store *s, const proj_event_row *r)
 {
 	sqlite3_stmt *q = s->st[ST_INSERT_EVENT];
 
-	sqlite3_bind_text(q, 1, r->external_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, r->event_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, r->type, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 4, r->source, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 5, r->status, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 6, r->outcome, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 7, r->detail, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 8, r->occurred_at);
-	sqlite3_bind_int64(q, 9, r->received_at);
-	sqlite3_bind_int64(q, 10, r->partition);
-	sqlite3_bind_int64(q, 11, r->offset);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_EXTERNAL_ID), r->external_id, -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_EVENT_ID), r->event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_TYPE), r->type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_SOURCE), r->source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_STATUS), r->status, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_OUTCOME), r->outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_DETAIL), r->detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, PARAM(NS_READMODEL_EVENT_OCCURRED_AT), r->occurred_at);
+	sqlite3_bind_int64(q, PARAM(NS_READMODEL_EVENT_RECEIVED_AT), r->received_at);
+	sqlite3_bind_int64(q, PARAM(NS_READMODEL_EVENT_PARTITION), r->partition);
+	sqlite3_bind_int64(q, PARAM(NS_READMODEL_EVENT_OFFSET), r->offset);
 	return step_done(s, ST_INSERT_EVENT);
 }
 
@@ -251,7 +238,7 @@ int proj_store_get_offset(proj_store *s, const char *topic, int32_t partition, i
 	sqlite3_bind_int64(q, 2, partition);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		*next = sqlite3_column_int64(q, 0);
+		*next = sqlite3_column_int64(q, NS_READMODEL_OFFSET_NEXT_OFFSET);
 		ret = 1;
 	} else if (rc == SQLITE_DONE) {
 		ret = 0;
@@ -267,87 +254,8 @@ int proj_store_set_offset(proj_store *s, const char *topic, int32_t partition, i
 {
 	sqlite3_stmt *q = s->st[ST_SET_OFFSET];
 
-	sqlite3_bind_text(q, 1, topic, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, partition);
-	sqlite3_bind_int64(q, 3, next);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_OFFSET_TOPIC), topic, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, PARAM(NS_READMODEL_OFFSET_PARTITION), partition);
+	sqlite3_bind_int64(q, PARAM(NS_READMODEL_OFFSET_NEXT_OFFSET), next);
 	return step_done(s, ST_SET_OFFSET);
-}
-
-/* Print one value: integers as numbers, text with \t \n \r \\ escaped, NULL as \N. */
-static void dump_value(FILE *out, sqlite3_stmt *q, int i)
-{
-	const unsigned char *t;
-
-	switch (sqlite3_column_type(q, i)) {
-	case SQLITE_INTEGER:
-		fprintf(out, "%lld", (long long)sqlite3_column_int64(q, i));
-		return;
-	case SQLITE_NULL:
-		fputs("\\N", out);
-		return;
-	default:
-		break;
-	}
-	t = sqlite3_column_text(q, i);
-	for (; t && *t; t++) {
-		if (*t == '\t')
-			fputs("\\t", out);
-		else if (*t == '\n')
-			fputs("\\n", out);
-		else if (*t == '\r')
-			fputs("\\r", out);
-		else if (*t == '\\')
-			fputs("\\\\", out);
-		else
-			fputc(*t, out);
-	}
-}
-
-int proj_store_dump(const char *path, FILE *out, char *err, size_t errlen)
-{
-	static const char *const queries[] = {
-	    "SELECT 'notification', * FROM notifications ORDER BY external_id",
-	    "SELECT 'event', * FROM events ORDER BY partition, offset",
-	    "SELECT 'offset', * FROM offsets ORDER BY topic, partition",
-	};
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	int ret = -1, rc;
-
-	rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
-	if (rc != SQLITE_OK) {
-		snprintf(err, errlen, "open %s: %s", path, db ? sqlite3_errmsg(db) : "failed");
-		goto out;
-	}
-	sqlite3_busy_timeout(db, PROJ_BUSY_TIMEOUT_MS);
-	for (size_t k = 0; k < sizeof(queries) / sizeof(queries[0]); k++) {
-		rc = sqlite3_prepare_v2(db, queries[k], -1, &q, NULL);
-		if (rc != SQLITE_OK) {
-			snprintf(err, errlen, "dump: %s", sqlite3_errmsg(db));
-			goto out;
-		}
-		for (;;) {
-			int n = sqlite3_column_count(q);
-			rc = sqlite3_step(q);
-			if (rc != SQLITE_ROW)
-				break;
-			for (int i = 0; i < n; i++) {
-				if (i)
-					fputc('\t', out);
-				dump_value(out, q, i);
-			}
-			fputc('\n', out);
-		}
-		if (rc != SQLITE_DONE) {
-			snprintf(err, errlen, "dump: %s", sqlite3_errmsg(db));
-			goto out;
-		}
-		sqlite3_finalize(q);
-		q = NULL;
-	}
-	ret = 0;
-out:
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return ret;
 }

@@ -3,7 +3,8 @@
  * all of it into transactions.
  *
  * One store is one connection with its prepared statements, kept for the life of the
- * store; it is used from one thread at a time (the consume loop). Schema: store_schema.h. */
+ * store; it is used from one thread at a time (the consume loop). Schema, version and
+ * column lists: ns_readmodel.h. */
 #ifndef PROJ_STORE_H
 #define PROJ_STORE_H
 
@@ -11,7 +12,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 typedef struct proj_store proj_store;
 
@@ -30,8 +30,9 @@ typedef struct {
 	int64_t offset;
 } proj_event_row;
 
-/* Open (creating when missing) the database at path: WAL, synchronous=NORMAL,
- * busy_timeout, schema created. Returns a new store (close with proj_store_close), or NULL
+/* Open (creating when missing) the read model at path with ns_readmodel_open_rw: WAL,
+ * synchronous=NORMAL, busy timeout, schema and version created in a new file, a file of
+ * another version refused. Returns a new store (close with proj_store_close), or NULL
  * with err filled. */
 proj_store *proj_store_open(const char *path, char *err, size_t errlen);
 
@@ -64,11 +65,5 @@ int proj_store_get_offset(proj_store *s, const char *topic, int32_t partition, i
 
 /* Store next as the next offset of (topic, partition). Returns 0 or -1. */
 int proj_store_set_offset(proj_store *s, const char *topic, int32_t partition, int64_t next);
-
-/* Write a canonical dump of the database at path to out: every notification ordered by
- * external_id, every event ordered by (partition, offset), every offset ordered by (topic,
- * partition), all columns, one tab-separated line per row. Two databases built from the
- * same log dump identically. Returns 0, or -1 with err filled. */
-int proj_store_dump(const char *path, FILE *out, char *err, size_t errlen);
 
 #endif

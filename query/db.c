@@ -1,7 +1,6 @@
 /* db.c -- the read-only connection pool of query (see db.h), reopening its connections
  * when the file at the path is replaced (projector --rebuild renames a new file over it). */
 #include "db.h"
-#include "../projector/store_schema.h"
 #include "ns_log.h"
 #include "ns_time.h"
 
@@ -15,17 +14,13 @@
 #define SWAP_CHECK_MS 200
 
 static const char *const sql_text[QUERY_ST_COUNT] = {
-    [QUERY_ST_STATE] = "SELECT external_id, channel, status, to_addr, body, provider_id,"
-		       " reason, created_at, updated_at, events FROM notifications"
-		       " WHERE external_id = ?1",
-    [QUERY_ST_EVENTS] = "SELECT event_id, type, source, status, outcome, detail, occurred_at,"
-			" received_at, partition, offset FROM events WHERE external_id = ?1"
-			" ORDER BY partition, offset",
-    [QUERY_ST_LIST] = "SELECT external_id, channel, status, to_addr, body, provider_id,"
-		      " reason, created_at, updated_at, events FROM notifications"
+    [QUERY_ST_STATE] = NS_READMODEL_SQL_NOTIF,
+    [QUERY_ST_EVENTS] = "SELECT " NS_READMODEL_EVENT_COLUMNS " FROM events"
+			" WHERE external_id = ?1 ORDER BY partition, offset",
+    [QUERY_ST_LIST] = "SELECT " NS_READMODEL_NOTIF_COLUMNS " FROM notifications"
 		      " WHERE external_id > ?1 AND (?2 IS NULL OR channel = ?2)"
 		      " AND (?3 IS NULL OR status = ?3) ORDER BY external_id LIMIT ?4",
-    [QUERY_ST_OFFSET] = "SELECT next_offset FROM offsets WHERE topic = ?1 AND partition = ?2",
+    [QUERY_ST_OFFSET] = NS_READMODEL_SQL_OFFSET,
 };
 
 /* Which file a path named: device and inode, both 0 when it did not exist. */
@@ -47,8 +42,9 @@ struct query_db {
 	query_conn *conns;
 	pthread_mutex_t mu;
 	pthread_cond_t freed;
-	file_id id;	    /* the file at the path when last looked (under mu) */
-	int64_t next_check; /* monotonic ms of the next look (under mu) */
+	file_id id;	     /* the file at the path when last looked (under mu) */
+	int64_t next_check;  /* monotonic ms of the next look (under mu) */
+	int mismatch_logged; /* the version mismatch has been logged (under mu) */
 };
 
 static file_id file_id_of(const char *path)
@@ -112,26 +108,32 @@ void query_db_free(query_db *db)
 	free(db);
 }
 
-/* Open c read-only and check that the schema is there. Returns 0 or -1 (c closed). */
+/* Open c read-only with the version checked (ns_readmodel_open_ro). A file of another
+ * version is logged as an error once until the next success. Returns 0 or -1 (c closed). */
 static int conn_open(query_db *db, query_conn *c)
 {
-	int rc;
+	char err[1024];
+	int rc, mismatch;
 
 	/* Looked up before opening: should the file be swapped in between, the connection
 	 * counts as opened on the older file and is reopened once more, never the reverse. */
 	c->id = file_id_of(db->path);
-	rc = sqlite3_open_v2(db->path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-
-	if (rc == SQLITE_OK) {
-		sqlite3_busy_timeout(c->db, PROJ_BUSY_TIMEOUT_MS);
-		/* Preparing fails while the projector has not created the tables yet. */
-		for (int i = 0; i < QUERY_ST_COUNT && rc == SQLITE_OK; i++)
-			rc = sqlite3_prepare_v3(c->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT,
-						&c->st[i], NULL);
+	rc = ns_readmodel_open_ro(db->path, &c->db, err, sizeof(err));
+	for (int i = 0; i < QUERY_ST_COUNT && rc == NS_READMODEL_OK; i++) {
+		if (sqlite3_prepare_v3(c->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &c->st[i],
+				       NULL) != SQLITE_OK) {
+			snprintf(err, sizeof(err), "prepare %d: %s", i, sqlite3_errmsg(c->db));
+			rc = NS_READMODEL_ERROR;
+		}
 	}
-	if (rc != SQLITE_OK) {
-		NS_DEBUG("query.db_unavailable", "path=%s err=\"%s\"", db->path,
-			 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+	mismatch = rc == NS_READMODEL_MISMATCH;
+	pthread_mutex_lock(&db->mu);
+	if (mismatch && !db->mismatch_logged)
+		NS_ERROR("query.db_version", "path=%s err=\"%s\"", db->path, err);
+	db->mismatch_logged = mismatch;
+	pthread_mutex_unlock(&db->mu);
+	if (rc != NS_READMODEL_OK) {
+		NS_DEBUG("query.db_unavailable", "path=%s err=\"%s\"", db->path, err);
 		conn_close(c);
 		return -1;
 	}
@@ -234,7 +236,7 @@ int query_conn_offset(query_conn *c, const char *topic, int32_t partition, int64
 	sqlite3_bind_int64(st, 2, partition);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		*next = sqlite3_column_int64(st, 0);
+		*next = sqlite3_column_int64(st, NS_READMODEL_OFFSET_NEXT_OFFSET);
 		ret = QUERY_DB_OK;
 	} else if (rc == SQLITE_DONE) {
 		ret = QUERY_DB_NOT_FOUND;

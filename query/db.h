@@ -1,10 +1,12 @@
-/* db.h -- query's read-only access to the projector's SQLite read model.
+/* db.h -- query's read-only access to the SQLite read model (ns_readmodel.h).
  *
- * A fixed pool of read-only connections (SQLITE_OPEN_READONLY, WAL), one per concurrently
- * served request, handed out under a mutex. Connections open lazily: the database may not
- * exist yet when query starts (the projector creates it), so a lookup before that fails
- * with QUERY_DB_UNAVAILABLE and is retried on the next request. Prepared statements are
- * kept per connection. Never writes. Thread-safe: handlers call it from worker threads.
+ * A fixed pool of read-only connections (ns_readmodel_open_ro: SQLITE_OPEN_READONLY, WAL,
+ * version checked), one per concurrently served request, handed out under a mutex.
+ * Connections open lazily: the database may not exist yet when query starts (the projector
+ * creates it), so a lookup before that fails with QUERY_DB_UNAVAILABLE and is retried on
+ * the next request; so does one on a file of another schema version (logged as an error).
+ * Prepared statements are kept per connection. Never writes. Thread-safe: handlers call it
+ * from worker threads.
  *
  * The file may be replaced under the same path (projector --rebuild renames a rebuilt file
  * over it). At most every 200 ms an acquire stat()s the path; when its device/inode
@@ -14,9 +16,11 @@
 #ifndef QUERY_DB_H
 #define QUERY_DB_H
 
+#include "ns_readmodel.h"
+
+#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sqlite3.h>
 
 #define QUERY_DB_OK	     0
 #define QUERY_DB_NOT_FOUND   1
@@ -26,12 +30,15 @@
 typedef struct query_db query_db;
 typedef struct query_conn query_conn;
 
-/* Statements each connection prepares on first use. */
+/* Statements each connection prepares on first use. Result columns are read by the
+ * column enums of ns_readmodel.h (ns_readmodel_notif_col, ns_readmodel_event_col,
+ * ns_readmodel_offset_col). */
 typedef enum {
-	QUERY_ST_STATE = 0, /* ?1 external_id */
-	QUERY_ST_EVENTS,    /* ?1 external_id, ordered by (partition, offset) */
-	QUERY_ST_LIST,	    /* ?1 after id, ?2 channel or NULL, ?3 status or NULL, ?4 limit */
-	QUERY_ST_OFFSET,    /* ?1 topic, ?2 partition */
+	QUERY_ST_STATE = 0, /* notifications columns; ?1 external_id */
+	QUERY_ST_EVENTS,    /* events columns; ?1 external_id, ordered by (partition, offset) */
+	QUERY_ST_LIST,	    /* notifications columns; ?1 after id, ?2 channel or NULL,
+			       ?3 status or NULL, ?4 limit */
+	QUERY_ST_OFFSET,    /* offsets columns; ?1 topic, ?2 partition */
 	QUERY_ST_COUNT
 } query_stmt;
 
@@ -45,7 +52,8 @@ void query_db_free(query_db *db);
 /* Check out a connection (blocking while all are in use), opening it when needed (also
  * reopening it when the file at the path was replaced).
  * Returns QUERY_DB_OK with *c set, or QUERY_DB_UNAVAILABLE when the database cannot be
- * opened or lacks the schema (*c NULL). Give it back with query_db_release. */
+ * opened, lacks the schema or carries another schema version (*c NULL). Give it back with
+ * query_db_release. */
 int query_db_acquire(query_db *db, query_conn **c);
 
 /* Return a checked-out connection. broken: close it (it is reopened on next use). */

@@ -142,24 +142,53 @@ static json_t *iso(sqlite3_stmt *st, int i)
 	return json_string(ns_time_format(sqlite3_column_int64(st, i), buf));
 }
 
-/* The state JSON of the current row of a QUERY_ST_STATE / QUERY_ST_LIST statement. */
+static json_t *text(sqlite3_stmt *st, int i)
+{
+	return json_string((const char *)sqlite3_column_text(st, i));
+}
+
+/* The state JSON of the current row of a QUERY_ST_STATE / QUERY_ST_LIST statement
+ * (notifications columns). */
 static json_t *state_json(sqlite3_stmt *st)
 {
 	json_t *o = json_object();
 
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "externalId", json_string((const char *)sqlite3_column_text(st, 0)));
-	json_object_set_new(o, "channel", text_or_null(st, 1));
-	json_object_set_new(o, "status", text_or_null(st, 2));
-	json_object_set_new(o, "to", text_or_null(st, 3));
-	json_object_set_new(o, "body", text_or_null(st, 4));
-	json_object_set_new(o, "providerId", text_or_null(st, 5));
-	json_object_set_new(o, "reason", text_or_null(st, 6));
-	json_object_set_new(o, "createdAt", iso(st, 7));
-	json_object_set_new(o, "updatedAt", iso(st, 8));
-	json_object_set_new(o, "events", json_integer(sqlite3_column_int64(st, 9)));
+	json_object_set_new(o, "externalId", text(st, NS_READMODEL_NOTIF_EXTERNAL_ID));
+	json_object_set_new(o, "channel", text_or_null(st, NS_READMODEL_NOTIF_CHANNEL));
+	json_object_set_new(o, "status", text_or_null(st, NS_READMODEL_NOTIF_STATUS));
+	json_object_set_new(o, "to", text_or_null(st, NS_READMODEL_NOTIF_TO_ADDR));
+	json_object_set_new(o, "body", text_or_null(st, NS_READMODEL_NOTIF_BODY));
+	json_object_set_new(o, "providerId", text_or_null(st, NS_READMODEL_NOTIF_PROVIDER_ID));
+	json_object_set_new(o, "reason", text_or_null(st, NS_READMODEL_NOTIF_REASON));
+	json_object_set_new(o, "createdAt", iso(st, NS_READMODEL_NOTIF_CREATED_AT));
+	json_object_set_new(o, "updatedAt", iso(st, NS_READMODEL_NOTIF_UPDATED_AT));
+	json_object_set_new(o, "events",
+			    json_integer(sqlite3_column_int64(st, NS_READMODEL_NOTIF_EVENTS)));
 	return o;
+}
+
+/* The history JSON of the current row of a QUERY_ST_EVENTS statement (events columns). */
+static json_t *event_json(sqlite3_stmt *st)
+{
+	json_t *e = json_object();
+
+	if (!e)
+		return NULL;
+	json_object_set_new(e, "eventId", text(st, NS_READMODEL_EVENT_EVENT_ID));
+	json_object_set_new(e, "type", text(st, NS_READMODEL_EVENT_TYPE));
+	json_object_set_new(e, "source", text(st, NS_READMODEL_EVENT_SOURCE));
+	json_object_set_new(e, "status", text_or_null(st, NS_READMODEL_EVENT_STATUS));
+	json_object_set_new(e, "outcome", text(st, NS_READMODEL_EVENT_OUTCOME));
+	json_object_set_new(e, "detail", text_or_null(st, NS_READMODEL_EVENT_DETAIL));
+	json_object_set_new(e, "occurredAt", iso(st, NS_READMODEL_EVENT_OCCURRED_AT));
+	json_object_set_new(e, "receivedAt", iso(st, NS_READMODEL_EVENT_RECEIVED_AT));
+	json_object_set_new(e, "partition",
+			    json_integer(sqlite3_column_int64(st, NS_READMODEL_EVENT_PARTITION)));
+	json_object_set_new(e, "offset",
+			    json_integer(sqlite3_column_int64(st, NS_READMODEL_EVENT_OFFSET)));
+	return e;
 }
 
 static int not_found(struct mg_connection *conn, const char *id)
@@ -191,26 +220,10 @@ static int get_events(struct mg_connection *conn, query_conn *c, const char *id)
 
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
 	for (;;) {
-		json_t *e;
 		rc = sqlite3_step(st);
 		if (rc != SQLITE_ROW)
 			break;
-		e = json_object();
-		json_object_set_new(e, "eventId",
-				    json_string((const char *)sqlite3_column_text(st, 0)));
-		json_object_set_new(e, "type",
-				    json_string((const char *)sqlite3_column_text(st, 1)));
-		json_object_set_new(e, "source",
-				    json_string((const char *)sqlite3_column_text(st, 2)));
-		json_object_set_new(e, "status", text_or_null(st, 3));
-		json_object_set_new(e, "outcome",
-				    json_string((const char *)sqlite3_column_text(st, 4)));
-		json_object_set_new(e, "detail", text_or_null(st, 5));
-		json_object_set_new(e, "occurredAt", iso(st, 6));
-		json_object_set_new(e, "receivedAt", iso(st, 7));
-		json_object_set_new(e, "partition", json_integer(sqlite3_column_int64(st, 8)));
-		json_object_set_new(e, "offset", json_integer(sqlite3_column_int64(st, 9)));
-		json_array_append_new(arr, e);
+		json_array_append_new(arr, event_json(st));
 	}
 	if (rc != SQLITE_DONE) {
 		json_decref(arr);
@@ -304,7 +317,8 @@ static int list(struct mg_connection *conn, query_conn *c)
 			rc = SQLITE_DONE;
 			break;
 		}
-		snprintf(last, sizeof(last), "%s", (const char *)sqlite3_column_text(st, 0));
+		snprintf(last, sizeof(last), "%s",
+			 (const char *)sqlite3_column_text(st, NS_READMODEL_NOTIF_EXTERNAL_ID));
 		json_array_append_new(items, state_json(st));
 	}
 	if (rc != SQLITE_DONE) {

@@ -1,10 +1,7 @@
-/* test_query.c -- the query daemon over a read model built here with the projector's own
- * store and batch apply: lookups, history, 404 and 400 problems, list pagination covering
- * every item exactly once, the read-your-writes wait (answers once the position is
- * applied, 503 on timeout), and 503 until the database exists. */
-#include "../../projector/apply.h"
-#include "../../projector/store.h"
-#include "ns_channel.h"
+/* test_query.c -- the query daemon over a read model built by the real projector from a
+ * topic of its own: lookups, history, 404 and 400 problems, list pagination covering every
+ * item exactly once, the read-your-writes wait (answers once the position is applied, 503
+ * on timeout), and 503 until the database exists. */
 #include "nt.h"
 #include "nt_events.h"
 #include "nt_json.h"
@@ -19,16 +16,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define TOPIC "t.query"
+#define PARTS 4
 #define T0    1740830400000LL
 
-static ns_channels *channels;
-static proj_store *store;
-static char db_path[512], log_path[512];
+static char topic[256], db_path[512], log_path[512], plog_path[512];
 static int port;
-static pid_t query_pid = -1;
+static pid_t query_pid = -1, proj_pid = -1;
 
-/* ---- building the read model ---- */
+/* ---- building the read model: events produced to the topic, folded by the projector ---- */
 
 static char *ev_requested(const char *id, const char *channel, int64_t t)
 {
@@ -37,28 +32,56 @@ static char *ev_requested(const char *id, const char *channel, int64_t t)
 	return nt_enc_requested(id, channel, body, t);
 }
 
-/* Offsets per partition handed out to appended messages. */
-static int64_t next_off[4];
-
-/* Append one encoded event (ownership of value taken) at the next offset of partition 0..3
- * chosen by the caller, in its own batch. Returns the offset used. */
-static int64_t append(int32_t part, const char *key, char *value)
+/* Produce one encoded event (ownership of value taken) keyed by key: every event of a
+ * notification lands in one partition, in order. */
+static void append(const char *key, char *value)
 {
-	proj_msg m = {part, next_off[part], key, strlen(key), value, strlen(value)};
-	char err[256];
-
-	ck_assert_msg(proj_apply_batch(store, channels, TOPIC, &m, 1, NULL, NULL, NULL, err,
-				       sizeof(err)) == 0,
-		      "%s", err);
+	nt_produce_raw(topic, key, value);
 	free(value);
-	return next_off[part]++;
 }
 
-static void open_store(void)
+/* Wait until everything appended is acked and folded into the database. */
+static void applied(void)
 {
-	char err[512];
-	store = proj_store_open(db_path, err, sizeof(err));
-	ck_assert_msg(store != NULL, "%s", err);
+	nt_produce_flush();
+	nt_wait_caught_up(db_path, topic, plog_path);
+}
+
+/* Append one event and wait until it is acked; *part receives its partition. Returns its
+ * offset. Nothing else may be in flight. */
+static int64_t append_at(const char *key, char *value, int32_t *part)
+{
+	int64_t before[NT_MAX_PARTS], after[NT_MAX_PARTS];
+
+	nt_acked_hw(before);
+	append(key, value);
+	nt_produce_flush();
+	nt_acked_hw(after);
+	for (int32_t p = 0; p < NT_MAX_PARTS; p++) {
+		if (after[p] != before[p]) {
+			*part = p;
+			return after[p] - 1;
+		}
+	}
+	ck_abort_msg("no partition acked the event of %s", key);
+	return -1;
+}
+
+static void start_projector(void)
+{
+	static char env[5][600];
+	const char *e[6];
+
+	snprintf(env[0], sizeof(env[0]), "PROJECTOR_DB=%s", db_path);
+	snprintf(env[1], sizeof(env[1]), "STATUS_TOPIC=%s", topic);
+	snprintf(env[2], sizeof(env[2]), "PROJECTOR_LISTEN=127.0.0.1:%d", nt_free_port());
+	snprintf(env[3], sizeof(env[3]), "SCHEMAS_DIR=%s", nt_schemas_dir());
+	snprintf(env[4], sizeof(env[4]), "PROJECTOR_GROUP=%s", topic);
+	for (int i = 0; i < 5; i++)
+		e[i] = env[i];
+	e[5] = NULL;
+	proj_pid = nt_spawn("projector", e, plog_path);
+	ck_assert_int_gt(proj_pid, 0);
 }
 
 static void start_query(void)
@@ -68,7 +91,7 @@ static void start_query(void)
 
 	port = nt_free_port();
 	snprintf(env[0], sizeof(env[0]), "QUERY_DB=%s", db_path);
-	snprintf(env[1], sizeof(env[1]), "STATUS_TOPIC=%s", TOPIC);
+	snprintf(env[1], sizeof(env[1]), "STATUS_TOPIC=%s", topic);
 	snprintf(env[2], sizeof(env[2]), "QUERY_LISTEN=127.0.0.1:%d", port);
 	e[0] = env[0];
 	e[1] = env[1];
@@ -84,14 +107,13 @@ static void start_query(void)
 
 static void setup(void)
 {
-	char err[512];
 	const char *dir = nt_tmpdir("query");
 
-	channels = ns_channels_load(nt_schemas_dir(), err, sizeof(err));
-	ck_assert_msg(channels != NULL, "%s", err);
+	nt_topic_new("t.query", PARTS, topic, sizeof(topic));
+	nt_produce_reset();
 	snprintf(db_path, sizeof(db_path), "%s/nstatus.db", dir);
 	snprintf(log_path, sizeof(log_path), "%s/query.log", dir);
-	memset(next_off, 0, sizeof(next_off));
+	snprintf(plog_path, sizeof(plog_path), "%s/projector.log", dir);
 }
 
 static void teardown(void)
@@ -101,9 +123,9 @@ static void teardown(void)
 		query_pid = -1;
 		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "query exit status %d", st);
 	}
-	proj_store_close(store);
-	store = NULL;
-	ns_channels_free(channels);
+	if (proj_pid > 0)
+		nt_stop_ok(&proj_pid, 20000, "projector", plog_path);
+	nt_produce_close();
 }
 
 /* GET path; returns the status, *json the parsed body (NULL when not JSON). */
@@ -118,11 +140,12 @@ START_TEST(test_lookups)
 {
 	json_t *j = NULL, *j2 = NULL, *evs;
 
-	open_store();
-	append(0, "n1", ev_requested("n1", "sms", T0));
-	append(0, "n1", nt_enc_status("n1", "sent", T0 + 20));
-	append(0, "n1", nt_enc_status("n1", "processing", T0 + 10)); /* stale */
-	append(1, "n2", ev_requested("n2", "whatsapp", T0));
+	start_projector();
+	append("n1", ev_requested("n1", "sms", T0));
+	append("n1", nt_enc_status("n1", "sent", T0 + 20));
+	append("n1", nt_enc_status("n1", "processing", T0 + 10)); /* stale */
+	append("n2", ev_requested("n2", "whatsapp", T0));
+	applied();
 	start_query();
 
 	ck_assert_int_eq(get("/readyz", NULL), 200);
@@ -185,8 +208,9 @@ START_TEST(test_bad_parameters)
 	};
 	char url[256];
 
-	open_store();
-	append(0, "n1", ev_requested("n1", "sms", T0));
+	start_projector();
+	append("n1", ev_requested("n1", "sms", T0));
+	applied();
 	start_query();
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		json_t *j = NULL;
@@ -207,15 +231,16 @@ START_TEST(test_list_pagination)
 	char id[32], path[512], cursor[300] = "";
 	int seen[N] = {0}, total = 0, delivered = 0, pages = 0;
 
-	open_store();
+	start_projector();
 	for (int i = 0; i < N; i++) {
 		snprintf(id, sizeof(id), "item-%03d", (i * 37) % N);
-		append(i % 4, id, ev_requested(id, i % 2 ? "sms" : "whatsapp", T0 + i));
+		append(id, ev_requested(id, i % 2 ? "sms" : "whatsapp", T0 + i));
 		if (i % 3 == 0) {
-			append(i % 4, id, nt_enc_status(id, "delivered", T0 + 1000));
+			append(id, nt_enc_status(id, "delivered", T0 + 1000));
 			delivered++;
 		}
 	}
+	applied();
 	start_query();
 	for (;;) {
 		json_t *j = NULL, *items, *next;
@@ -288,37 +313,44 @@ START_TEST(test_min_position)
 {
 	char path[256];
 	int64_t off;
+	int32_t part = 0;
 	pthread_t th;
 	bg_get g = {0};
 	json_t *j = NULL;
 
-	open_store();
-	off = append(2, "n1", ev_requested("n1", "sms", T0));
+	start_projector();
+	off = append_at("n1", ev_requested("n1", "sms", T0), &part);
+	applied();
 	start_query();
 
 	/* already applied: answers at once */
-	snprintf(path, sizeof(path), "/notifications/n1?minPosition=2:%lld", (long long)off);
+	snprintf(path, sizeof(path), "/notifications/n1?minPosition=%d:%lld", (int)part,
+		 (long long)off);
 	ck_assert_int_eq(get(path, &j), 200);
 	ck_assert_str_eq(nt_jstr(j, "status"), "queued");
 	json_decref(j);
 
 	/* not yet applied: the answer waits for it and shows it */
-	snprintf(path, sizeof(path), "/notifications/n1?minPosition=2:%lld&waitMs=10000",
-		 (long long)off + 1);
+	snprintf(path, sizeof(path), "/notifications/n1?minPosition=%d:%lld&waitMs=10000",
+		 (int)part, (long long)off + 1);
 	g.path = path;
 	ck_assert_int_eq(pthread_create(&th, NULL, bg_run, &g), 0);
 	usleep(300 * 1000);
-	append(2, "n1", nt_enc_status("n1", "delivered", T0 + 50));
+	append("n1", nt_enc_status("n1", "delivered", T0 + 50));
 	pthread_join(th, NULL);
 	ck_assert_int_eq(g.code, 200);
 	ck_assert_str_eq(g.status, "delivered");
 
 	/* a position that never comes: 503 once waitMs passed */
-	ck_assert_int_eq(get("/notifications/n1?minPosition=2:999999&waitMs=100", &j), 503);
+	snprintf(path, sizeof(path), "/notifications/n1?minPosition=%d:999999&waitMs=100",
+		 (int)part);
+	ck_assert_int_eq(get(path, &j), 503);
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 503);
 	json_decref(j);
 	/* a partition the projector never stored */
-	ck_assert_int_eq(get("/notifications/n1?minPosition=3:0&waitMs=50", NULL), 503);
+	snprintf(path, sizeof(path), "/notifications/n1?minPosition=%d:0&waitMs=50",
+		 (int)((part + 1) % PARTS));
+	ck_assert_int_eq(get(path, NULL), 503);
 }
 END_TEST
 
@@ -330,8 +362,9 @@ START_TEST(test_database_appears_later)
 	ck_assert_int_eq(get("/notifications/n1", NULL), 503);
 	ck_assert_int_eq(get("/notifications", NULL), 503);
 
-	open_store();
-	append(0, "n1", ev_requested("n1", "sms", T0));
+	start_projector();
+	append("n1", ev_requested("n1", "sms", T0));
+	applied();
 	ck_assert_int_eq(nt_wait_http(port, "/readyz", 10000), 0);
 	ck_assert_int_eq(get("/notifications/n1", NULL), 200);
 }

@@ -1,8 +1,8 @@
 /* nt_events.c -- test support: building, encoding and producing events; waiting for a
  * projector's database to catch up; canonical database dumps. */
 #include "nt_events.h"
-#include "../../projector/store.h"
 #include "ns_kafka.h"
+#include "ns_readmodel.h"
 #include "nt.h"
 
 #include <check.h>
@@ -225,15 +225,14 @@ static int caught_up(void *arg)
 	caught_up_arg *a = arg;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *q = NULL;
+	char err[512];
 	int ok = 0;
 
 	if (access(a->db, F_OK) != 0)
 		return 0;
-	if (sqlite3_open_v2(a->db, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+	if (ns_readmodel_open_ro(a->db, &db, err, sizeof(err)) != NS_READMODEL_OK)
 		goto out;
-	if (sqlite3_prepare_v2(
-		db, "SELECT next_offset FROM offsets WHERE topic = ?1 AND partition = ?2", -1, &q,
-		NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, NS_READMODEL_SQL_OFFSET, -1, &q, NULL) != SQLITE_OK)
 		goto out;
 	ok = 1;
 	for (int p = 0; p < NT_MAX_PARTS && ok; p++) {
@@ -244,7 +243,7 @@ static int caught_up(void *arg)
 		sqlite3_bind_text(q, 1, a->topic, -1, SQLITE_STATIC);
 		sqlite3_bind_int(q, 2, p);
 		if (sqlite3_step(q) == SQLITE_ROW)
-			next = sqlite3_column_int64(q, 0);
+			next = sqlite3_column_int64(q, NS_READMODEL_OFFSET_NEXT_OFFSET);
 		ok = next >= a->hw[p];
 	}
 out:
@@ -267,12 +266,12 @@ void nt_wait_caught_up(const char *db, const char *topic, const char *log)
 
 char *nt_db_dump(const char *path)
 {
-	char *buf = NULL, err[256];
+	char *buf = NULL, err[1024];
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	ck_assert_ptr_nonnull(f);
-	ck_assert_msg(proj_store_dump(path, f, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(ns_readmodel_dump(path, f, err, sizeof(err)) == NS_READMODEL_OK, "%s", err);
 	fclose(f);
 	return buf;
 }

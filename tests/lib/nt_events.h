@@ -85,7 +85,7 @@ int64_t nt_acked_sum(void);
  * acked watermark of every partition. On timeout, prints log (may be NULL) and aborts. */
 void nt_wait_caught_up(const char *db, const char *topic, const char *log);
 
-/* The canonical dump (proj_store_dump) of the database at path: malloc'd, caller frees. */
+/* The canonical dump (ns_readmodel_dump) of the database at path: malloc'd, caller frees. */
 char *nt_db_dump(const char *path);
 
 #endif

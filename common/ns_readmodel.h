@@ -1,0 +1,170 @@
+/* ns_readmodel.h -- the SQLite read model: the one home of its schema, its version, its
+ * column lists, and the way every process opens, checkpoints and replaces the file.
+ *
+ * The projector writes it (ns_readmodel_open_rw), query and the tools read it
+ * (ns_readmodel_open_ro). Both sides name result columns and bound parameters through the
+ * column lists below, never by re-typed positions: a column added to a table is added here,
+ * in the list and its enum, and a unit test compares the lists with the real tables.
+ *
+ * Tables:
+ *   notifications  one row per externalId: the folded state (ns_state), timestamps as ms
+ *                  since the epoch, `events` the number of events folded, and the log
+ *                  position (last_partition, last_offset) of the last event folded.
+ *   events         the history: one row per consumed event with its fold outcome
+ *                  (applied / duplicate / stale / invalid / conflict) and detail; keyed by
+ *                  its log position, so the same message can never be stored twice.
+ *                  Conflicts are the rows with outcome 'conflict'.
+ *   offsets        per (topic, partition) the next offset to consume; written in the same
+ *                  transaction as the rows it covers, read on assignment to seek there,
+ *                  and by query for read-your-writes.
+ *
+ * Version: NS_READMODEL_VERSION is kept in the file header (PRAGMA user_version). The
+ * writer creates the schema and sets it in one transaction when the file is new; every
+ * open (writer and readers) refuses a file carrying another version, naming both. A file
+ * of another version is replaced by rebuilding it from the log (`projector --rebuild`).
+ *
+ * A connection returned here is used by one thread at a time (SQLITE_OPEN_NOMUTEX). */
+#ifndef NS_READMODEL_H
+#define NS_READMODEL_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdio.h>
+
+/* The schema version this build writes and reads. Bump it with every schema change. */
+#define NS_READMODEL_VERSION 1
+
+/* How long a connection waits for a lock before SQLITE_BUSY. */
+#define NS_READMODEL_BUSY_TIMEOUT_MS 5000
+
+/* Status codes. */
+#define NS_READMODEL_OK		 0
+#define NS_READMODEL_BUSY	 1  /* checkpoint: readers kept part of the WAL */
+#define NS_READMODEL_UNAVAILABLE -1 /* read-only open: no file, or no schema yet */
+#define NS_READMODEL_MISMATCH	 -2 /* the file carries another version */
+#define NS_READMODEL_ERROR	 -3 /* any other failure */
+
+/* ---- column lists: result column i of a SELECT of the list is enum value i; bound
+ * parameter ?N of an INSERT with the list is enum value N-1 ---- */
+
+/* notifications */
+typedef enum {
+	NS_READMODEL_NOTIF_EXTERNAL_ID = 0,
+	NS_READMODEL_NOTIF_CHANNEL,
+	NS_READMODEL_NOTIF_STATUS,
+	NS_READMODEL_NOTIF_TO_ADDR,
+	NS_READMODEL_NOTIF_BODY,
+	NS_READMODEL_NOTIF_REQUEST_ID,
+	NS_READMODEL_NOTIF_PROVIDER_ID,
+	NS_READMODEL_NOTIF_REASON,
+	NS_READMODEL_NOTIF_CREATED_AT,
+	NS_READMODEL_NOTIF_UPDATED_AT,
+	NS_READMODEL_NOTIF_EVENTS,
+	NS_READMODEL_NOTIF_LAST_PARTITION,
+	NS_READMODEL_NOTIF_LAST_OFFSET,
+	NS_READMODEL_NOTIF_NCOLS
+} ns_readmodel_notif_col;
+
+#define NS_READMODEL_NOTIF_COLUMNS                                                                 \
+	"external_id, channel, status, to_addr, body, request_id, provider_id, reason,"            \
+	" created_at, updated_at, events, last_partition, last_offset"
+#define NS_READMODEL_NOTIF_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13"
+
+/* events */
+typedef enum {
+	NS_READMODEL_EVENT_EXTERNAL_ID = 0,
+	NS_READMODEL_EVENT_EVENT_ID,
+	NS_READMODEL_EVENT_TYPE,
+	NS_READMODEL_EVENT_SOURCE,
+	NS_READMODEL_EVENT_STATUS,
+	NS_READMODEL_EVENT_OUTCOME,
+	NS_READMODEL_EVENT_DETAIL,
+	NS_READMODEL_EVENT_OCCURRED_AT,
+	NS_READMODEL_EVENT_RECEIVED_AT,
+	NS_READMODEL_EVENT_PARTITION,
+	NS_READMODEL_EVENT_OFFSET,
+	NS_READMODEL_EVENT_NCOLS
+} ns_readmodel_event_col;
+
+#define NS_READMODEL_EVENT_COLUMNS                                                                 \
+	"external_id, event_id, type, source, status, outcome, detail, occurred_at,"               \
+	" received_at, partition, offset"
+#define NS_READMODEL_EVENT_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11"
+
+/* offsets */
+typedef enum {
+	NS_READMODEL_OFFSET_TOPIC = 0,
+	NS_READMODEL_OFFSET_PARTITION,
+	NS_READMODEL_OFFSET_NEXT_OFFSET,
+	NS_READMODEL_OFFSET_NCOLS
+} ns_readmodel_offset_col;
+
+#define NS_READMODEL_OFFSET_COLUMNS "topic, partition, next_offset"
+#define NS_READMODEL_OFFSET_PARAMS  "?1, ?2, ?3"
+
+/* The column names of each table in enum order (for checks and generic code). */
+extern const char *const ns_readmodel_notif_cols[NS_READMODEL_NOTIF_NCOLS];
+extern const char *const ns_readmodel_event_cols[NS_READMODEL_EVENT_NCOLS];
+extern const char *const ns_readmodel_offset_cols[NS_READMODEL_OFFSET_NCOLS];
+
+/* Statements both sides run. Results in the enum order of their table. */
+
+/* One notification: ?1 external_id. */
+#define NS_READMODEL_SQL_NOTIF                                                                     \
+	"SELECT " NS_READMODEL_NOTIF_COLUMNS " FROM notifications WHERE external_id = ?1"
+/* One stored offset: ?1 topic, ?2 partition. */
+#define NS_READMODEL_SQL_OFFSET                                                                    \
+	"SELECT " NS_READMODEL_OFFSET_COLUMNS " FROM offsets WHERE topic = ?1 AND partition = ?2"
+
+/* ---- opening ---- */
+
+/* Open path for writing (the projector), creating the file when missing: WAL,
+ * synchronous=NORMAL, busy timeout. A file without any table gets the schema and
+ * NS_READMODEL_VERSION in one transaction. On success *db is a new connection the caller
+ * owns (sqlite3_close). Returns NS_READMODEL_OK; NS_READMODEL_MISMATCH when the file
+ * carries another version (or has foreign tables and no version); NS_READMODEL_ERROR
+ * otherwise. On failure *db is NULL and err is filled. */
+int ns_readmodel_open_rw(const char *path, sqlite3 **db, char *err, size_t errlen);
+
+/* Open path read-only (query, dumps): SQLITE_OPEN_READONLY, busy timeout, version checked.
+ * Never creates anything. On success *db is a new connection the caller owns
+ * (sqlite3_close). Returns NS_READMODEL_OK; NS_READMODEL_UNAVAILABLE when the file does not
+ * exist or has no schema yet (the writer has not created it: try again later);
+ * NS_READMODEL_MISMATCH when it carries another version; NS_READMODEL_ERROR otherwise. On
+ * failure *db is NULL and err is filled. */
+int ns_readmodel_open_ro(const char *path, sqlite3 **db, char *err, size_t errlen);
+
+/* ---- files ---- */
+
+/* PRAGMA wal_checkpoint(TRUNCATE) on the existing file at path, through a connection of
+ * its own (read-write, never creating). Returns NS_READMODEL_OK when every frame was
+ * checkpointed, NS_READMODEL_BUSY when readers kept part of the WAL (err says so), or
+ * NS_READMODEL_ERROR with err filled. */
+int ns_readmodel_checkpoint(const char *path, char *err, size_t errlen);
+
+/* Replace the database at `to` with the one at `from` atomically (rename(2)), for readers
+ * that open `to` afterwards; readers holding the old file keep reading it until they
+ * reopen. In order: check from's version; checkpoint(TRUNCATE) from and remove its -wal and
+ * -shm (refused when its WAL is not empty), fsync it; checkpoint the old file at `to` when
+ * there is one (so no committed row lives only in its -wal); unlink to's -wal and -shm
+ * (they belong to the old inode: the new file must not inherit them); rename; fsync the
+ * folder (a failure there is only logged: the swap happened). Nothing may hold `from`
+ * open, and no writer may use `to`. Returns NS_READMODEL_OK, or NS_READMODEL_MISMATCH /
+ * NS_READMODEL_ERROR with err filled; on failure `to` still holds its old content (its
+ * WAL may have been checkpointed into it) and `from` is left in place. */
+int ns_readmodel_swap(const char *from, const char *to, char *err, size_t errlen);
+
+/* Unlink path and its -wal, -shm and -journal companions; missing ones are fine. Returns
+ * NS_READMODEL_OK, or NS_READMODEL_ERROR (err names the first one that could not be
+ * removed; the others are still tried). */
+int ns_readmodel_remove(const char *path, char *err, size_t errlen);
+
+/* Write a canonical dump of the database at path (opened read-only, version checked) to
+ * out: every notification ordered by external_id, every event ordered by (partition,
+ * offset), every offset ordered by (topic, partition), all columns in list order, one
+ * tab-separated line per row, text with \t \n \r \\ escaped. Two databases built from the
+ * same log dump identically. Returns NS_READMODEL_OK, or a negative status with err
+ * filled. */
+int ns_readmodel_dump(const char *path, FILE *out, char *err, size_t errlen);
+
+#endif
