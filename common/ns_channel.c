@@ -37,19 +37,10 @@ struct ns_channels {
 	ns_channel *ch[NS_CHANNELS_MAX];
 };
 
-/* A valid name: 1..NS_STATUS_MAX of [a-z0-9_-], starting with a letter. */
+/* A valid name (ns_check_name). */
 static int name_ok(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > NS_STATUS_MAX || s[0] < 'a' || s[0] > 'z')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
+	return ns_check_name(s, strlen(s));
 }
 
 static int status_index(const ns_channel *ch, const char *status)
@@ -138,24 +129,18 @@ static void close_reach(ns_channel *ch)
 	}
 }
 
-/* Validate one parsed channel document into ch. file names it in messages. */
-static int parse_channel(json_t *root, const char *file, ns_channel *ch, char *err, size_t errlen)
+/* Only known members, and a string description when there is one. */
+static int check_members(json_t *root, const char *file, char *err, size_t errlen)
 {
 	static const char *const known[] = {"name",	   "initial",	  "statuses",
 					    "transitions", "description", "address"};
-	json_t *statuses, *transitions, *v;
 	const char *key;
-	char initial[NS_STATUS_MAX + 1];
-	size_t i;
+	json_t *v;
 
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "%s: not a JSON object", file);
-		return -1;
-	}
 	json_object_foreach(root, key, v)
 	{
 		int ok = 0;
-		for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
 			if (strcmp(key, known[i]) == 0)
 				ok = 1;
 		if (!ok) {
@@ -168,12 +153,15 @@ static int parse_channel(json_t *root, const char *file, ns_channel *ch, char *e
 		snprintf(err, errlen, "%s: \"description\" is not a string", file);
 		return -1;
 	}
-	if (get_name(root, "name", file, ch->name, err, errlen) != 0)
-		return -1;
-	if (get_address(root, file, &ch->address, err, errlen) != 0)
-		return -1;
+	return 0;
+}
 
-	statuses = json_object_get(root, "statuses");
+/* "statuses": a non-empty array of at most NS_STATUSES_MAX distinct names. */
+static int parse_statuses(json_t *root, const char *file, ns_channel *ch, char *err, size_t errlen)
+{
+	json_t *statuses = json_object_get(root, "statuses"), *v;
+	size_t i;
+
 	if (!json_is_array(statuses) || json_array_size(statuses) == 0) {
 		snprintf(err, errlen, "%s: \"statuses\" must be a non-empty array", file);
 		return -1;
@@ -198,17 +186,16 @@ static int parse_channel(json_t *root, const char *file, ns_channel *ch, char *e
 		}
 		memcpy(ch->status[ch->nstatus++], s, strlen(s) + 1);
 	}
+	return 0;
+}
 
-	if (get_name(root, "initial", file, initial, err, errlen) != 0)
-		return -1;
-	if (status_index(ch, initial) < 0) {
-		snprintf(err, errlen, "%s: initial status \"%s\" is not in \"statuses\"", file,
-			 initial);
-		return -1;
-	}
-	ch->initial = (size_t)status_index(ch, initial);
+/* "transitions": an array of distinct [from, to] pairs of known statuses. */
+static int parse_transitions(json_t *root, const char *file, ns_channel *ch, char *err,
+			     size_t errlen)
+{
+	json_t *transitions = json_object_get(root, "transitions"), *v;
+	size_t i;
 
-	transitions = json_object_get(root, "transitions");
 	if (!json_is_array(transitions)) {
 		snprintf(err, errlen, "%s: \"transitions\" must be an array of [from, to] pairs",
 			 file);
@@ -239,9 +226,14 @@ static int parse_channel(json_t *root, const char *file, ns_channel *ch, char *e
 		}
 		ch->next[fi] |= 1u << ti;
 	}
+	return 0;
+}
 
+/* The graph: acyclic, and every status reachable from the initial one. */
+static int check_graph(const char *file, ns_channel *ch, char *err, size_t errlen)
+{
 	close_reach(ch);
-	for (i = 0; i < ch->nstatus; i++) {
+	for (size_t i = 0; i < ch->nstatus; i++) {
 		if (ch->reach[i] & (1u << i)) {
 			snprintf(err, errlen, "%s: cycle through status \"%s\" (must be a DAG)",
 				 file, ch->status[i]);
@@ -250,11 +242,37 @@ static int parse_channel(json_t *root, const char *file, ns_channel *ch, char *e
 		if (i != ch->initial && !(ch->reach[ch->initial] & (1u << i))) {
 			snprintf(err, errlen,
 				 "%s: status \"%s\" is not reachable from initial \"%s\"", file,
-				 ch->status[i], initial);
+				 ch->status[i], ch->status[ch->initial]);
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* Validate one parsed channel document into ch. file names it in messages. */
+static int parse_channel(json_t *root, const char *file, ns_channel *ch, char *err, size_t errlen)
+{
+	char initial[NS_STATUS_MAX + 1];
+
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "%s: not a JSON object", file);
+		return -1;
+	}
+	if (check_members(root, file, err, errlen) ||
+	    get_name(root, "name", file, ch->name, err, errlen) ||
+	    get_address(root, file, &ch->address, err, errlen) ||
+	    parse_statuses(root, file, ch, err, errlen) ||
+	    get_name(root, "initial", file, initial, err, errlen))
+		return -1;
+	if (status_index(ch, initial) < 0) {
+		snprintf(err, errlen, "%s: initial status \"%s\" is not in \"statuses\"", file,
+			 initial);
+		return -1;
+	}
+	ch->initial = (size_t)status_index(ch, initial);
+	if (parse_transitions(root, file, ch, err, errlen))
+		return -1;
+	return check_graph(file, ch, err, errlen);
 }
 
 /* Parse the file at path into a new channel (*out). Returns 0 or -1 with err filled. */
@@ -450,32 +468,6 @@ const char *ns_address_name(ns_address a)
 {
 	return (unsigned)a < sizeof(address_names) / sizeof(address_names[0]) ? address_names[a]
 									      : "?";
-}
-
-int ns_address_is_email(const char *s, size_t len)
-{
-	size_t at = 0, ats = 0;
-
-	if (!s || len < 3 || len > NS_EMAIL_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x21 || c > 0x7e)
-			return 0;
-		if (c == '@') {
-			at = i;
-			ats++;
-		}
-	}
-	if (ats != 1 || at == 0 || at + 1 >= len)
-		return 0;
-	/* domain: labels separated by single dots, at least two labels */
-	if (s[at + 1] == '.' || s[len - 1] == '.' || !memchr(s + at + 1, '.', len - at - 1))
-		return 0;
-	for (size_t i = at + 1; i + 1 < len; i++)
-		if (s[i] == '.' && s[i + 1] == '.')
-			return 0;
-	return 1;
 }
 
 int ns_channel_has(const ns_channel *ch, const char *status)

@@ -5,24 +5,24 @@
  * "address": the kind of `to` the channel sends to, "e164" (default) or "email"; terminal
  * statuses are those without an outgoing transition; format in schemas/README.md). Loading
  * validates each file and refuses, naming the file and the fault: not an object, an
- * unknown member, an unknown address kind, a name that is not 1..NS_STATUS_MAX of
- * [a-z0-9_-], a transition naming
+ * unknown member, an unknown address kind, a name that is not a name (ns_check_name:
+ * 1..NS_STATUS_MAX of [a-z0-9_-], starting with a letter), a transition naming
  * an unknown status, a missing or unknown initial status, a cycle, a status unreachable
  * from the initial one, a duplicate status, transition or channel name, an empty folder.
  * After loading, the set is immutable and safe to share between threads.
  *
- * Reachability answers the status semantics of DESIGN.md: S reachable from C means a
+ * Reachability answers the status semantics of docs/DESIGN.md: S reachable from C means a
  * path C -> ... -> S of one or more transitions exists. */
 #ifndef NS_CHANNEL_H
 #define NS_CHANNEL_H
 
+#include "ns_check.h"
+
 #include <stddef.h>
 
-#define NS_STATUS_MAX	32 /* longest status or channel name, without NUL */
+#define NS_STATUS_MAX	NS_NAME_MAX /* longest status or channel name, without NUL */
 #define NS_CHANNELS_MAX 32
 #define NS_STATUSES_MAX 32 /* per channel */
-
-#define NS_EMAIL_MAX 254 /* longest email address, in bytes */
 
 /* The kind of address (`to`) a channel sends to. */
 typedef enum {
@@ -58,11 +58,6 @@ ns_address ns_channel_address(const ns_channel *ch);
 /* Wire name of an address kind as channel files spell it: "e164", "email" (static; "?"
  * out of range). */
 const char *ns_address_name(ns_address a);
-
-/* Non-zero when s[0..len) is a plausible email address: 3..NS_EMAIL_MAX bytes of printable
- * ASCII without spaces, exactly one '@', a non-empty local part, and a domain of non-empty
- * dot-separated labels with at least one dot. Not RFC 5321 in full: a bound on garbage. */
-int ns_address_is_email(const char *s, size_t len);
 
 /* Non-zero when status is a status of ch. */
 int ns_channel_has(const ns_channel *ch, const char *status);

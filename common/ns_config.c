@@ -1,8 +1,12 @@
 /* ns_config.c -- the option table: flags, then environment, then defaults; --help. */
 #include "ns_config.h"
+#include "ns_check.h"
 #include "ns_log.h"
+#include "ns_str.h"
 
-#include <errno.h>
+#include <limits.h>
+
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +14,8 @@
 #ifndef NS_VERSION
 #define NS_VERSION "dev"
 #endif
+
+extern char **environ;
 
 static const char *log_level_text;
 
@@ -19,14 +25,11 @@ static const ns_opt log_opt = {
 
 static int parse_long(const char *s, long *out)
 {
-	char *end = NULL;
-	long v;
+	int64_t v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end != '\0')
+	if (ns_str_to_i64(s, LONG_MIN, LONG_MAX, &v))
 		return -1;
-	*out = v;
+	*out = (long)v;
 	return 0;
 }
 
@@ -41,12 +44,68 @@ static int parse_bool(const char *s, long *out)
 	return 0;
 }
 
+/* Set member name[0..len) of the family o to text (replacing an earlier value of the
+ * same name). Returns 0, or -1 with err filled. */
+static int family_set(const ns_opt *o, const char *name, size_t len, const char *text,
+		      const char *from, char *err, size_t errlen)
+{
+	ns_opt_family *f = o->dst;
+	char key[sizeof(f->m[0].name)];
+	size_t i;
+
+	if (len == 0 || len >= sizeof(key)) {
+		snprintf(err, errlen, "%s: the name after %s must be 1..%zu characters", from,
+			 o->env, sizeof(key) - 1);
+		return -1;
+	}
+	for (i = 0; i < len; i++)
+		key[i] = (char)tolower((unsigned char)name[i]);
+	key[len] = '\0';
+	if (!ns_check_name(key, len)) {
+		snprintf(err, errlen, "%s: '%s' is not a name ([a-z][a-z0-9_-]*)", from, key);
+		return -1;
+	}
+	for (i = 0; i < f->n && strcmp(f->m[i].name, key) != 0; i++)
+		;
+	if (i == f->n) {
+		if (f->n == NS_OPT_FAMILY_MAX) {
+			snprintf(err, errlen, "%s: more than %d %s<NAME> settings", from,
+				 NS_OPT_FAMILY_MAX, o->env);
+			return -1;
+		}
+		memcpy(f->m[i].name, key, len + 1);
+		f->n++;
+	}
+	f->m[i].value = text;
+	return 0;
+}
+
+/* Every environment variable that starts with the family's prefix. */
+static int family_from_env(const ns_opt *o, char *err, size_t errlen)
+{
+	size_t plen = strlen(o->env);
+
+	((ns_opt_family *)o->dst)->n = 0;
+	for (char **e = environ; e && *e; e++) {
+		const char *eq = strchr(*e, '=');
+		if (!eq || strncmp(*e, o->env, plen) != 0 || (size_t)(eq - *e) <= plen ||
+		    eq[1] == '\0')
+			continue; /* empty variables (and names) count as unset */
+		if (family_set(o, *e + plen, (size_t)(eq - *e) - plen, eq + 1, *e, err, errlen))
+			return -1;
+	}
+	return 0;
+}
+
 /* Store text into an option's destination, checking type and bounds. */
 static int opt_set(const ns_opt *o, const char *text, const char *from, char *err, size_t errlen)
 {
 	long v;
 
 	switch (o->type) {
+	case NS_OPT_FAMILY:
+		snprintf(err, errlen, "%s: needs a name (%s<NAME>)", from, o->env);
+		return -1;
 	case NS_OPT_STR:
 		*(const char **)o->dst = text;
 		return 0;
@@ -73,11 +132,19 @@ static int opt_set(const ns_opt *o, const char *text, const char *from, char *er
 	return -1;
 }
 
-static const ns_opt *find_flag(const ns_cli *cli, const char *name, size_t len)
+/* The option of flag name[0..len): an exact flag, or the family whose prefix it starts
+ * with (*member then points at the member's name, else NULL). */
+static const ns_opt *find_flag(const ns_cli *cli, const char *name, size_t len, const char **member)
 {
+	*member = NULL;
 	for (size_t i = 0; i <= cli->nopts; i++) {
 		const ns_opt *o = i < cli->nopts ? &cli->opts[i] : &log_opt;
-		if (strlen(o->flag) == len && !strncmp(o->flag, name, len))
+		size_t fl = strlen(o->flag);
+		if (o->type == NS_OPT_FAMILY && len > fl && !strncmp(o->flag, name, fl)) {
+			*member = name + fl;
+			return o;
+		}
+		if (o->type != NS_OPT_FAMILY && fl == len && !strncmp(o->flag, name, len))
 			return o;
 	}
 	return NULL;
@@ -89,7 +156,11 @@ void ns_config_usage(const ns_cli *cli)
 	       cli->prog, cli->summary);
 	for (size_t i = 0; i <= cli->nopts; i++) {
 		const ns_opt *o = i < cli->nopts ? &cli->opts[i] : &log_opt;
-		printf("  --%-22s %-26s %s\n", o->flag, o->env, o->def ? o->def : "(unset)");
+		char flag[64], env[64];
+		int fam = o->type == NS_OPT_FAMILY;
+		snprintf(flag, sizeof(flag), "%s%s", o->flag, fam ? "<name>" : "");
+		snprintf(env, sizeof(env), "%s%s", o->env, fam ? "<NAME>" : "");
+		printf("  --%-22s %-26s %s\n", flag, env, o->def ? o->def : "(unset)");
 		printf("      %s\n", o->help);
 	}
 	printf("  --help                 this text\n  --version              print the version\n");
@@ -101,6 +172,11 @@ static int load_env(const ns_cli *cli, char *err, size_t errlen)
 	for (size_t i = 0; i <= cli->nopts; i++) {
 		const ns_opt *o = i < cli->nopts ? &cli->opts[i] : &log_opt;
 		const char *env = getenv(o->env);
+		if (o->type == NS_OPT_FAMILY) {
+			if (family_from_env(o, err, errlen))
+				return -1;
+			continue;
+		}
 		if (o->def && opt_set(o, o->def, o->env, err, errlen))
 			return -1;
 		if (!o->def && o->type == NS_OPT_STR)
@@ -114,7 +190,7 @@ static int load_env(const ns_cli *cli, char *err, size_t errlen)
 static int load_flags(const ns_cli *cli, int argc, char **argv, char *err, size_t errlen)
 {
 	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *name, *eq, *val;
+		const char *a = argv[i], *name, *eq, *val, *member;
 		const ns_opt *o;
 		char from[64];
 
@@ -132,7 +208,7 @@ static int load_flags(const ns_cli *cli, int argc, char **argv, char *err, size_
 		}
 		name = a + 2;
 		eq = strchr(name, '=');
-		o = find_flag(cli, name, eq ? (size_t)(eq - name) : strlen(name));
+		o = find_flag(cli, name, eq ? (size_t)(eq - name) : strlen(name), &member);
 		if (!o) {
 			snprintf(err, errlen, "unknown option '%s' (see --help)", a);
 			return NS_CONFIG_ERR;
@@ -147,8 +223,11 @@ static int load_flags(const ns_cli *cli, int argc, char **argv, char *err, size_
 			snprintf(err, errlen, "option --%s needs a value", o->flag);
 			return NS_CONFIG_ERR;
 		}
-		snprintf(from, sizeof(from), "--%s", o->flag);
-		if (opt_set(o, val, from, err, errlen))
+		snprintf(from, sizeof(from), "--%.40s", name);
+		if (member
+			? family_set(o, member, (size_t)((eq ? eq : name + strlen(name)) - member),
+				     val, from, err, errlen)
+			: opt_set(o, val, from, err, errlen))
 			return NS_CONFIG_ERR;
 	}
 	return NS_CONFIG_OK;

@@ -7,6 +7,9 @@
  * reader; other members are ignored, so that a later minor addition does not poison the
  * log. Strings are never truncated: an over-long one is an error. */
 #include "ns_event.h"
+#include "ns_check.h"
+#include "ns_json.h"
+#include "ns_str.h"
 #include "ns_time.h"
 
 #include <jansson.h>
@@ -44,7 +47,6 @@ static void digest_part(EVP_MD_CTX *md, const char *s, int first)
 
 void ns_event_make_id(ns_event *ev)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char dig[EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
 	char ts[NS_TIME_ISO_LEN];
@@ -76,11 +78,7 @@ void ns_event_make_id(ns_event *ev)
 		ev->id[0] = '\0';
 		return;
 	}
-	for (int i = 0; i < NS_EVENT_ID_LEN / 2; i++) {
-		ev->id[2 * i] = hex[dig[i] >> 4];
-		ev->id[2 * i + 1] = hex[dig[i] & 0xf];
-	}
-	ev->id[NS_EVENT_ID_LEN] = '\0';
+	(void)ns_str_hex_encode(dig, NS_EVENT_ID_LEN / 2, ev->id, sizeof(ev->id));
 }
 
 /* ---- encode ---- */
@@ -161,43 +159,21 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 
 enum form { F_ANY, F_NAME, F_HEX_ID, F_TEXT, F_ADDRESS };
 
-#define E164_MAX 16 /* '+' and up to 15 digits */
-
-/* Check a string against a form; `text` forms only refuse ASCII control characters. */
+/* Check a string against a form (ns_check.h); `text` forms only refuse ASCII control
+ * characters; an address is E.164 or else an email address. */
 static int form_ok(const char *s, size_t n, enum form f)
 {
 	switch (f) {
 	case F_ANY:
 		return 1;
 	case F_NAME:
-		if (n == 0 || s[0] < 'a' || s[0] > 'z')
-			return 0;
-		for (size_t i = 0; i < n; i++)
-			if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') ||
-			      s[i] == '_' || s[i] == '-'))
-				return 0;
-		return 1;
+		return ns_check_name(s, n);
 	case F_HEX_ID:
-		if (n != NS_EVENT_ID_LEN)
-			return 0;
-		for (size_t i = 0; i < n; i++)
-			if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-				return 0;
-		return 1;
+		return ns_check_hex(s, n, NS_EVENT_ID_LEN);
 	case F_TEXT:
-		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-				return 0;
-		return 1;
-	case F_ADDRESS: /* E.164, or else an email address */
-		if (n > 0 && s[0] != '+')
-			return ns_address_is_email(s, n);
-		if (n < 2 || n > E164_MAX || s[1] < '1' || s[1] > '9')
-			return 0;
-		for (size_t i = 1; i < n; i++)
-			if (s[i] < '0' || s[i] > '9')
-				return 0;
-		return 1;
+		return ns_check_text(s, n);
+	case F_ADDRESS:
+		return n > 0 && s[0] == '+' ? ns_check_e164(s, n) : ns_check_email(s, n);
 	}
 	return 0;
 }
@@ -316,16 +292,60 @@ static int decode_data(json_t *data, ns_event *ev, char *err, size_t errlen)
 	return fail(err, errlen, "unknown type");
 }
 
-int ns_event_decode(const char *buf, size_t len, ns_event *ev, char *err, size_t errlen)
+/* The envelope's members other than data: only known ones, the version, type and source
+ * by name, then the strings and times. Returns 0 or -1 with err filled. */
+static int decode_envelope(json_t *root, ns_event *ev, char *err, size_t errlen)
 {
 	static const char *const members[] = {"v",	    "id",      "type",
 					      "externalId", "channel", "occurredAt",
 					      "receivedAt", "source",  "data"};
 	char word[16];
+	const char *key;
+	json_t *v;
+	int i;
+
+	json_object_foreach(root, key, v)
+	{
+		if (lookup(key, members, (int)(sizeof(members) / sizeof(members[0]))) < 0)
+			return fail(err, errlen, "unknown member %.40s", key);
+	}
+	v = json_object_get(root, "v");
+	if (!v)
+		return fail(err, errlen, "missing v");
+	if (!json_is_integer(v) || json_integer_value(v) != NS_EVENT_VERSION)
+		return fail(err, errlen, "unsupported version (want v=%d)", NS_EVENT_VERSION);
+	if (get_str(root, "", "type", word, sizeof(word) - 1, 1, F_NAME, err, errlen))
+		return -1;
+	i = lookup(word, type_names, 4);
+	if (i < 0)
+		return fail(err, errlen, "unknown type %s", word);
+	ev->type = (ns_event_type)i;
+	if (get_str(root, "", "source", word, sizeof(word) - 1, 1, F_NAME, err, errlen))
+		return -1;
+	i = lookup(word, source_names, 3);
+	if (i < 0)
+		return fail(err, errlen, "unknown source %s", word);
+	ev->source = (ns_event_source)i;
+	if (get_str(root, "", "id", ev->id, NS_EVENT_ID_LEN, 1, F_HEX_ID, err, errlen) ||
+	    get_str(root, "", "externalId", ev->external_id, NS_EXTID_MAX, 1, F_TEXT, err,
+		    errlen) ||
+	    get_str(root, "", "channel", ev->channel, NS_STATUS_MAX, 0, F_ANY, err, errlen) ||
+	    get_time(root, "occurredAt", &ev->occurred_at, err, errlen) ||
+	    get_time(root, "receivedAt", &ev->received_at, err, errlen))
+		return -1;
+	if (ev->channel[0] == '\0' && ev->type != NS_EV_STATUS)
+		return fail(err, errlen, "channel is empty in a %s event",
+			    ns_event_type_name(ev->type));
+	if (ev->channel[0] && !form_ok(ev->channel, strlen(ev->channel), F_NAME))
+		return fail(err, errlen, "channel has an invalid form");
+	return 0;
+}
+
+int ns_event_decode(const char *buf, size_t len, ns_event *ev, char *err, size_t errlen)
+{
 	json_error_t jerr;
 	json_t *root = NULL, *v;
-	const char *key;
-	int rc = -1, i;
+	int rc = -1;
 
 	memset(ev, 0, sizeof(*ev));
 	if (errlen)
@@ -338,7 +358,7 @@ int ns_event_decode(const char *buf, size_t len, ns_event *ev, char *err, size_t
 		fail(err, errlen, "message larger than %d bytes", EVENT_MAX_BYTES);
 		goto out;
 	}
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = ns_json_loadb(buf, len, JSON_REJECT_DUPLICATES, NS_JSON_MAX_DEPTH, &jerr, NULL);
 	if (!root) {
 		fail(err, errlen, "not JSON: %s (column %d)", jerr.text, jerr.column);
 		goto out;
@@ -347,53 +367,8 @@ int ns_event_decode(const char *buf, size_t len, ns_event *ev, char *err, size_t
 		fail(err, errlen, "not a JSON object");
 		goto out;
 	}
-	json_object_foreach(root, key, v)
-	{
-		if (lookup(key, members, (int)(sizeof(members) / sizeof(members[0]))) < 0) {
-			fail(err, errlen, "unknown member %.40s", key);
-			goto out;
-		}
-	}
-	v = json_object_get(root, "v");
-	if (!v) {
-		fail(err, errlen, "missing v");
+	if (decode_envelope(root, ev, err, errlen))
 		goto out;
-	}
-	if (!json_is_integer(v) || json_integer_value(v) != NS_EVENT_VERSION) {
-		fail(err, errlen, "unsupported version (want v=%d)", NS_EVENT_VERSION);
-		goto out;
-	}
-	if (get_str(root, "", "type", word, sizeof(word) - 1, 1, F_NAME, err, errlen))
-		goto out;
-	i = lookup(word, type_names, 4);
-	if (i < 0) {
-		fail(err, errlen, "unknown type %s", word);
-		goto out;
-	}
-	ev->type = (ns_event_type)i;
-	if (get_str(root, "", "source", word, sizeof(word) - 1, 1, F_NAME, err, errlen))
-		goto out;
-	i = lookup(word, source_names, 3);
-	if (i < 0) {
-		fail(err, errlen, "unknown source %s", word);
-		goto out;
-	}
-	ev->source = (ns_event_source)i;
-	if (get_str(root, "", "id", ev->id, NS_EVENT_ID_LEN, 1, F_HEX_ID, err, errlen) ||
-	    get_str(root, "", "externalId", ev->external_id, NS_EXTID_MAX, 1, F_TEXT, err,
-		    errlen) ||
-	    get_str(root, "", "channel", ev->channel, NS_STATUS_MAX, 0, F_ANY, err, errlen) ||
-	    get_time(root, "occurredAt", &ev->occurred_at, err, errlen) ||
-	    get_time(root, "receivedAt", &ev->received_at, err, errlen))
-		goto out;
-	if (ev->channel[0] == '\0' && ev->type != NS_EV_STATUS) {
-		fail(err, errlen, "channel is empty in a %s event", ns_event_type_name(ev->type));
-		goto out;
-	}
-	if (ev->channel[0] && !form_ok(ev->channel, strlen(ev->channel), F_NAME)) {
-		fail(err, errlen, "channel has an invalid form");
-		goto out;
-	}
 	v = json_object_get(root, "data");
 	if (!v) {
 		fail(err, errlen, "missing data");

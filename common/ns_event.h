@@ -14,9 +14,10 @@
  *
  * Decoding is strict: unknown version, an unknown envelope member, missing or mistyped
  * fields, an unknown type or source, a bad timestamp, over-long strings (never truncated),
- * an id that is not 32 lowercase hex, a "to" that is neither E.164 ('+' and 1..15 digits)
- * nor a plausible email (ns_address_is_email: the codec does not know the channel's
- * address kind, ingest checks the exact kind), a data member of another
+ * an id that is not 32 lowercase hex, a "to" that is neither E.164 nor a plausible email
+ * (ns_check_e164, ns_check_email: the codec does not know the channel's address kind,
+ * ingest checks the exact kind), JSON nested deeper than NS_JSON_MAX_DEPTH, a data member
+ * of another
  * type (e.g. "to" on a status event): each an error with a message, never a crash. Other
  * unknown data members are ignored. schemas/event.schema.json describes the same. */
 #ifndef NS_EVENT_H
@@ -34,6 +35,12 @@
 #define NS_REASON_MAX	   256
 #define NS_PROVIDER_ID_MAX 128
 #define NS_EVENT_ID_LEN	   32 /* hex characters */
+
+/* Our own lifecycle around the provider's statuses (docs/DESIGN.md): a notification starts at
+ * its channel's initial status (`queued` in every shipped channel file); the sender's
+ * outcomes claim these two. Every channel that the sender serves has both. */
+#define NS_STATUS_PROCESSING "processing" /* dispatched: the provider took it */
+#define NS_STATUS_FAILED     "failed"	  /* failed: unreachable or refused for good */
 
 typedef enum {
 	NS_EV_REQUESTED = 0,

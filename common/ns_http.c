@@ -9,6 +9,7 @@
  * civetweb worker threads. civetweb's own error log goes to ns_log. */
 #include "ns_http.h"
 #include "ns_log.h"
+#include "ns_time.h"
 #include "ns_metrics.h"
 
 #include <pthread.h>
@@ -17,8 +18,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
-#define NS_HTTP_MAX_ROUTES 64
 
 typedef struct {
 	char *uri;
@@ -55,24 +54,16 @@ static int on_log_message(const struct mg_connection *conn, const char *message)
 	return 1; /* handled: civetweb writes nothing itself */
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* On a worker thread: run the route's handler and account for it. */
 static int route_trampoline(struct mg_connection *conn, void *cbdata)
 {
 	route *r = cbdata;
-	double t0 = now_s();
+	double t0 = ns_time_mono_s();
 	int status = r->handler(conn, r->cbdata);
 
 	if (status >= 100 && status < 600)
 		ns_counter_add(r->codes[status / 100], 1);
-	ns_histogram_observe(r->latency, now_s() - t0);
+	ns_histogram_observe(r->latency, ns_time_mono_s() - t0);
 	NS_DEBUG("http.request", "route=%s status=%d", r->uri, status);
 	return status;
 }
@@ -90,7 +81,7 @@ static void label_value(const char *uri, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-void ns_http_route(ns_http *h, const char *uri, mg_request_handler handler, void *cbdata)
+int ns_http_route(ns_http *h, const char *uri, mg_request_handler handler, void *cbdata)
 {
 	static const char *const classes[] = {NULL, "1xx", "2xx", "3xx", "4xx", "5xx"};
 	char lv[256], labels[320];
@@ -98,7 +89,7 @@ void ns_http_route(ns_http *h, const char *uri, mg_request_handler handler, void
 	int i;
 
 	if (!h || !uri || !handler)
-		return;
+		return -1;
 	r = calloc(1, sizeof(*r));
 	if (!r || !(r->uri = strdup(uri))) {
 		NS_ERROR("http.route.failed", "route=%s reason=out_of_memory", uri);
@@ -125,11 +116,12 @@ void ns_http_route(ns_http *h, const char *uri, mg_request_handler handler, void
 	h->routes[h->nroutes++] = r;
 	pthread_mutex_unlock(&h->mu);
 	mg_set_request_handler(h->ctx, uri, route_trampoline, r);
-	return;
+	return 0;
 fail:
 	if (r)
 		free(r->uri);
 	free(r);
+	return -1;
 }
 
 /* ---- built-in routes (worker threads) ---------------------------------------------- */
@@ -371,6 +363,12 @@ int ns_http_send_json(struct mg_connection *conn, int status, json_t *body,
 int ns_http_send_problem(struct mg_connection *conn, int status, const char *title,
 			 const char *detail, const char *field)
 {
+	return ns_http_send_problem_hdrs(conn, status, title, detail, field, NULL);
+}
+
+int ns_http_send_problem_hdrs(struct mg_connection *conn, int status, const char *title,
+			      const char *detail, const char *field, const char *extra_headers)
+{
 	json_t *p = json_object();
 	char *txt = NULL;
 	int st;
@@ -392,7 +390,7 @@ int ns_http_send_problem(struct mg_connection *conn, int status, const char *tit
 		static const char oom[] = "{\"type\":\"about:blank\",\"status\":500}";
 		return send_body(conn, 500, "application/problem+json", oom, sizeof(oom) - 1, NULL);
 	}
-	st = send_body(conn, status, "application/problem+json", txt, strlen(txt), NULL);
+	st = send_body(conn, status, "application/problem+json", txt, strlen(txt), extra_headers);
 	free(txt);
 	return st;
 }
@@ -412,7 +410,12 @@ int ns_http_query_param(struct mg_connection *conn, const char *name, char *out,
 	if (outlen)
 		out[0] = '\0';
 	if (!ri || !ri->query_string)
-		return -1;
+		return NS_HTTP_PARAM_ABSENT;
+	/* mg_get_var: -1 absent, -2 the buffer is too small (or NULL / zero-sized) */
 	n = mg_get_var(ri->query_string, strlen(ri->query_string), name, out, outlen);
-	return n >= 0 ? n : -1;
+	if (n >= 0)
+		return n;
+	if (outlen)
+		out[0] = '\0';
+	return n == -1 ? NS_HTTP_PARAM_ABSENT : NS_HTTP_PARAM_TOO_LONG;
 }

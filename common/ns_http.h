@@ -33,8 +33,10 @@ ns_http *ns_http_start(const ns_http_opts *opts, char *err, size_t errlen);
 /* Add a route; uri follows civetweb's mg_set_request_handler patterns ("/notifications",
  * "/notifications/", "**" ...). The handler returns the HTTP status it sent (>0). Each
  * route counts http_requests_total{route,code="2xx"...} and
- * http_request_duration_seconds{route}. At most 64 routes (an error is logged beyond). */
-void ns_http_route(ns_http *h, const char *uri, mg_request_handler handler, void *cbdata);
+ * http_request_duration_seconds{route}. Returns 0, or -1 (logged) when out of memory or
+ * past NS_HTTP_MAX_ROUTES routes: the route is then not served. */
+#define NS_HTTP_MAX_ROUTES 64
+int ns_http_route(ns_http *h, const char *uri, mg_request_handler handler, void *cbdata);
 
 /* The port actually bound (useful with port 0). */
 int ns_http_port(const ns_http *h);
@@ -60,17 +62,25 @@ int ns_http_is_json(struct mg_connection *conn);
 int ns_http_send_json(struct mg_connection *conn, int status, json_t *body,
 		      const char *extra_headers);
 
-/* Send an application/problem+json body {type,title,status,detail[,field]}; field may be
- * NULL. Returns status. */
+/* Send an application/problem+json body {type,title,status,detail[,field]}; title NULL
+ * means the status's standard text; detail and field may be NULL. Returns status. */
 int ns_http_send_problem(struct mg_connection *conn, int status, const char *title,
 			 const char *detail, const char *field);
+
+/* ns_http_send_problem with extra header lines ("Name: value\r\n...", or NULL), e.g.
+ * "Retry-After: 1\r\n" on a 503 or "Allow: POST\r\n" on a 405. Returns status. */
+int ns_http_send_problem_hdrs(struct mg_connection *conn, int status, const char *title,
+			      const char *detail, const char *field, const char *extra_headers);
 
 /* Send a plain text body with the given content type. Returns status. */
 int ns_http_send_text(struct mg_connection *conn, int status, const char *content_type,
 		      const char *body, size_t len);
 
-/* Value of query parameter name into out (URL-decoded). Returns its length, or -1 when
- * absent or too long. */
+/* Value of query parameter name into out (URL-decoded, NUL-terminated). Returns its length
+ * (0 for `name=`), NS_HTTP_PARAM_ABSENT when the query string does not name it, or
+ * NS_HTTP_PARAM_TOO_LONG when the value does not fit in outlen - 1 bytes (out is then ""). */
+#define NS_HTTP_PARAM_ABSENT   -1
+#define NS_HTTP_PARAM_TOO_LONG -2
 int ns_http_query_param(struct mg_connection *conn, const char *name, char *out, size_t outlen);
 
 #endif

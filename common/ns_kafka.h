@@ -7,13 +7,25 @@
  * environment settings that would break it.
  *
  * The producer owns a poll thread that serves delivery reports, so callers never poll.
- * The consumer is used from one thread (the caller's). */
+ * The consumer is used from one thread (the caller's). Daemons reach librdkafka through
+ * these functions; what they still touch directly is the consumed message itself
+ * (rd_kafka_message_t fields, rd_kafka_message_destroy, rd_kafka_err2str). Both kinds of
+ * client share one error callback: a fatal error marks the client failed (see
+ * ns_producer_fatal, ns_consumer_failed) and every other error is logged as kafka.error. */
 #ifndef NS_KAFKA_H
 #define NS_KAFKA_H
 
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* A position in one partition of a topic the caller names separately: the offset is the
+ * next message to read (commits, assignments) or RD_KAFKA_OFFSET_BEGINNING / _END /
+ * _INVALID where the call says so. */
+typedef struct {
+	int32_t partition;
+	int64_t offset;
+} ns_kafka_pos;
 
 /* ---- configuration ---------------------------------------------------------------- */
 
@@ -84,6 +96,12 @@ int ns_producer_fatal(ns_producer *p);
 /* The underlying handle, for metadata queries. Owned by p. */
 rd_kafka_t *ns_producer_handle(ns_producer *p);
 
+/* Wait until the broker's metadata shows topic with at least one partition, asking every
+ * 500 ms, for at most timeout_ms or until ns_signal_stopping(). Returns the partition count
+ * (> 0), or -1 with err filled (the last error the broker gave, or the stop). */
+int ns_producer_wait_topic(ns_producer *p, const char *topic, int timeout_ms, char *err,
+			   size_t errlen);
+
 /* Stop the poll thread, flush for up to flush_ms, log what is left undelivered, purge it
  * (its reports run with an error, so waiters and async callbacks are served) and destroy.
  * No thread may be inside ns_producer_send* any more. NULL is a no-op. */
@@ -112,19 +130,53 @@ typedef struct {
 ns_consumer *ns_consumer_new(const char *group_id, const char *topic, const ns_rebalance *rb,
 			     char *err, size_t errlen);
 
-/* Next message or NULL after timeout_ms. Error events (partition EOF excepted) come back
- * as messages with err set; the caller destroys every message with rd_kafka_message_destroy.
- */
+/* A consumer outside every consumer group, for reading chosen partitions from chosen
+ * offsets (a rebuild, a test reading a topic back): it never joins a group and never
+ * commits, and ns_consumer_poll returns partition-EOF events (m->err
+ * RD_KAFKA_RESP_ERR__PARTITION_EOF, m->offset the end) so the caller can tell it reached
+ * the end of a partition. client_id names it in broker logs. Configured from the
+ * environment like the group consumer. Returns NULL with err filled on failure. */
+ns_consumer *ns_consumer_new_assigned(const char *client_id, char *err, size_t errlen);
+
+/* Assign exactly the n partitions of topic in pos, each starting at its offset (an offset,
+ * or RD_KAFKA_OFFSET_BEGINNING / RD_KAFKA_OFFSET_END); n 0 unassigns. For consumers of
+ * ns_consumer_new_assigned. Returns 0, or -1 with err filled. */
+int ns_consumer_assign(ns_consumer *c, const char *topic, const ns_kafka_pos *pos, size_t n,
+		       char *err, size_t errlen);
+
+/* Next message or NULL after timeout_ms. Error events come back as messages with err set
+ * (partition EOF only from an assigned consumer); the caller destroys every message with
+ * rd_kafka_message_destroy. */
 rd_kafka_message_t *ns_consumer_poll(ns_consumer *c, int timeout_ms);
 
-/* Commit offsets synchronously (offset = next message to read). Returns 0 (also when there
- * was nothing to commit) or -1. */
-int ns_consumer_commit(ns_consumer *c, const rd_kafka_topic_partition_list_t *offsets);
+/* Commit the n positions of topic (offset = next message to read): synchronously, or when
+ * async is non-zero in the background (result only logged at debug level). Returns 0 (also
+ * when there was nothing to commit) or -1 (logged; a fatal error marks c failed). */
+int ns_consumer_commit(ns_consumer *c, const char *topic, const ns_kafka_pos *pos, size_t n,
+		       int async);
+
+/* Stop fetching partition of topic (pause) until resumed. Returns 0 or -1. */
+int ns_consumer_pause(ns_consumer *c, const char *topic, int32_t partition);
+
+/* Pause (pause non-zero) or resume every partition currently assigned, for flow control.
+ * Returns 0 or -1. */
+int ns_consumer_pause_all(ns_consumer *c, int pause);
+
+/* The high watermark (next offset to be written) of partition of topic as the client last
+ * learnt it from fetch responses: no request is sent, so it is safe on the consume loop.
+ * Returns 0 with *hw set, or -1 when the client has no figure yet. */
+int ns_consumer_cached_watermark(ns_consumer *c, const char *topic, int32_t partition, int64_t *hw);
+
+/* ns_kafka_high_watermarks (below) through this consumer's connection: a blocking query,
+ * never for the consume loop. Same returns. */
+int ns_consumer_high_watermarks(ns_consumer *c, const char *topic, int64_t *hw, int cap, int *n,
+				int timeout_ms, char *err, size_t errlen);
 
 /* Non-zero when a rebalance hook failed or a fatal error occurred. */
 int ns_consumer_failed(ns_consumer *c);
 
-/* The underlying handle (for pause/resume, seek, position). Owned by c. */
+/* The underlying handle, for tests that inspect the client (assignment, position).
+ * Owned by c. */
 rd_kafka_t *ns_consumer_handle(ns_consumer *c);
 
 /* rd_kafka_consumer_close (revoke hooks run) then destroy. NULL is a no-op. */

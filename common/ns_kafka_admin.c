@@ -1,15 +1,13 @@
-/* ns_kafka_admin.c -- topic creation with infinite retention, and high watermarks. */
+/* ns_kafka_admin.c -- topic creation with infinite retention, waiting for a topic's
+ * metadata, and high watermarks. */
 #include "ns_kafka.h"
 #include "ns_kafka_internal.h"
 #include "ns_log.h"
+#include "ns_signal.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 /* ---- admin -------------------------------------------------------------------------- */
@@ -37,34 +35,113 @@ static rd_kafka_t *admin_handle(char *err, size_t errlen)
 	return rk;
 }
 
-/* Wait until metadata shows topic with every partition led. Returns 0 or -1. */
-static int topic_wait_ready(rd_kafka_t *rk, const char *topic, int timeout_ms)
+/* What one metadata answer says of topic: its partition count (0 when it has none yet)
+ * when it exists and, with need_leaders, every partition is led; -1 otherwise, with *why
+ * set to the broker's error for the topic. */
+static int topic_state(const struct rd_kafka_metadata *md, int need_leaders,
+		       rd_kafka_resp_err_t *why)
+{
+	const struct rd_kafka_metadata_topic *t;
+
+	if (md->topic_cnt != 1)
+		return -1;
+	t = &md->topics[0];
+	*why = t->err;
+	if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return -1;
+	for (int i = 0; need_leaders && i < t->partition_cnt; i++) {
+		if (t->partitions[i].leader < 0 || t->partitions[i].err != 0) {
+			*why = RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
+			return -1;
+		}
+	}
+	return t->partition_cnt;
+}
+
+int ns_kafka_wait_topic(rd_kafka_t *rk, const char *topic, int timeout_ms, int poll_ms,
+			int need_leaders, char *err, size_t errlen)
 {
 	struct timespec deadline;
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-	int rc = -1;
+	rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR__TIMED_OUT;
+	int n = -1;
 
-	if (!rkt)
+	if (!rkt) {
+		snprintf(err, errlen, "topic %s: %s", topic,
+			 rd_kafka_err2str(rd_kafka_last_error()));
 		return -1;
+	}
 	ns_kafka_deadline_after(&deadline, timeout_ms);
-	do {
+	while (n <= 0 && !ns_signal_stopping()) {
 		const struct rd_kafka_metadata *md = NULL;
-		if (rd_kafka_metadata(rk, 0, rkt, &md, 2000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-			int ok = md->topic_cnt == 1 && md->topics[0].err == 0 &&
-				 md->topics[0].partition_cnt > 0;
-			for (int i = 0; ok && i < md->topics[0].partition_cnt; i++)
-				ok = md->topics[0].partitions[i].leader >= 0 &&
-				     md->topics[0].partitions[i].err == 0;
+		last = rd_kafka_metadata(rk, 0, rkt, &md, poll_ms > 2000 ? poll_ms : 2000);
+		if (last == RD_KAFKA_RESP_ERR_NO_ERROR) {
+			n = topic_state(md, need_leaders, &last);
 			rd_kafka_metadata_destroy(md);
-			if (ok) {
-				rc = 0;
-				break;
-			}
 		}
-		nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 50000000L}, NULL);
-	} while (!ns_kafka_deadline_passed(&deadline));
+		if (n > 0 || ns_kafka_deadline_passed(&deadline))
+			break;
+		(void)ns_signal_sleep_ms(poll_ms);
+	}
 	rd_kafka_topic_destroy(rkt);
-	return rc;
+	if (n > 0)
+		return n;
+	snprintf(err, errlen, "topic %s: %s", topic,
+		 ns_signal_stopping() ? "stop requested" : rd_kafka_err2str(last));
+	return -1;
+}
+
+/* A NewTopic with partitions, the broker's default replication factor (-1, brokers >=
+ * 2.4) and infinite retention: the status topic is the system of record. NULL with err. */
+static rd_kafka_NewTopic_t *new_topic(const char *topic, int partitions, char *err, size_t errlen)
+{
+	char rderr[512];
+	rd_kafka_NewTopic_t *nt =
+	    rd_kafka_NewTopic_new(topic, partitions, -1, rderr, sizeof(rderr));
+
+	if (!nt) {
+		snprintf(err, errlen, "NewTopic %s: %s", topic, rderr);
+		return NULL;
+	}
+	if (rd_kafka_NewTopic_set_config(nt, "retention.ms", "-1") ||
+	    rd_kafka_NewTopic_set_config(nt, "retention.bytes", "-1")) {
+		snprintf(err, errlen, "NewTopic %s: set config failed", topic);
+		rd_kafka_NewTopic_destroy(nt);
+		return NULL;
+	}
+	return nt;
+}
+
+/* Read the CreateTopics answer ev: 0 when created or already there, -1 with err. */
+static int create_result(rd_kafka_event_t *ev, const char *topic, int partitions, char *err,
+			 size_t errlen)
+{
+	const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+	const rd_kafka_topic_result_t **tres;
+	rd_kafka_resp_err_t e;
+	size_t ntres = 0;
+
+	if (rd_kafka_event_error(ev)) {
+		snprintf(err, errlen, "create %s: %s", topic, rd_kafka_event_error_string(ev));
+		return -1;
+	}
+	tres = res ? rd_kafka_CreateTopics_result_topics(res, &ntres) : NULL;
+	if (!tres || ntres != 1) {
+		snprintf(err, errlen, "create %s: unexpected result", topic);
+		return -1;
+	}
+	e = rd_kafka_topic_result_error(tres[0]);
+	if (e == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+		NS_DEBUG("kafka.topic.exists", "topic=%s", topic);
+		return 0;
+	}
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		const char *why = rd_kafka_topic_result_error_string(tres[0]);
+		snprintf(err, errlen, "create %s: %s", topic, why ? why : rd_kafka_err2str(e));
+		return -1;
+	}
+	NS_INFO("kafka.topic.created", "topic=%s partitions=%d", topic, partitions);
+	return 0;
 }
 
 int ns_kafka_topic_ensure(const char *topic, int partitions, int timeout_ms, char *err,
@@ -75,27 +152,15 @@ int ns_kafka_topic_ensure(const char *topic, int partitions, int timeout_ms, cha
 	rd_kafka_AdminOptions_t *opts = NULL;
 	rd_kafka_queue_t *q = NULL;
 	rd_kafka_event_t *ev = NULL;
-	const rd_kafka_CreateTopics_result_t *res;
-	const rd_kafka_topic_result_t **tres;
-	size_t ntres = 0;
 	char rderr[512];
 	int rc = -1;
 
 	rk = admin_handle(err, errlen);
 	if (!rk)
 		goto out;
-	/* -1: the broker's default replication factor (brokers >= 2.4). */
-	nt = rd_kafka_NewTopic_new(topic, partitions, -1, rderr, sizeof(rderr));
-	if (!nt) {
-		snprintf(err, errlen, "NewTopic %s: %s", topic, rderr);
+	nt = new_topic(topic, partitions, err, errlen);
+	if (!nt)
 		goto out;
-	}
-	/* The status topic is the system of record: keep every event. */
-	if (rd_kafka_NewTopic_set_config(nt, "retention.ms", "-1") ||
-	    rd_kafka_NewTopic_set_config(nt, "retention.bytes", "-1")) {
-		snprintf(err, errlen, "NewTopic %s: set config failed", topic);
-		goto out;
-	}
 	opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
 	if (!opts ||
 	    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, rderr, sizeof(rderr)) ||
@@ -110,30 +175,10 @@ int ns_kafka_topic_ensure(const char *topic, int partitions, int timeout_ms, cha
 		snprintf(err, errlen, "create %s: no answer in %d ms", topic, timeout_ms);
 		goto out;
 	}
-	if (rd_kafka_event_error(ev)) {
-		snprintf(err, errlen, "create %s: %s", topic, rd_kafka_event_error_string(ev));
+	if (create_result(ev, topic, partitions, err, errlen))
 		goto out;
-	}
-	res = rd_kafka_event_CreateTopics_result(ev);
-	tres = res ? rd_kafka_CreateTopics_result_topics(res, &ntres) : NULL;
-	if (!tres || ntres != 1) {
-		snprintf(err, errlen, "create %s: unexpected result", topic);
-		goto out;
-	}
-	if (rd_kafka_topic_result_error(tres[0]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-		NS_DEBUG("kafka.topic.exists", "topic=%s", topic);
-	} else if (rd_kafka_topic_result_error(tres[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		snprintf(err, errlen, "create %s: %s", topic,
-			 rd_kafka_topic_result_error_string(tres[0])
-			     ? rd_kafka_topic_result_error_string(tres[0])
-			     : rd_kafka_err2str(rd_kafka_topic_result_error(tres[0])));
-		goto out;
-	} else {
-		NS_INFO("kafka.topic.created", "topic=%s partitions=%d", topic, partitions);
-	}
-	if (topic_wait_ready(rk, topic, timeout_ms) != 0) {
-		snprintf(err, errlen, "topic %s: partitions have no leader after %d ms", topic,
-			 timeout_ms);
+	if (ns_kafka_wait_topic(rk, topic, timeout_ms, 50, 1, rderr, sizeof(rderr)) < 0) {
+		snprintf(err, errlen, "%s (partitions not led after %d ms)", rderr, timeout_ms);
 		goto out;
 	}
 	rc = 0;

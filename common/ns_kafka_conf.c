@@ -6,9 +6,6 @@
 #include "ns_kafka_internal.h"
 #include "ns_log.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +162,31 @@ int ns_kafka_conf_lock(rd_kafka_conf_t *conf, ns_kafka_role role, char *err, siz
 	return apply_locked(conf, consumer_locked_props,
 			    sizeof(consumer_locked_props) / sizeof(consumer_locked_props[0]), err,
 			    errlen);
+}
+
+/* Client errors of producers and consumers alike: on a librdkafka thread, or inside
+ * rd_kafka_poll / rd_kafka_consumer_poll. */
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	ns_kafka_client *cl = opaque;
+	char q[512];
+
+	if (err == RD_KAFKA_RESP_ERR__FATAL) {
+		char fe[512];
+		rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fe, sizeof(fe));
+		atomic_store(&cl->fatal, 1);
+		NS_ERROR("kafka.fatal", "client=%s err=%s reason=%s", rd_kafka_name(rk),
+			 rd_kafka_err2name(orig), ns_log_quote(fe, q, sizeof(q)));
+		return;
+	}
+	NS_WARN("kafka.error", "client=%s err=%s reason=%s", rd_kafka_name(rk),
+		rd_kafka_err2name((rd_kafka_resp_err_t)err), ns_log_quote(reason, q, sizeof(q)));
+}
+
+void ns_kafka_conf_errors(rd_kafka_conf_t *conf, ns_kafka_client *cl)
+{
+	rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+	rd_kafka_conf_set_opaque(conf, cl);
 }
 
 void ns_kafka_deadline_after(struct timespec *ts, int ms)

@@ -1,25 +1,24 @@
 /* ns_kafka_consumer.c -- the consumer: manual offsets, and rebalance hooks that let the
  * caller choose where each assigned partition starts (offsets kept outside Kafka), with
- * eager and cooperative assignors alike. Used from one thread. */
+ * eager and cooperative assignors alike; or, outside any group, partitions assigned by the
+ * caller (ns_consumer_new_assigned). Commits, pause/resume and watermarks take plain
+ * (partition, offset) arrays so that daemons never build librdkafka lists. Used from one
+ * thread. */
 #include "ns_kafka.h"
 #include "ns_kafka_internal.h"
 #include "ns_log.h"
 
-#include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
+#include <unistd.h>
 
 /* ---- consumer ----------------------------------------------------------------------- */
 
 struct ns_consumer {
-	rd_kafka_t *rk;
+	ns_kafka_client cl; /* first: the error callback's opaque; cl.fatal = failed */
 	ns_rebalance rb;
-	atomic_int failed;
+	int report_eof; /* assigned consumer: hand partition EOF events to the caller */
 };
 
 static int is_cooperative(rd_kafka_t *rk)
@@ -94,8 +93,8 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	ns_consumer *c = opaque;
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		if (atomic_load(&c->failed) || consumer_assign(c, rk, parts) != 0)
-			atomic_store(&c->failed, 1);
+		if (atomic_load(&c->cl.fatal) || consumer_assign(c, rk, parts) != 0)
+			atomic_store(&c->cl.fatal, 1);
 	} else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
 		consumer_revoke(c, rk, parts);
 	} else {
@@ -108,31 +107,61 @@ static void consumer_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	}
 }
 
-static void consumer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+/* A new consumer handle for c from conf (taken: destroyed on failure too), with the
+ * shared error callback and the consumer queue as poll queue. Returns 0 or -1 with err. */
+static int consumer_create(ns_consumer *c, rd_kafka_conf_t *conf, char *err, size_t errlen)
 {
-	ns_consumer *c = opaque;
-	char q[512];
+	char rderr[512];
 
-	if (err == RD_KAFKA_RESP_ERR__FATAL) {
-		char fe[512];
-		rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fe, sizeof(fe));
-		atomic_store(&c->failed, 1);
-		NS_ERROR("kafka.consumer.fatal", "client=%s err=%s reason=%s", rd_kafka_name(rk),
-			 rd_kafka_err2name(orig), ns_log_quote(fe, q, sizeof(q)));
-		return;
+	ns_kafka_conf_errors(conf, &c->cl);
+	c->cl.rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rderr, sizeof(rderr));
+	if (!c->cl.rk) {
+		rd_kafka_conf_destroy(conf);
+		snprintf(err, errlen, "rd_kafka_new: %s", rderr);
+		return -1;
 	}
-	NS_WARN("kafka.error", "client=%s err=%s reason=%s", rd_kafka_name(rk),
-		rd_kafka_err2name((rd_kafka_resp_err_t)err), ns_log_quote(reason, q, sizeof(q)));
+	/* rd_kafka_new took ownership of conf */
+	rd_kafka_poll_set_consumer(c->cl.rk);
+	return 0;
+}
+
+/* A partition list of topic from pos[0..n), or NULL when out of memory. */
+static rd_kafka_topic_partition_list_t *pos_list(const char *topic, const ns_kafka_pos *pos,
+						 size_t n)
+{
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(n ? (int)n : 1);
+
+	for (size_t i = 0; l && i < n; i++)
+		rd_kafka_topic_partition_list_add(l, topic, pos[i].partition)->offset =
+		    pos[i].offset;
+	return l;
+}
+
+/* Subscribe c to topic. Returns 0 or -1 with err filled. */
+static int consumer_subscribe(ns_consumer *c, const char *topic, char *err, size_t errlen)
+{
+	rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_resp_err_t e;
+
+	if (!subs) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
+	e = rd_kafka_subscribe(c->cl.rk, subs);
+	rd_kafka_topic_partition_list_destroy(subs);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(err, errlen, "subscribe %s: %s", topic, rd_kafka_err2str(e));
+		return -1;
+	}
+	return 0;
 }
 
 ns_consumer *ns_consumer_new(const char *group_id, const char *topic, const ns_rebalance *rb,
 			     char *err, size_t errlen)
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	rd_kafka_topic_partition_list_t *subs = NULL;
 	ns_consumer *c = calloc(1, sizeof(*c));
-	rd_kafka_resp_err_t e;
-	char rderr[512];
 
 	if (!conf || !c) {
 		snprintf(err, errlen, "out of memory");
@@ -141,85 +170,178 @@ ns_consumer *ns_consumer_new(const char *group_id, const char *topic, const ns_r
 	if (rb)
 		c->rb = *rb;
 	if (ns_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
-	    ns_kafka_conf_set(conf, "enable.partition.eof", "false", err, errlen))
-		goto fail;
-	if (ns_kafka_conf_from_env(conf, err, errlen) != 0)
-		goto fail;
-	if (ns_kafka_conf_lock(conf, NS_KAFKA_CONSUMER, err, errlen))
-		goto fail;
-	if (ns_kafka_conf_set(conf, "group.id", group_id, err, errlen))
+	    ns_kafka_conf_set(conf, "enable.partition.eof", "false", err, errlen) ||
+	    ns_kafka_conf_from_env(conf, err, errlen) ||
+	    ns_kafka_conf_lock(conf, NS_KAFKA_CONSUMER, err, errlen) ||
+	    ns_kafka_conf_set(conf, "group.id", group_id, err, errlen))
 		goto fail;
 	rd_kafka_conf_set_rebalance_cb(conf, consumer_rebalance_cb);
-	rd_kafka_conf_set_error_cb(conf, consumer_error_cb);
-	rd_kafka_conf_set_opaque(conf, c);
-	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rderr, sizeof(rderr));
-	if (!c->rk) {
-		snprintf(err, errlen, "rd_kafka_new: %s", rderr);
+	if (consumer_create(c, conf, err, errlen)) {
+		conf = NULL; /* consumer_create took it */
 		goto fail;
 	}
-	conf = NULL; /* rd_kafka_new took ownership */
-	rd_kafka_poll_set_consumer(c->rk);
-	subs = rd_kafka_topic_partition_list_new(1);
-	if (!subs) {
-		snprintf(err, errlen, "out of memory");
+	conf = NULL;
+	if (consumer_subscribe(c, topic, err, errlen))
 		goto fail;
-	}
-	rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
-	e = rd_kafka_subscribe(c->rk, subs);
-	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		snprintf(err, errlen, "subscribe %s: %s", topic, rd_kafka_err2str(e));
-		goto fail;
-	}
-	rd_kafka_topic_partition_list_destroy(subs);
 	NS_INFO("kafka.consumer.start", "client=%s group=%s topic=%s bootstrap=%s",
-		rd_kafka_name(c->rk), group_id, topic, ns_kafka_bootstrap());
+		rd_kafka_name(c->cl.rk), group_id, topic, ns_kafka_bootstrap());
 	return c;
 fail:
-	if (subs)
-		rd_kafka_topic_partition_list_destroy(subs);
 	if (conf)
 		rd_kafka_conf_destroy(conf);
-	if (c && c->rk)
-		rd_kafka_destroy(c->rk);
+	if (c && c->cl.rk)
+		rd_kafka_destroy(c->cl.rk);
 	free(c);
 	return NULL;
 }
 
+ns_consumer *ns_consumer_new_assigned(const char *client_id, char *err, size_t errlen)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	ns_consumer *c = calloc(1, sizeof(*c));
+	char group[128];
+
+	if (!conf || !c) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	c->report_eof = 1;
+	/* librdkafka wants a group.id to assign at all: a throwaway one, never joined (no
+	 * subscribe) and never committed to. */
+	snprintf(group, sizeof(group), "%s.assigned.%d", client_id, (int)getpid());
+	if (ns_kafka_conf_from_env(conf, err, errlen) ||
+	    ns_kafka_conf_lock(conf, NS_KAFKA_CONSUMER, err, errlen) ||
+	    ns_kafka_conf_set(conf, "enable.partition.eof", "true", err, errlen) ||
+	    ns_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
+	    ns_kafka_conf_set(conf, "client.id", client_id, err, errlen) ||
+	    ns_kafka_conf_set(conf, "group.id", group, err, errlen))
+		goto fail;
+	if (consumer_create(c, conf, err, errlen)) {
+		conf = NULL;
+		goto fail;
+	}
+	NS_INFO("kafka.consumer.start", "client=%s group=none bootstrap=%s",
+		rd_kafka_name(c->cl.rk), ns_kafka_bootstrap());
+	return c;
+fail:
+	if (conf)
+		rd_kafka_conf_destroy(conf);
+	free(c);
+	return NULL;
+}
+
+int ns_consumer_assign(ns_consumer *c, const char *topic, const ns_kafka_pos *pos, size_t n,
+		       char *err, size_t errlen)
+{
+	rd_kafka_topic_partition_list_t *l = n ? pos_list(topic, pos, n) : NULL;
+	rd_kafka_resp_err_t e;
+
+	if (n && !l) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	e = rd_kafka_assign(c->cl.rk, l);
+	if (l)
+		rd_kafka_topic_partition_list_destroy(l);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(err, errlen, "assign %s: %s", topic, rd_kafka_err2str(e));
+		return -1;
+	}
+	return 0;
+}
+
 rd_kafka_message_t *ns_consumer_poll(ns_consumer *c, int timeout_ms)
 {
-	rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
+	rd_kafka_message_t *m = rd_kafka_consumer_poll(c->cl.rk, timeout_ms);
 
 	if (!m)
 		return NULL;
-	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+	if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF && !c->report_eof) {
 		rd_kafka_message_destroy(m);
 		return NULL;
 	}
 	if (m->err == RD_KAFKA_RESP_ERR__FATAL)
-		atomic_store(&c->failed, 1);
+		atomic_store(&c->cl.fatal, 1);
 	return m;
 }
 
-int ns_consumer_commit(ns_consumer *c, const rd_kafka_topic_partition_list_t *offsets)
+int ns_consumer_commit(ns_consumer *c, const char *topic, const ns_kafka_pos *pos, size_t n,
+		       int async)
 {
-	rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, offsets, 0);
+	rd_kafka_topic_partition_list_t *l;
+	rd_kafka_resp_err_t e;
 
+	if (n == 0)
+		return 0;
+	l = pos_list(topic, pos, n);
+	if (!l)
+		return -1;
+	e = rd_kafka_commit(c->cl.rk, l, async);
+	rd_kafka_topic_partition_list_destroy(l);
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR__NO_OFFSET)
 		return 0;
+	if (async) {
+		NS_DEBUG("kafka.commit.failed", "err=%s async=1", rd_kafka_err2name(e));
+		return -1;
+	}
 	NS_WARN("kafka.commit.failed", "err=%s", rd_kafka_err2name(e));
 	if (e == RD_KAFKA_RESP_ERR__FATAL)
-		atomic_store(&c->failed, 1);
+		atomic_store(&c->cl.fatal, 1);
 	return -1;
+}
+
+int ns_consumer_pause(ns_consumer *c, const char *topic, int32_t partition)
+{
+	ns_kafka_pos p = {partition, RD_KAFKA_OFFSET_INVALID};
+	rd_kafka_topic_partition_list_t *l = pos_list(topic, &p, 1);
+	rd_kafka_resp_err_t e;
+
+	if (!l)
+		return -1;
+	e = rd_kafka_pause_partitions(c->cl.rk, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	return e == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+int ns_consumer_pause_all(ns_consumer *c, int pause)
+{
+	rd_kafka_topic_partition_list_t *a = NULL;
+	rd_kafka_resp_err_t e = rd_kafka_assignment(c->cl.rk, &a);
+
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+		e = pause ? rd_kafka_pause_partitions(c->cl.rk, a)
+			  : rd_kafka_resume_partitions(c->cl.rk, a);
+	if (a)
+		rd_kafka_topic_partition_list_destroy(a);
+	return e == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+int ns_consumer_cached_watermark(ns_consumer *c, const char *topic, int32_t partition, int64_t *hw)
+{
+	int64_t lo = -1, hi = -1;
+
+	if (rd_kafka_get_watermark_offsets(c->cl.rk, topic, partition, &lo, &hi) !=
+		RD_KAFKA_RESP_ERR_NO_ERROR ||
+	    hi < 0)
+		return -1;
+	*hw = hi;
+	return 0;
+}
+
+int ns_consumer_high_watermarks(ns_consumer *c, const char *topic, int64_t *hw, int cap, int *n,
+				int timeout_ms, char *err, size_t errlen)
+{
+	return ns_kafka_high_watermarks(c->cl.rk, topic, hw, cap, n, timeout_ms, err, errlen);
 }
 
 int ns_consumer_failed(ns_consumer *c)
 {
-	return atomic_load(&c->failed);
+	return atomic_load(&c->cl.fatal);
 }
 
 rd_kafka_t *ns_consumer_handle(ns_consumer *c)
 {
-	return c->rk;
+	return c->cl.rk;
 }
 
 void ns_consumer_close(ns_consumer *c)
@@ -228,9 +350,9 @@ void ns_consumer_close(ns_consumer *c)
 
 	if (!c)
 		return;
-	e = rd_kafka_consumer_close(c->rk);
+	e = rd_kafka_consumer_close(c->cl.rk);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
 		NS_WARN("kafka.consumer.close", "err=%s", rd_kafka_err2name(e));
-	rd_kafka_destroy(c->rk);
+	rd_kafka_destroy(c->cl.rk);
 	free(c);
 }

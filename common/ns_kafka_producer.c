@@ -16,17 +16,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 /* ---- producer ----------------------------------------------------------------------- */
 
 struct ns_producer {
-	rd_kafka_t *rk;
+	ns_kafka_client cl; /* first: the error callback's opaque */
 	pthread_t thread;
 	int thread_started;
 	atomic_int stop;
-	atomic_int fatal;
 };
 
 /* Every message carries one of these as its opaque; kind says which. */
@@ -92,30 +90,12 @@ static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op
 	}
 }
 
-/* Client errors: on a librdkafka thread (served by rd_kafka_poll). */
-static void producer_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-	ns_producer *p = opaque;
-	char q[512];
-
-	if (err == RD_KAFKA_RESP_ERR__FATAL) {
-		char fe[512];
-		rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fe, sizeof(fe));
-		atomic_store(&p->fatal, 1);
-		NS_ERROR("kafka.producer.fatal", "client=%s err=%s reason=%s", rd_kafka_name(rk),
-			 rd_kafka_err2name(orig), ns_log_quote(fe, q, sizeof(q)));
-		return;
-	}
-	NS_WARN("kafka.error", "client=%s err=%s reason=%s", rd_kafka_name(rk),
-		rd_kafka_err2name((rd_kafka_resp_err_t)err), ns_log_quote(reason, q, sizeof(q)));
-}
-
 static void *producer_poll_main(void *arg)
 {
 	ns_producer *p = arg;
 
 	while (!atomic_load(&p->stop))
-		rd_kafka_poll(p->rk, 100);
+		rd_kafka_poll(p->cl.rk, 100);
 	return NULL;
 }
 
@@ -141,10 +121,9 @@ ns_producer *ns_producer_new(const char *client_id, char *err, size_t errlen)
 	    ns_kafka_conf_set(conf, "client.id", client_id, err, errlen))
 		goto fail;
 	rd_kafka_conf_set_dr_msg_cb(conf, producer_dr_cb);
-	rd_kafka_conf_set_error_cb(conf, producer_error_cb);
-	rd_kafka_conf_set_opaque(conf, p);
-	p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr, sizeof(rderr));
-	if (!p->rk) {
+	ns_kafka_conf_errors(conf, &p->cl);
+	p->cl.rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, rderr, sizeof(rderr));
+	if (!p->cl.rk) {
 		snprintf(err, errlen, "rd_kafka_new: %s", rderr);
 		goto fail;
 	}
@@ -154,14 +133,14 @@ ns_producer *ns_producer_new(const char *client_id, char *err, size_t errlen)
 		goto fail;
 	}
 	p->thread_started = 1;
-	NS_INFO("kafka.producer.start", "client=%s bootstrap=%s", rd_kafka_name(p->rk),
+	NS_INFO("kafka.producer.start", "client=%s bootstrap=%s", rd_kafka_name(p->cl.rk),
 		ns_kafka_bootstrap());
 	return p;
 fail:
 	if (conf)
 		rd_kafka_conf_destroy(conf);
-	if (p && p->rk)
-		rd_kafka_destroy(p->rk);
+	if (p && p->cl.rk)
+		rd_kafka_destroy(p->cl.rk);
 	free(p);
 	return NULL;
 }
@@ -182,7 +161,8 @@ static rd_kafka_resp_err_t producer_enqueue(ns_producer *p, const char *topic, c
 		for (size_t i = 0; i < nhdrs; i++)
 			rd_kafka_header_add(h, hdrs[i].name, -1, hdrs[i].value, -1);
 		e = rd_kafka_producev(
-		    p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)key, key ? keylen : 0),
+		    p->cl.rk, RD_KAFKA_V_TOPIC(topic),
+		    RD_KAFKA_V_KEY((void *)key, key ? keylen : 0),
 		    RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 		    RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
 		if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -190,7 +170,7 @@ static rd_kafka_resp_err_t producer_enqueue(ns_producer *p, const char *topic, c
 		return e;
 	}
 	return rd_kafka_producev(
-	    p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)key, key ? keylen : 0),
+	    p->cl.rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY((void *)key, key ? keylen : 0),
 	    RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
 	    RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
 }
@@ -215,7 +195,7 @@ int ns_producer_send_hdrs(ns_producer *p, const char *topic, const char *key, si
 	d->partition = -1;
 	d->offset = -1;
 	d->status = RD_KAFKA_MSG_STATUS_NOT_PERSISTED;
-	if (atomic_load(&p->fatal)) {
+	if (atomic_load(&p->cl.fatal)) {
 		d->err = RD_KAFKA_RESP_ERR__FATAL;
 		return -1;
 	}
@@ -272,7 +252,7 @@ int ns_producer_send_async(ns_producer *p, const char *topic, const char *key, s
 	async_ctx *a;
 	rd_kafka_resp_err_t e;
 
-	if (atomic_load(&p->fatal))
+	if (atomic_load(&p->cl.fatal))
 		return -1;
 	a = malloc(sizeof(*a));
 	if (!a)
@@ -291,17 +271,23 @@ int ns_producer_send_async(ns_producer *p, const char *topic, const char *key, s
 
 int ns_producer_outq_len(ns_producer *p)
 {
-	return rd_kafka_outq_len(p->rk);
+	return rd_kafka_outq_len(p->cl.rk);
 }
 
 int ns_producer_fatal(ns_producer *p)
 {
-	return atomic_load(&p->fatal);
+	return atomic_load(&p->cl.fatal);
 }
 
 rd_kafka_t *ns_producer_handle(ns_producer *p)
 {
-	return p->rk;
+	return p->cl.rk;
+}
+
+int ns_producer_wait_topic(ns_producer *p, const char *topic, int timeout_ms, char *err,
+			   size_t errlen)
+{
+	return ns_kafka_wait_topic(p->cl.rk, topic, timeout_ms, 500, 0, err, errlen);
 }
 
 void ns_producer_destroy(ns_producer *p, int flush_ms)
@@ -315,16 +301,16 @@ void ns_producer_destroy(ns_producer *p, int flush_ms)
 		pthread_join(p->thread, NULL);
 	}
 	/* Flush serves the remaining delivery reports on this thread. */
-	rd_kafka_flush(p->rk, flush_ms);
-	left = rd_kafka_outq_len(p->rk);
+	rd_kafka_flush(p->cl.rk, flush_ms);
+	left = rd_kafka_outq_len(p->cl.rk);
 	if (left > 0) {
-		NS_WARN("kafka.producer.undelivered", "client=%s outq_len=%d", rd_kafka_name(p->rk),
-			left);
+		NS_WARN("kafka.producer.undelivered", "client=%s outq_len=%d",
+			rd_kafka_name(p->cl.rk), left);
 		/* Fail what is left so that every report (and its waiter) is served and freed. */
-		rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-		rd_kafka_flush(p->rk, 1000);
+		rd_kafka_purge(p->cl.rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_flush(p->cl.rk, 1000);
 	}
-	NS_INFO("kafka.producer.stop", "client=%s outq_len=%d", rd_kafka_name(p->rk), left);
-	rd_kafka_destroy(p->rk);
+	NS_INFO("kafka.producer.stop", "client=%s outq_len=%d", rd_kafka_name(p->cl.rk), left);
+	rd_kafka_destroy(p->cl.rk);
 	free(p);
 }

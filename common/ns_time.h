@@ -17,6 +17,9 @@ int64_t ns_time_now_ms(void);
 /* Monotonic milliseconds, for timeouts and durations. */
 int64_t ns_time_mono_ms(void);
 
+/* Monotonic seconds with sub-microsecond resolution, for latency histograms. */
+double ns_time_mono_s(void);
+
 /* Format `ms` since the epoch into out (NS_TIME_ISO_LEN bytes). Returns out. */
 char *ns_time_format(int64_t ms, char out[NS_TIME_ISO_LEN]);
 

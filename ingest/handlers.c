@@ -61,39 +61,6 @@ static int count(ingest_ctx *ctx, int route, int status)
 	return status;
 }
 
-/* A problem+json answer with extra header lines (the common helper has none). */
-static int send_problem_hdr(struct mg_connection *conn, int status, const char *title,
-			    const char *detail, const char *field, const char *extra)
-{
-	json_t *pb;
-	char *text = NULL;
-
-	if (!extra)
-		return ns_http_send_problem(conn, status, title, detail, field);
-	pb = json_pack("{s:s, s:s, s:i, s:s}", "type", "about:blank", "title", title, "status",
-		       status, "detail", detail);
-	if (pb && field && field[0])
-		json_object_set_new(pb, "field", json_string(field));
-	text = pb ? json_dumps(pb, JSON_COMPACT) : NULL;
-	mg_printf(conn,
-		  "HTTP/1.1 %d %s\r\nContent-Type: application/problem+json\r\n"
-		  "Content-Length: %zu\r\nCache-Control: no-store\r\n%s\r\n",
-		  status, mg_get_response_code_text(conn, status), text ? strlen(text) : 0, extra);
-	if (text)
-		mg_write(conn, text, strlen(text));
-	free(text);
-	json_decref(pb);
-	return status;
-}
-
-static double mono_seconds(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Produce ev and wait for its acknowledgement. Returns 0 with d filled, or -1. */
 static int produce(ingest_ctx *ctx, const ns_event *ev, ns_delivery *d)
 {
@@ -107,18 +74,21 @@ static int produce(ingest_ctx *ctx, const ns_event *ev, ns_delivery *d)
 		d->err = RD_KAFKA_RESP_ERR__FAIL;
 		goto out;
 	}
-	t0 = mono_seconds();
+	t0 = ns_time_mono_s();
 	rc = ns_producer_send(ctx->producer, ctx->topic, ev->external_id, strlen(ev->external_id),
 			      value, vlen, ctx->ack_timeout_ms, d);
-	ns_histogram_observe(ctx->ack_seconds, mono_seconds() - t0);
+	ns_histogram_observe(ctx->ack_seconds, ns_time_mono_s() - t0);
 out:
 	free(value);
 	return rc;
 }
 
-/* 202 body for an accepted notification, with its Location. */
-static int reply_notification(struct mg_connection *conn, const ns_event *ev, const ns_delivery *d)
+/* 202 body for an accepted notification, with its Location; its status is its channel's
+ * initial one. */
+static int reply_notification(struct mg_connection *conn, const ingest_ctx *ctx, const ns_event *ev,
+			      const ns_delivery *d)
 {
+	const ns_channel *ch = ns_channels_find(ctx->channels, ev->channel);
 	char pos[48], enc[NS_EXTID_MAX * 3 + 1], hdr[sizeof(enc) + 32];
 	json_t *body;
 
@@ -127,8 +97,8 @@ static int reply_notification(struct mg_connection *conn, const ns_event *ev, co
 		enc[0] = '\0';
 	snprintf(hdr, sizeof(hdr), "Location: /notifications/%s\r\n", enc);
 	body = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "eventId", ev->id, "externalId",
-			 ev->external_id, "status", "queued", "partition", (int)d->partition,
-			 "offset", (json_int_t)d->offset, "position", pos);
+			 ev->external_id, "status", ch ? ns_channel_initial(ch) : "", "partition",
+			 (int)d->partition, "offset", (json_int_t)d->offset, "position", pos);
 	if (!body)
 		return ns_http_send_problem(conn, 500, "Internal Server Error", "out of memory",
 					    NULL);
@@ -162,8 +132,8 @@ static int serve(struct mg_connection *conn, ingest_ctx *ctx, int route)
 	if (strcmp(ri->request_method, "POST") != 0) {
 		snprintf(detail, sizeof(detail), "%.20s is not allowed on %s; use POST",
 			 ri->request_method, route_names[route]);
-		status = send_problem_hdr(conn, 405, "Method Not Allowed", detail, NULL,
-					  "Allow: POST\r\n");
+		status = ns_http_send_problem_hdrs(conn, 405, "Method Not Allowed", detail, NULL,
+						   "Allow: POST\r\n");
 		goto out;
 	}
 	if (!ns_http_is_json(conn)) {
@@ -201,16 +171,16 @@ static int serve(struct mg_connection *conn, ingest_ctx *ctx, int route)
 		ns_counter_add(ctx->produce_failures, 1);
 		NS_WARN("ingest.produce_failed", "route=%s external_id=%s event_id=%s err=\"%s\"",
 			route_names[route], ev.external_id, ev.id, rd_kafka_err2str(d.err));
-		status = send_problem_hdr(conn, 503, "Service Unavailable",
-					  "the event log did not acknowledge in time; retry", NULL,
-					  "Retry-After: 1\r\n");
+		status = ns_http_send_problem_hdrs(
+		    conn, 503, "Service Unavailable",
+		    "the event log did not acknowledge in time; retry", NULL, "Retry-After: 1\r\n");
 		goto out;
 	}
 	NS_DEBUG("ingest.accepted",
 		 "route=%s external_id=%s event_id=%s partition=%d "
 		 "offset=%" PRId64,
 		 route_names[route], ev.external_id, ev.id, (int)d.partition, d.offset);
-	status = route == ROUTE_NOTIFICATIONS ? reply_notification(conn, &ev, &d)
+	status = route == ROUTE_NOTIFICATIONS ? reply_notification(conn, ctx, &ev, &d)
 					      : reply_webhook(conn, &ev, &d);
 out:
 	json_decref(root);

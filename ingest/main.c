@@ -13,7 +13,6 @@
 #include "ns_log.h"
 #include "ns_metrics.h"
 #include "ns_signal.h"
-#include "ns_time.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +27,8 @@ static const ns_opt opts[] = {
      "address and port to serve HTTP on", &listen_addr},
     {"INGEST_THREADS", "threads", NS_OPT_INT, "128", 1, 4096,
      "HTTP worker threads (requests served at once)", &threads},
-    {"STATUS_TOPIC", "topic", NS_OPT_STR, "notification.status.change", 0, 0,
-     "Kafka topic the events go to", &topic},
-    {"SCHEMAS_DIR", "schemas-dir", NS_OPT_STR, "schemas/channels", 0, 0,
-     "folder of channel definitions (*.json)", &schemas_dir},
+    NS_OPT_STATUS_TOPIC(&topic),
+    NS_OPT_SCHEMAS_DIR(&schemas_dir),
     {"INGEST_MAX_BODY", "max-body", NS_OPT_INT, "16384", 64, 1048576,
      "largest request body accepted, in bytes (413 above)", &max_body},
     {"INGEST_ACK_TIMEOUT_MS", "ack-timeout-ms", NS_OPT_INT, "5000", 100, 120000,
@@ -62,48 +59,22 @@ static int is_ready(void *opaque)
 	return r->topic_ok && !ns_producer_fatal(r->producer);
 }
 
-/* Wait until the broker returns metadata for the topic with at least one partition.
- * Returns 0, or -1 when the time runs out or a stop is requested. */
+/* Wait for the status topic's metadata. Returns 0, or -1 (logged) when it does not come in
+ * time or a stop is requested. */
 static int wait_topic(ns_producer *p, const char *name, long timeout_ms)
 {
-	rd_kafka_t *rk = ns_producer_handle(p);
-	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);
-	int64_t deadline = ns_time_mono_ms() + timeout_ms;
-	rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR__TIMED_OUT;
-	int rc = -1;
+	char err[512];
+	int n = ns_producer_wait_topic(p, name, (int)timeout_ms, err, sizeof(err));
 
-	if (!rkt) {
-		last = rd_kafka_last_error();
-		goto out;
+	if (n > 0) {
+		NS_INFO("ingest.topic", "topic=%s partitions=%d", name, n);
+		return 0;
 	}
-	while (ns_time_mono_ms() < deadline && !ns_signal_stopping()) {
-		const struct rd_kafka_metadata *md = NULL;
-
-		last = rd_kafka_metadata(rk, 0, rkt, &md, 2000);
-		if (last == RD_KAFKA_RESP_ERR_NO_ERROR) {
-			if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-			    md->topics[0].partition_cnt > 0) {
-				NS_INFO("ingest.topic", "topic=%s partitions=%d", name,
-					md->topics[0].partition_cnt);
-				rc = 0;
-			} else if (md->topic_cnt == 1) {
-				last = md->topics[0].err;
-			}
-			rd_kafka_metadata_destroy(md);
-			if (rc == 0)
-				goto out;
-		}
-		ns_signal_sleep_ms(500);
-	}
-out:
-	if (rc != 0)
-		NS_ERROR("ingest.topic_missing",
-			 "topic=%s bootstrap=%s err=\"%s\" msg=\"no metadata for the status "
-			 "topic; create it (deploy/kafka/kafka.sh topics) or set STATUS_TOPIC\"",
-			 name, ns_kafka_bootstrap(), rd_kafka_err2str(last));
-	if (rkt)
-		rd_kafka_topic_destroy(rkt);
-	return rc;
+	NS_ERROR("ingest.topic_missing",
+		 "topic=%s bootstrap=%s err=\"%s\" msg=\"no metadata for the status topic; create "
+		 "it (deploy/kafka/kafka.sh topics) or set STATUS_TOPIC\"",
+		 name, ns_kafka_bootstrap(), err);
+	return -1;
 }
 
 int main(int argc, char **argv)
@@ -160,9 +131,10 @@ int main(int argc, char **argv)
 		NS_ERROR("ingest.http", "listen=%s err=\"%s\"", listen_addr, err);
 		goto out;
 	}
-	ns_http_route(http, "/notifications", ingest_handle_notifications, &ctx);
-	ns_http_route(http, "/webhooks", ingest_handle_webhooks, &ctx);
-	ns_http_route(http, "/", ingest_handle_not_found, &ctx);
+	if (ns_http_route(http, "/notifications", ingest_handle_notifications, &ctx) ||
+	    ns_http_route(http, "/webhooks", ingest_handle_webhooks, &ctx) ||
+	    ns_http_route(http, "/", ingest_handle_not_found, &ctx))
+		goto out;
 	NS_INFO("ingest.started", "listen=%s port=%d topic=%s threads=%ld channels=%zu",
 		listen_addr, ns_http_port(http), topic, threads, ns_channels_count(channels));
 

@@ -7,6 +7,8 @@
  * kind of address is a schemas file, not code. Nothing here allocates except the parser. */
 #include "validate.h"
 
+#include "ns_check.h"
+#include "ns_json.h"
 #include "ns_time.h"
 
 #include <stdarg.h>
@@ -45,69 +47,6 @@ json_t *ingest_parse_json(const char *buf, size_t len, ingest_problem *p)
 		return NULL;
 	}
 	return root;
-}
-
-int ingest_is_e164(const char *s)
-{
-	size_t n = 0;
-
-	if (!s || s[0] != '+' || s[1] < '1' || s[1] > '9')
-		return 0;
-	for (const char *c = s + 1; *c; c++, n++) {
-		if (*c < '0' || *c > '9')
-			return 0;
-	}
-	return n >= 8 && n <= 15;
-}
-
-int ingest_is_utf8(const char *s, size_t len)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned c = u[i];
-		size_t need;
-		unsigned cp, min;
-
-		if (c == 0)
-			return 0;
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		if ((c & 0xe0) == 0xc0) {
-			need = 1, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			need = 2, cp = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			need = 3, cp = c & 0x07, min = 0x10000;
-		} else {
-			return 0;
-		}
-		if (len - i <= need)
-			return 0;
-		for (size_t k = 1; k <= need; k++) {
-			if ((u[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (u[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += need + 1;
-	}
-	return 1;
-}
-
-int ingest_is_external_id(const char *s, size_t len)
-{
-	if (!s || len == 0 || len > NS_EXTID_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e)
-			return 0;
-	}
-	return 1;
 }
 
 /* Refuse any member of root not named in allowed (NULL-terminated). */
@@ -158,7 +97,7 @@ static int take_external_id(json_t *root, ns_event *out, ingest_problem *p)
 
 	if (!s)
 		return -1;
-	if (!ingest_is_external_id(s, len))
+	if (!ns_check_printable(s, len, NS_EXTID_MAX))
 		return fail(p, 422, "externalId",
 			    "'externalId' must be 1 to %d printable ASCII characters (no spaces)",
 			    NS_EXTID_MAX);
@@ -175,7 +114,7 @@ static int take_to(const ns_channel *ch, const char *s, size_t len, ns_event *ou
 
 	switch (ns_channel_address(ch)) {
 	case NS_ADDR_EMAIL:
-		if (!whole || !ns_address_is_email(s, len))
+		if (!whole || !ns_check_email(s, len))
 			return fail(p, 422, "to",
 				    "'to' must be an email address for channel '%s': "
 				    "local@domain.tld, printable ASCII, at most %d bytes",
@@ -183,11 +122,11 @@ static int take_to(const ns_channel *ch, const char *s, size_t len, ns_event *ou
 		break;
 	case NS_ADDR_E164:
 	default:
-		if (!whole || !ingest_is_e164(s))
+		if (!whole || !ns_check_e164(s, len))
 			return fail(p, 422, "to",
-				    "'to' must be an E.164 number for channel '%s': '+' and 8 to "
-				    "15 digits, the first not 0",
-				    ns_channel_name(ch));
+				    "'to' must be an E.164 number for channel '%s': '+' and %d to "
+				    "%d digits, the first not 0",
+				    ns_channel_name(ch), NS_E164_DIGITS_MIN, NS_E164_DIGITS_MAX);
 		break;
 	}
 	memcpy(out->to, s, len + 1);
@@ -238,7 +177,7 @@ int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event 
 		return fail(p, 422, "body", "'body' must not be empty");
 	if (len > NS_BODY_MAX)
 		return fail(p, 422, "body", "'body' is %zu bytes, more than %d", len, NS_BODY_MAX);
-	if (!ingest_is_utf8(s, len))
+	if (!ns_check_utf8(s, len))
 		return fail(p, 422, "body", "'body' must be valid UTF-8 without NUL");
 	memcpy(out->body, s, len);
 	out->body[len] = '\0';

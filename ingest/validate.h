@@ -33,7 +33,7 @@ json_t *ingest_parse_json(const char *buf, size_t len, ingest_problem *p);
  * fills out (type requested, source api, external_id, channel, to, body; ids and times
  * are left zero), or -1 with p filled (422 naming the field: unknown member, wrong type,
  * missing, or bad value). "to" must be of the named channel's address kind
- * (ns_channel_address: E.164 per ingest_is_e164, or ns_address_is_email); the detail of a
+ * (ns_channel_address: E.164 per ns_check_e164, or ns_check_email); the detail of a
  * refusal names the expected form. out may be partly written on failure. */
 int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event *out,
 				 ingest_problem *p);
@@ -43,15 +43,5 @@ int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event 
  * timestamp; id and received_at left zero), or -1 with p filled as above. The event must
  * be a status of some channel: ingest cannot know the channel of a webhook. */
 int ingest_validate_webhook(const ns_channels *chs, json_t *root, ns_event *out, ingest_problem *p);
-
-/* Non-zero when s is E.164: '+', then 8..15 digits, the first not '0'. */
-int ingest_is_e164(const char *s);
-
-/* Non-zero when s[0..len) is well-formed UTF-8 (no overlongs, surrogates or values past
- * U+10FFFF; NUL bytes refused). */
-int ingest_is_utf8(const char *s, size_t len);
-
-/* Non-zero when s[0..len) is 1..NS_EXTID_MAX bytes of printable ASCII (0x21-0x7e). */
-int ingest_is_external_id(const char *s, size_t len);
 
 #endif

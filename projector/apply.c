@@ -3,6 +3,7 @@
 #include "apply.h"
 #include "ns_event.h"
 #include "ns_log.h"
+#include "ns_str.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,16 +29,6 @@ typedef struct {
 	int dirty;
 } part_pos;
 
-static uint64_t hash_str(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 static int cache_init(state_cache *c, size_t n)
 {
 	c->cap = 16;
@@ -58,7 +49,7 @@ static void cache_free(state_cache *c)
 /* The cached state of id, loading it from the store on first touch. NULL on error. */
 static cached_state *cache_get(state_cache *c, proj_store *s, const char *id)
 {
-	size_t i = (size_t)hash_str(id) & (c->cap - 1);
+	size_t i = (size_t)ns_str_hash(id) & (c->cap - 1);
 	cached_state *cs;
 
 	while (c->slots[i]) {
@@ -132,6 +123,61 @@ static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, c
 	return proj_store_insert_event(s, &row);
 }
 
+/* Fold message m (decode, or dead-letter) into the transaction. Returns 0 with *res
+ * filled, or -1 with err. */
+static int apply_one(proj_store *s, const ns_channels *set, state_cache *cache, part_pos *pp,
+		     const proj_msg *m, ns_event *ev, proj_msg_out *res, proj_dlq_fn *dlq,
+		     void *dlq_opaque, char *err, size_t errlen)
+{
+	char reason[256];
+
+	*res = (proj_msg_out){.result = PROJ_MSG_FOLDED};
+	if (pp->next >= 0 && m->offset < pp->next) {
+		res->result = PROJ_MSG_SKIPPED;
+		return 0;
+	}
+	if (ns_event_decode(m->value ? m->value : "", m->value ? m->len : 0, ev, reason,
+			    sizeof(reason))) {
+		res->result = PROJ_MSG_DLQ;
+		snprintf(res->reason, sizeof(res->reason), "%s", reason);
+		NS_WARN("projector.undecodable", "partition=%d offset=%lld reason=\"%s\"",
+			(int)m->partition, (long long)m->offset, reason);
+		if (dlq && dlq(dlq_opaque, m, reason)) {
+			snprintf(err, errlen, "dead-letter produce failed");
+			return -1;
+		}
+	} else if (fold_one(s, set, cache, ev, m, &res->outcome)) {
+		snprintf(err, errlen, "fold into store failed at %d:%lld", (int)m->partition,
+			 (long long)m->offset);
+		return -1;
+	}
+	pp->next = m->offset + 1;
+	pp->dirty = 1;
+	return 0;
+}
+
+/* Write every touched state and every moved offset. Returns 0 or -1 with err. */
+static int write_back(proj_store *s, const char *topic, const state_cache *cache,
+		      const part_pos *parts, size_t nparts, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < cache->cap; i++) {
+		const cached_state *cs = cache->slots[i];
+		if (cs && cs->st.exists &&
+		    proj_store_save_state(s, &cs->st, cs->partition, cs->offset)) {
+			snprintf(err, errlen, "save state failed");
+			return -1;
+		}
+	}
+	for (size_t i = 0; i < nparts; i++) {
+		if (parts[i].dirty &&
+		    proj_store_set_offset(s, topic, parts[i].partition, parts[i].next)) {
+			snprintf(err, errlen, "set offset failed");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int proj_apply_batch(proj_store *s, const ns_channels *set, const char *topic, const proj_msg *msgs,
 		     size_t n, proj_msg_out *out, proj_dlq_fn *dlq, void *dlq_opaque, char *err,
 		     size_t errlen)
@@ -140,7 +186,6 @@ int proj_apply_batch(proj_store *s, const ns_channels *set, const char *topic, c
 	part_pos *parts = NULL;
 	size_t nparts = 0;
 	ns_event *ev = NULL;
-	char reason[256];
 	int ret = -1, in_tx = 0;
 
 	ev = malloc(sizeof(*ev));
@@ -155,53 +200,20 @@ int proj_apply_batch(proj_store *s, const ns_channels *set, const char *topic, c
 	}
 	in_tx = 1;
 	for (size_t i = 0; i < n; i++) {
-		const proj_msg *m = &msgs[i];
-		part_pos *pp = part_get(parts, &nparts, n, s, topic, m->partition);
-		proj_msg_out res = {.result = PROJ_MSG_FOLDED};
+		part_pos *pp = part_get(parts, &nparts, n, s, topic, msgs[i].partition);
+		proj_msg_out res;
 
 		if (!pp) {
 			snprintf(err, errlen, "offset lookup failed");
 			goto out;
 		}
-		if (pp->next >= 0 && m->offset < pp->next) {
-			res.result = PROJ_MSG_SKIPPED;
-		} else if (ns_event_decode(m->value ? m->value : "", m->value ? m->len : 0, ev,
-					   reason, sizeof(reason))) {
-			res.result = PROJ_MSG_DLQ;
-			snprintf(res.reason, sizeof(res.reason), "%s", reason);
-			NS_WARN("projector.undecodable", "partition=%d offset=%lld reason=\"%s\"",
-				(int)m->partition, (long long)m->offset, reason);
-			if (dlq && dlq(dlq_opaque, m, reason)) {
-				snprintf(err, errlen, "dead-letter produce failed");
-				goto out;
-			}
-		} else if (fold_one(s, set, &cache, ev, m, &res.outcome)) {
-			snprintf(err, errlen, "fold into store failed at %d:%lld",
-				 (int)m->partition, (long long)m->offset);
+		if (apply_one(s, set, &cache, pp, &msgs[i], ev, &res, dlq, dlq_opaque, err, errlen))
 			goto out;
-		}
-		if (res.result != PROJ_MSG_SKIPPED) {
-			pp->next = m->offset + 1;
-			pp->dirty = 1;
-		}
 		if (out)
 			out[i] = res;
 	}
-	for (size_t i = 0; i < cache.cap; i++) {
-		cached_state *cs = cache.slots[i];
-		if (cs && cs->st.exists &&
-		    proj_store_save_state(s, &cs->st, cs->partition, cs->offset)) {
-			snprintf(err, errlen, "save state failed");
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < nparts; i++) {
-		if (parts[i].dirty &&
-		    proj_store_set_offset(s, topic, parts[i].partition, parts[i].next)) {
-			snprintf(err, errlen, "set offset failed");
-			goto out;
-		}
-	}
+	if (write_back(s, topic, &cache, parts, nparts, err, errlen))
+		goto out;
 	if (proj_store_commit(s)) {
 		snprintf(err, errlen, "commit failed");
 		goto out;

@@ -1,5 +1,6 @@
 /* batch.c -- held messages and their one-transaction fold with retry (see batch.h). */
 #include "batch.h"
+#include "ns_backoff.h"
 #include "ns_log.h"
 #include "ns_signal.h"
 
@@ -51,8 +52,9 @@ void proj_batch_drop(proj_batch *b)
 int proj_batch_fold(proj_batch *b, proj_store *s, const ns_channels *set, const char *topic,
 		    proj_dlq_fn *dlq, void *opaque, const char *what)
 {
+	static const ns_backoff retry = {.base_ms = 100, .cap_ms = 5000};
 	char err[256];
-	int backoff = 100;
+	int attempt = 0;
 
 	for (size_t i = 0; i < b->n; i++) {
 		const rd_kafka_message_t *m = b->held[i];
@@ -61,11 +63,11 @@ int proj_batch_fold(proj_batch *b, proj_store *s, const ns_channels *set, const 
 	}
 	while (b->n && proj_apply_batch(s, set, topic, b->msgs, b->n, b->outs, dlq, opaque, err,
 					sizeof(err)) != 0) {
-		NS_ERROR("projector.batch_failed", "loop=%s messages=%zu err=\"%s\" retry_ms=%d",
-			 what, b->n, err, backoff);
-		if (ns_signal_sleep_ms(backoff))
+		int64_t wait = ns_backoff_ceiling(&retry, attempt++);
+		NS_ERROR("projector.batch_failed", "loop=%s messages=%zu err=\"%s\" retry_ms=%lld",
+			 what, b->n, err, (long long)wait);
+		if (ns_signal_sleep_ms((int)wait))
 			return -1;
-		backoff = backoff < 5000 ? backoff * 2 : 5000;
 	}
 	return 0;
 }

@@ -1,11 +1,10 @@
 /* projector.c -- the consume loop (see projector.h): poll, batch, apply in one
  * transaction, dead-letter undecodable messages, rebalance hooks seeking to the offsets
- * stored in SQLite, lag and batch metrics, health endpoints; with --rebuild, the rebuild
- * (rebuild.h) first. Everything but the HTTP handlers runs on the caller's thread. */
+ * stored in SQLite, lag and batch metrics; with --rebuild, the rebuild (rebuild.h) first.
+ * Everything but proj_ready runs on the caller's thread. */
 #include "projector.h"
 #include "apply.h"
 #include "batch.h"
-#include "ns_http.h"
 #include "ns_kafka.h"
 #include "ns_log.h"
 #include "ns_metrics.h"
@@ -22,7 +21,7 @@
 #define LAG_REFRESH_MS 5000
 #define MAX_PARTITIONS 1024
 
-typedef struct {
+struct proj {
 	const proj_config *cfg;
 	char dlq_topic[512];
 	proj_store *store;
@@ -38,14 +37,15 @@ typedef struct {
 	ns_histogram *batch_seconds;
 	ns_gauge *lag;
 	ns_gauge *part_lag[MAX_PARTITIONS];
-} proj_ctx;
+	int64_t next_lag; /* monotonic ms of the next lag refresh */
+};
 
 /* Dead-letter hook: the original key and bytes to the DLQ topic, with the reason and the
  * source position as headers (dlq.reason, dlq.topic, dlq.partition, dlq.offset), acked
  * before the batch commits (a crash in between re-sends it: at least once). */
 static int send_dlq(void *opaque, const proj_msg *m, const char *reason)
 {
-	proj_ctx *x = opaque;
+	proj *x = opaque;
 	ns_delivery d;
 
 	char partition[16], offset[24];
@@ -69,32 +69,31 @@ static int send_dlq(void *opaque, const proj_msg *m, const char *reason)
 }
 
 /* Tell Kafka how far we are (asynchronously; lag visibility only). */
-static void commit_to_kafka(proj_ctx *x)
+static void commit_to_kafka(proj *x)
 {
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
-	rd_kafka_resp_err_t e;
+	ns_kafka_pos pos[64];
+	size_t n = 0;
 
-	if (!l)
-		return;
 	for (size_t i = 0; i < x->b.n; i++) {
 		const proj_msg *m = &x->b.msgs[i];
-		rd_kafka_topic_partition_t *tp =
-		    rd_kafka_topic_partition_list_find(l, x->cfg->topic, m->partition);
-		if (!tp)
-			tp = rd_kafka_topic_partition_list_add(l, x->cfg->topic, m->partition);
-		if (tp->offset < m->offset + 1)
-			tp->offset = m->offset + 1;
+		size_t k = 0;
+		while (k < n && pos[k].partition != m->partition)
+			k++;
+		if (k == n) {
+			if (n == sizeof(pos) / sizeof(pos[0]))
+				continue; /* more partitions in one batch than room: next time */
+			pos[n++] = (ns_kafka_pos){m->partition, m->offset + 1};
+		} else if (pos[k].offset < m->offset + 1) {
+			pos[k].offset = m->offset + 1;
+		}
 	}
-	e = rd_kafka_commit(ns_consumer_handle(x->consumer), l, 1);
-	if (e)
-		NS_DEBUG("projector.kafka_commit", "err=\"%s\"", rd_kafka_err2str(e));
-	rd_kafka_topic_partition_list_destroy(l);
+	(void)ns_consumer_commit(x->consumer, x->cfg->topic, pos, n, 1);
 }
 
 /* Apply the held batch in one transaction, retrying with backoff until it commits or a
  * stop is requested. Returns 0 when committed (or empty), -1 when abandoned (nothing of it
  * is stored; the stored offsets still point before it). */
-static int flush_batch(proj_ctx *x)
+static int flush_batch(proj *x)
 {
 	int64_t t0 = ns_time_mono_ms();
 	int ret = -1;
@@ -125,7 +124,7 @@ out:
 /* Rebalance: start each assigned partition at its stored next offset. Consumer thread. */
 static int on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
 {
-	proj_ctx *x = opaque;
+	proj *x = opaque;
 
 	for (int i = 0; i < parts->cnt; i++) {
 		rd_kafka_topic_partition_t *tp = &parts->elems[i];
@@ -144,36 +143,26 @@ static int on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
 /* Rebalance: commit what we hold before the partitions go. Consumer thread. */
 static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts)
 {
-	proj_ctx *x = opaque;
+	proj *x = opaque;
 
 	NS_INFO("projector.revoke", "partitions=%d held=%zu", parts->cnt, x->b.n);
 	(void)flush_batch(x);
 }
 
-static int is_ready(void *opaque)
+/* Lag per partition: the high watermark the consumer last saw in a fetch answer minus the
+ * stored next offset. No broker request: this runs on the consume loop. */
+static void refresh_lag(proj *x)
 {
-	proj_ctx *x = opaque;
-	return atomic_load(&x->ready) && !ns_consumer_failed(x->consumer);
-}
-
-/* Lag per partition: high watermark minus stored next offset. */
-static void refresh_lag(proj_ctx *x)
-{
-	static int64_t hw[MAX_PARTITIONS];
-	char err[256], labels[64];
-	int np = 0;
+	char labels[64];
 	int64_t sum = 0;
 
-	if (ns_kafka_high_watermarks(ns_consumer_handle(x->consumer), x->cfg->topic, hw,
-				     MAX_PARTITIONS, &np, 1000, err, sizeof(err))) {
-		NS_DEBUG("projector.lag", "err=\"%s\"", err);
-		return;
-	}
-	for (int p = 0; p < np; p++) {
-		int64_t next = 0, lag;
+	for (int p = 0; p < MAX_PARTITIONS; p++) {
+		int64_t hw = 0, next = 0, lag;
+		if (ns_consumer_cached_watermark(x->consumer, x->cfg->topic, p, &hw))
+			continue;
 		if (proj_store_get_offset(x->store, x->cfg->topic, p, &next) < 0)
 			return;
-		lag = hw[p] > next ? hw[p] - next : 0;
+		lag = hw > next ? hw - next : 0;
 		sum += lag;
 		if (!x->part_lag[p]) {
 			snprintf(labels, sizeof(labels), "partition=\"%d\"", p);
@@ -185,7 +174,7 @@ static void refresh_lag(proj_ctx *x)
 	ns_gauge_set(x->lag, sum);
 }
 
-static void register_metrics(proj_ctx *x)
+static void register_metrics(proj *x)
 {
 	char labels[64];
 
@@ -204,113 +193,130 @@ static void register_metrics(proj_ctx *x)
 				  "Messages not yet applied, summed over partitions");
 }
 
-int proj_run(const proj_config *cfg)
+proj *proj_new(const proj_config *cfg, char *err, size_t errlen)
 {
-	proj_ctx *x = calloc(1, sizeof(*x));
-	ns_http *http = NULL;
-	char err[512];
-	int ret = -1;
-	int64_t next_lag = 0;
-	ns_http_opts hopts;
-	ns_rebalance rb;
+	proj *x = calloc(1, sizeof(*x));
 
-	if (!x)
-		return -1;
+	if (!x) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (proj_batch_init(&x->b, (size_t)cfg->batch)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	x->cfg = cfg;
 	atomic_init(&x->ready, 0);
 	if (cfg->dlq_topic && cfg->dlq_topic[0])
 		snprintf(x->dlq_topic, sizeof(x->dlq_topic), "%s", cfg->dlq_topic);
 	else
 		snprintf(x->dlq_topic, sizeof(x->dlq_topic), "%s.dlq", cfg->topic);
-	if (proj_batch_init(&x->b, (size_t)cfg->batch)) {
-		NS_ERROR("projector.start", "err=\"out of memory\"");
-		goto out;
-	}
+	x->channels = ns_channels_load(cfg->schemas_dir, err, errlen);
+	if (!x->channels)
+		goto fail;
 	register_metrics(x);
-	x->channels = ns_channels_load(cfg->schemas_dir, err, sizeof(err));
-	if (!x->channels) {
-		NS_ERROR("projector.schemas", "dir=%s err=\"%s\"", cfg->schemas_dir, err);
-		goto out;
-	}
-	hopts = (ns_http_opts){.listen = cfg->listen,
-			       .threads = 4,
-			       .request_timeout_ms = 10000,
-			       .ready = is_ready,
-			       .ready_opaque = x};
-	http = ns_http_start(&hopts, err, sizeof(err));
-	if (!http) {
-		NS_ERROR("projector.http", "listen=%s err=\"%s\"", cfg->listen, err);
-		goto out;
-	}
-	if (cfg->rebuild) {
-		/* Not ready (503 on /readyz) until the rebuilt file is in place. */
-		int rc = proj_rebuild(cfg, x->channels, cfg->rebuild_progress, cfg->rebuild_opaque);
-		if (rc != PROJ_REBUILD_SWAPPED) {
-			ret = rc == PROJ_REBUILD_STOPPED ? 0 : -1;
-			goto out;
-		}
-	}
+	return x;
+fail:
+	proj_free(x);
+	return NULL;
+}
+
+int proj_ready(void *opaque)
+{
+	proj *x = opaque;
+	return atomic_load(&x->ready) && x->consumer && !ns_consumer_failed(x->consumer);
+}
+
+/* Open the store, the dead-letter producer and the consumer. Returns 0 or -1 (logged). */
+static int start(proj *x)
+{
+	const proj_config *cfg = x->cfg;
+	ns_rebalance rb = {.on_assign = on_assign, .on_revoke = on_revoke, .opaque = x};
+	char err[512];
+
 	x->store = proj_store_open(cfg->db_path, err, sizeof(err));
 	if (!x->store) {
 		NS_ERROR("projector.db", "path=%s err=\"%s\"", cfg->db_path, err);
-		goto out;
+		return -1;
 	}
 	x->dlq = ns_producer_new("projector-dlq", err, sizeof(err));
 	if (!x->dlq) {
 		NS_ERROR("projector.producer", "err=\"%s\"", err);
-		goto out;
+		return -1;
 	}
-	rb = (ns_rebalance){.on_assign = on_assign, .on_revoke = on_revoke, .opaque = x};
 	x->consumer = ns_consumer_new(cfg->group, cfg->topic, &rb, err, sizeof(err));
 	if (!x->consumer) {
 		NS_ERROR("projector.consumer", "err=\"%s\"", err);
-		goto out;
+		return -1;
 	}
+	NS_INFO("projector.start", "topic=%s group=%s db=%s dlq=%s batch=%ld", cfg->topic,
+		cfg->group, cfg->db_path, x->dlq_topic, cfg->batch);
+	return 0;
+}
+
+/* One turn of the loop: poll (waiting no longer than the open batch may), hold, fold when
+ * the batch is full or old enough, refresh the lag gauges now and then. */
+static void turn(proj *x)
+{
+	const proj_config *cfg = x->cfg;
+	int64_t now = ns_time_mono_ms();
+	int timeout = 100;
+	rd_kafka_message_t *m;
+
+	if (x->b.n) {
+		int64_t left = x->batch_start + cfg->batch_ms - now;
+		timeout = left > 0 ? (int)left : 0;
+	}
+	m = ns_consumer_poll(x->consumer, timeout);
+	if (m && m->err) {
+		NS_WARN("projector.consume_error", "err=\"%s\"", rd_kafka_message_errstr(m));
+		rd_kafka_message_destroy(m);
+	} else if (m) {
+		if (x->b.n == 0)
+			x->batch_start = ns_time_mono_ms();
+		proj_batch_add(&x->b, m);
+	}
+	now = ns_time_mono_ms();
+	if (x->b.n && (proj_batch_full(&x->b) || now - x->batch_start >= cfg->batch_ms))
+		(void)flush_batch(x);
+	if (now >= x->next_lag) {
+		refresh_lag(x);
+		x->next_lag = now + LAG_REFRESH_MS;
+	}
+}
+
+int proj_run(proj *x)
+{
+	const proj_config *cfg = x->cfg;
+	int ret = -1;
+
+	if (cfg->rebuild) {
+		int rc = proj_rebuild(cfg, x->channels, cfg->rebuild_progress, cfg->rebuild_opaque);
+		if (rc != PROJ_REBUILD_SWAPPED)
+			return rc == PROJ_REBUILD_STOPPED ? 0 : -1;
+	}
+	if (start(x))
+		return -1;
 	atomic_store(&x->ready, 1);
-	NS_INFO("projector.start", "topic=%s group=%s db=%s dlq=%s listen=%s port=%d batch=%ld",
-		cfg->topic, cfg->group, cfg->db_path, x->dlq_topic, cfg->listen, ns_http_port(http),
-		cfg->batch);
-
-	while (!ns_signal_stopping() && !ns_consumer_failed(x->consumer)) {
-		int64_t now = ns_time_mono_ms();
-		int timeout = 100;
-		rd_kafka_message_t *m;
-
-		if (x->b.n) {
-			int64_t left = x->batch_start + cfg->batch_ms - now;
-			timeout = left > 0 ? (int)left : 0;
-		}
-		m = ns_consumer_poll(x->consumer, timeout);
-		if (m && m->err) {
-			NS_WARN("projector.consume_error", "err=\"%s\"",
-				rd_kafka_message_errstr(m));
-			rd_kafka_message_destroy(m);
-		} else if (m) {
-			if (x->b.n == 0)
-				x->batch_start = ns_time_mono_ms();
-			proj_batch_add(&x->b, m);
-		}
-		now = ns_time_mono_ms();
-		if (x->b.n && (proj_batch_full(&x->b) || now - x->batch_start >= cfg->batch_ms))
-			(void)flush_batch(x);
-		if (now >= next_lag) {
-			refresh_lag(x);
-			next_lag = now + LAG_REFRESH_MS;
-		}
-	}
+	while (!ns_signal_stopping() && !ns_consumer_failed(x->consumer))
+		turn(x);
 	ret = ns_consumer_failed(x->consumer) ? -1 : 0;
 	if (ret)
 		NS_ERROR("projector.consumer_failed", "topic=%s", cfg->topic);
 	(void)flush_batch(x);
 	atomic_store(&x->ready, 0);
 	NS_INFO("projector.stop", "topic=%s", cfg->topic);
-out:
-	ns_consumer_close(x->consumer);
+	return ret;
+}
+
+void proj_free(proj *x)
+{
+	if (!x)
+		return;
+	ns_consumer_close(x->consumer); /* runs on_revoke: the held batch is folded */
 	proj_batch_free(&x->b);
 	ns_producer_destroy(x->dlq, 5000);
-	ns_http_stop(http);
 	proj_store_close(x->store);
 	ns_channels_free(x->channels);
 	free(x);
-	return ret;
 }

@@ -5,9 +5,12 @@
  * assignment the consumer seeks to them (beginning when none is stored), so a crash at
  * any point neither loses nor double-applies an event. Messages are batched (count or
  * time, whichever first) into one transaction (apply.h). After each commit the offsets
- * are also committed to Kafka asynchronously, only so that lag tools see progress. */
+ * are also committed to Kafka asynchronously, only so that lag tools see progress.
+ * Everything runs on the caller's thread but proj_ready. */
 #ifndef PROJ_PROJECTOR_H
 #define PROJ_PROJECTOR_H
+
+#include <stddef.h>
 
 struct proj_rebuild_progress;
 
@@ -21,7 +24,6 @@ typedef struct {
 	const char *dlq_topic;	 /* DLQ_TOPIC; NULL or "" means topic + ".dlq" */
 	const char *schemas_dir; /* SCHEMAS_DIR */
 	const char *group;	 /* PROJECTOR_GROUP */
-	const char *listen;	 /* PROJECTOR_LISTEN */
 	long batch;		 /* PROJECTOR_BATCH: messages per transaction */
 	long batch_ms;		 /* PROJECTOR_BATCH_MS: longest wait to fill a batch */
 	long rebuild;		 /* PROJECTOR_REBUILD: rebuild db_path from the log first */
@@ -29,12 +31,26 @@ typedef struct {
 	void *rebuild_opaque;
 } proj_config;
 
+typedef struct proj proj;
+
+/* A projector for cfg (borrowed: it must outlive the projector): loads the channel
+ * schemas and registers the metrics; opens nothing else yet. Returns NULL with err filled
+ * (bad schemas, out of memory). */
+proj *proj_new(const proj_config *cfg, char *err, size_t errlen);
+
+/* Readiness for /readyz: non-zero while the consume loop runs with a healthy consumer
+ * (zero during a rebuild and before the start). Any thread; opaque is the proj. */
+int proj_ready(void *opaque);
+
 /* Run until SIGTERM/SIGINT (ns_signal) or a fatal error: the current batch is committed,
  * the consumer closed, the database closed. With cfg->rebuild, first rebuild db_path from
- * the log and swap it in (proj_rebuild, rebuild.h; /healthz answers, /readyz says 503
- * meanwhile), then go on consuming from the offsets the rebuild stored (a stop during the
- * rebuild leaves the live file untouched and returns 0). Returns 0 after a clean stop, -1
- * on a start-up or fatal error, or a failed rebuild (logged). */
-int proj_run(const proj_config *cfg);
+ * the log and swap it in (proj_rebuild, rebuild.h; not ready meanwhile), then go on
+ * consuming from the offsets the rebuild stored (a stop during the rebuild leaves the live
+ * file untouched and returns 0). Returns 0 after a clean stop, -1 on a start-up or fatal
+ * error, or a failed rebuild (logged). Call once. */
+int proj_run(proj *x);
+
+/* Free x after proj_run returned (or instead of it). NULL is a no-op. */
+void proj_free(proj *x);
 
 #endif

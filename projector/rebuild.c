@@ -32,7 +32,7 @@ typedef struct {
 	proj_rebuild_progress_fn *progress;
 	void *opaque;
 	char path[RB_PATH_MAX]; /* <db>.rebuild */
-	rd_kafka_t *rk;
+	ns_consumer *c;		/* outside every group (ns_consumer_new_assigned) */
 	proj_store *store;
 	int np;
 	int64_t hw[RB_MAX_PARTITIONS];	/* captured high watermarks */
@@ -59,50 +59,6 @@ static int remove_db_files(const char *path)
 	return -1;
 }
 
-/* A consumer outside every group: a throwaway group.id (required by librdkafka for assign;
- * never joined, nothing committed), partition EOF events on. NULL with err filled. */
-static rd_kafka_t *consumer_new(const proj_config *cfg, char *err, size_t errlen)
-{
-	static const char *const fixed[][2] = {
-	    {"enable.auto.commit", "false"},	{"enable.auto.offset.store", "false"},
-	    {"enable.partition.eof", "true"},	{"auto.offset.reset", "earliest"},
-	    {"client.id", "projector-rebuild"},
-	};
-	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	rd_kafka_t *rk = NULL;
-	char rderr[256], group[512];
-
-	if (!conf) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	if (ns_kafka_conf_from_env(conf, err, errlen))
-		goto out;
-	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		if (rd_kafka_conf_set(conf, fixed[i][0], fixed[i][1], rderr, sizeof(rderr)) !=
-		    RD_KAFKA_CONF_OK) {
-			snprintf(err, errlen, "%s: %s", fixed[i][0], rderr);
-			goto out;
-		}
-	}
-	snprintf(group, sizeof(group), "%s.rebuild.%d", cfg->group, (int)getpid());
-	if (rd_kafka_conf_set(conf, "group.id", group, rderr, sizeof(rderr)) != RD_KAFKA_CONF_OK) {
-		snprintf(err, errlen, "group.id: %s", rderr);
-		goto out;
-	}
-	rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, rderr, sizeof(rderr));
-	if (!rk) {
-		snprintf(err, errlen, "rd_kafka_new: %s", rderr);
-		goto out;
-	}
-	conf = NULL; /* rd_kafka_new took ownership */
-	rd_kafka_poll_set_consumer(rk);
-out:
-	if (conf)
-		rd_kafka_conf_destroy(conf);
-	return rk;
-}
-
 /* Capture the high watermarks, retrying a few times (metadata may lag at start-up).
  * Returns 0, or -1 (logged). */
 static int capture_watermarks(rb_ctx *x)
@@ -110,8 +66,8 @@ static int capture_watermarks(rb_ctx *x)
 	char err[512] = "";
 
 	for (int i = 0; i < RB_META_TRIES && !ns_signal_stopping(); i++) {
-		if (ns_kafka_high_watermarks(x->rk, x->cfg->topic, x->hw, RB_MAX_PARTITIONS, &x->np,
-					     RB_META_TIMEOUT, err, sizeof(err)) == 0)
+		if (ns_consumer_high_watermarks(x->c, x->cfg->topic, x->hw, RB_MAX_PARTITIONS,
+						&x->np, RB_META_TIMEOUT, err, sizeof(err)) == 0)
 			return 0;
 		NS_WARN("projector.rebuild.watermarks", "topic=%s try=%d err=\"%s\"", x->cfg->topic,
 			i + 1, err);
@@ -125,51 +81,41 @@ static int capture_watermarks(rb_ctx *x)
  * that nothing past the snapshot is fetched. */
 static void check_done(rb_ctx *x, int32_t p)
 {
-	rd_kafka_topic_partition_list_t *l;
-
 	if (x->done[p] || x->pos[p] < x->hw[p])
 		return;
 	x->done[p] = 1;
 	x->ndone++;
 	NS_DEBUG("projector.rebuild.partition_done", "partition=%d offset=%lld", (int)p,
 		 (long long)x->pos[p]);
-	l = rd_kafka_topic_partition_list_new(1);
-	if (!l)
-		return;
-	rd_kafka_topic_partition_list_add(l, x->cfg->topic, p);
-	(void)rd_kafka_pause_partitions(x->rk, l);
-	rd_kafka_topic_partition_list_destroy(l);
+	(void)ns_consumer_pause(x->c, x->cfg->topic, p);
 }
 
 /* Assign every partition from the beginning; partitions without messages at capture time
  * are done already. Returns 0 or -1 (logged). */
 static int assign_all(rb_ctx *x)
 {
-	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(x->np ? x->np : 1);
-	rd_kafka_resp_err_t e;
+	ns_kafka_pos *pos = calloc(x->np ? (size_t)x->np : 1, sizeof(*pos));
+	char err[512];
+	size_t n = 0;
 	int ret = -1;
 
-	if (!l)
-		goto out;
+	if (!pos) {
+		NS_ERROR("projector.rebuild.assign", "err=\"out of memory\"");
+		return -1;
+	}
 	for (int p = 0; p < x->np; p++) {
 		if (x->hw[p] <= 0) {
 			x->done[p] = 1;
 			x->ndone++;
 			continue;
 		}
-		rd_kafka_topic_partition_list_add(l, x->cfg->topic, p)->offset =
-		    RD_KAFKA_OFFSET_BEGINNING;
+		pos[n++] = (ns_kafka_pos){p, RD_KAFKA_OFFSET_BEGINNING};
 	}
-	e = rd_kafka_assign(x->rk, l);
-	if (e) {
-		NS_ERROR("projector.rebuild.assign", "topic=%s err=\"%s\"", x->cfg->topic,
-			 rd_kafka_err2str(e));
-		goto out;
-	}
-	ret = 0;
-out:
-	if (l)
-		rd_kafka_topic_partition_list_destroy(l);
+	if (ns_consumer_assign(x->c, x->cfg->topic, pos, n, err, sizeof(err)) == 0)
+		ret = 0;
+	else
+		NS_ERROR("projector.rebuild.assign", "topic=%s err=\"%s\"", x->cfg->topic, err);
+	free(pos);
 	return ret;
 }
 
@@ -266,7 +212,7 @@ static int replay(rb_ctx *x)
 
 		if (ns_signal_stopping())
 			return PROJ_REBUILD_STOPPED;
-		m = rd_kafka_consumer_poll(x->rk, 100);
+		m = ns_consumer_poll(x->c, 100);
 		if (m && take(x, m))
 			return PROJ_REBUILD_FAILED;
 		if (x->b.n && (!m || proj_batch_full(&x->b) || x->ndone == x->np) && flush_batch(x))
@@ -336,8 +282,8 @@ int proj_rebuild(const proj_config *cfg, const ns_channels *set, proj_rebuild_pr
 	}
 	if (remove_db_files(x->path))
 		goto out;
-	x->rk = consumer_new(cfg, err, sizeof(err));
-	if (!x->rk) {
+	x->c = ns_consumer_new_assigned("projector-rebuild", err, sizeof(err));
+	if (!x->c) {
 		NS_ERROR("projector.rebuild.consumer", "err=\"%s\"", err);
 		goto out;
 	}
@@ -367,10 +313,7 @@ int proj_rebuild(const proj_config *cfg, const ns_channels *set, proj_rebuild_pr
 	ret = swap_in(x) ? PROJ_REBUILD_FAILED : PROJ_REBUILD_SWAPPED;
 out:
 	proj_batch_free(&x->b);
-	if (x->rk) {
-		(void)rd_kafka_consumer_close(x->rk);
-		rd_kafka_destroy(x->rk);
-	}
+	ns_consumer_close(x->c);
 	proj_store_close(x->store);
 	if (ret != PROJ_REBUILD_SWAPPED) {
 		(void)remove_db_files(x->path);

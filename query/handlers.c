@@ -2,12 +2,13 @@
  * read-your-writes wait, and the JSON bodies. Worker threads; each request checks out one
  * read-only connection for its whole life. */
 #include "handlers.h"
+#include "ns_check.h"
 #include "ns_event.h"
+#include "ns_str.h"
 #include "ns_log.h"
 #include "ns_signal.h"
 #include "ns_time.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,20 +18,6 @@
 #define PARAM_MAX  1024
 #define PREFIX	   "/notifications"
 #define PREFIX_LEN (sizeof(PREFIX) - 1)
-
-/* A parameter of the query string. Returns its length, -1 when absent, -2 when longer
- * than out can hold. */
-static int param(struct mg_connection *conn, const char *name, char *out, size_t outlen)
-{
-	const struct mg_request_info *ri = mg_get_request_info(conn);
-	const char *qs = ri->query_string;
-	int n;
-
-	if (!qs)
-		return -1;
-	n = mg_get_var(qs, strlen(qs), name, out, outlen);
-	return n < -1 ? -2 : n;
-}
 
 static int bad_param(struct mg_connection *conn, const char *name, const char *why)
 {
@@ -42,33 +29,8 @@ static int bad_param(struct mg_connection *conn, const char *name, const char *w
 /* 503 problem with Retry-After. */
 static int unavailable(struct mg_connection *conn, const char *detail)
 {
-	json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank", "title",
-			      "Service Unavailable", "status", 503, "detail", detail);
-	char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
-	size_t len = text ? strlen(text) : 0;
-
-	mg_printf(conn,
-		  "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/problem+json\r\n"
-		  "Retry-After: 1\r\nCache-Control: no-store\r\nContent-Length: %zu\r\n\r\n",
-		  len);
-	if (text)
-		mg_write(conn, text, len);
-	free(text);
-	json_decref(p);
-	return 503;
-}
-
-static int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
-{
-	char *end = NULL;
-	long long v;
-
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || end == s || *end != '\0' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
+	return ns_http_send_problem_hdrs(conn, 503, "Service Unavailable", detail, NULL,
+					 "Retry-After: 1\r\nCache-Control: no-store\r\n");
 }
 
 static int valid_id(const char *id, size_t len)
@@ -78,14 +40,7 @@ static int valid_id(const char *id, size_t len)
 
 static int valid_name(const char *s)
 {
-	size_t n = strlen(s);
-	if (n < 1 || n > 32)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_' ||
-		      *s == '-'))
-			return 0;
-	return 1;
+	return ns_check_name(s, strlen(s));
 }
 
 /* Read-your-writes: when the request names a position, wait until the projector has
@@ -96,9 +51,9 @@ static int wait_position(struct mg_connection *conn, query_ctx *x, query_conn *c
 	const char *hdr;
 	int64_t part, off, wait_ms = QUERY_WAIT_DEFAULT, next = 0, deadline;
 	char *colon;
-	int n = param(conn, "minPosition", pos, sizeof(pos));
+	int n = ns_http_query_param(conn, "minPosition", pos, sizeof(pos));
 
-	if (n == -2)
+	if (n == NS_HTTP_PARAM_TOO_LONG)
 		return bad_param(conn, "minPosition", "too long");
 	if (n < 0) {
 		hdr = mg_get_header(conn, "X-Min-Position");
@@ -112,10 +67,12 @@ static int wait_position(struct mg_connection *conn, query_ctx *x, query_conn *c
 	if (!colon)
 		return bad_param(conn, "minPosition", "expected <partition>:<offset>");
 	*colon = '\0';
-	if (parse_i64(pos, 0, INT32_MAX, &part) || parse_i64(colon + 1, 0, INT64_MAX - 1, &off))
+	if (ns_str_to_i64(pos, 0, INT32_MAX, &part) ||
+	    ns_str_to_i64(colon + 1, 0, INT64_MAX - 1, &off))
 		return bad_param(conn, "minPosition", "expected <partition>:<offset>");
-	n = param(conn, "waitMs", wait, sizeof(wait));
-	if (n == -2 || (n >= 0 && parse_i64(wait, 0, QUERY_WAIT_MAX, &wait_ms)))
+	n = ns_http_query_param(conn, "waitMs", wait, sizeof(wait));
+	if (n == NS_HTTP_PARAM_TOO_LONG ||
+	    (n >= 0 && ns_str_to_i64(wait, 0, QUERY_WAIT_MAX, &wait_ms)))
 		return bad_param(conn, "waitMs", "expected an integer 0..10000");
 	deadline = ns_time_mono_ms() + wait_ms;
 	for (;;) {
@@ -239,42 +196,24 @@ static int get_events(struct mg_connection *conn, query_conn *c, const char *id)
 	return ns_http_send_json(conn, 200, body, NULL);
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	return -1;
-}
-
 /* Cursor: lowercase hex of the last externalId of the previous page. */
 static int cursor_decode(const char *hex, char *out, size_t outlen)
 {
 	size_t n = strlen(hex);
+	int got;
 
-	if (n == 0 || n % 2 || n / 2 >= outlen || n / 2 > NS_EXTID_MAX)
+	if (n == 0 || n / 2 > NS_EXTID_MAX || n / 2 >= outlen)
 		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
-			return -1;
-		out[i] = (char)(hi * 16 + lo);
-	}
-	out[n / 2] = '\0';
+	got = ns_str_hex_decode(hex, n, out, outlen - 1);
+	if (got < 0 || memchr(out, '\0', (size_t)got))
+		return -1;
+	out[got] = '\0';
 	return 0;
 }
 
 static void cursor_encode(const char *id, char *out, size_t outlen)
 {
-	static const char digits[] = "0123456789abcdef";
-	size_t j = 0;
-
-	for (; *id && j + 2 < outlen; id++) {
-		out[j++] = digits[(unsigned char)*id >> 4];
-		out[j++] = digits[(unsigned char)*id & 15];
-	}
-	out[j] = '\0';
+	(void)ns_str_hex_encode(id, strlen(id), out, outlen);
 }
 
 static int list(struct mg_connection *conn, query_conn *c)
@@ -283,21 +222,22 @@ static int list(struct mg_connection *conn, query_conn *c)
 	char after[NS_EXTID_MAX + 1] = "", last[NS_EXTID_MAX + 1] = "";
 	char next_cursor[2 * NS_EXTID_MAX + 1];
 	int64_t limit = QUERY_LIMIT_DEFAULT;
-	int has_channel = param(conn, "channel", channel, sizeof(channel));
-	int has_status = param(conn, "status", status, sizeof(status));
+	int has_channel = ns_http_query_param(conn, "channel", channel, sizeof(channel));
+	int has_status = ns_http_query_param(conn, "status", status, sizeof(status));
 	int n, rc, more = 0;
 	json_t *items, *body;
 	sqlite3_stmt *st;
 
-	if (has_channel == -2 || (has_channel >= 0 && !valid_name(channel)))
+	if (has_channel == NS_HTTP_PARAM_TOO_LONG || (has_channel >= 0 && !valid_name(channel)))
 		return bad_param(conn, "channel", "expected a channel name");
-	if (has_status == -2 || (has_status >= 0 && !valid_name(status)))
+	if (has_status == NS_HTTP_PARAM_TOO_LONG || (has_status >= 0 && !valid_name(status)))
 		return bad_param(conn, "status", "expected a status name");
-	n = param(conn, "limit", limit_s, sizeof(limit_s));
-	if (n == -2 || (n >= 0 && parse_i64(limit_s, 1, QUERY_LIMIT_MAX, &limit)))
+	n = ns_http_query_param(conn, "limit", limit_s, sizeof(limit_s));
+	if (n == NS_HTTP_PARAM_TOO_LONG ||
+	    (n >= 0 && ns_str_to_i64(limit_s, 1, QUERY_LIMIT_MAX, &limit)))
 		return bad_param(conn, "limit", "expected an integer 1..500");
-	n = param(conn, "cursor", cur, sizeof(cur));
-	if (n == -2 || (n >= 0 && cursor_decode(cur, after, sizeof(after))))
+	n = ns_http_query_param(conn, "cursor", cur, sizeof(cur));
+	if (n == NS_HTTP_PARAM_TOO_LONG || (n >= 0 && cursor_decode(cur, after, sizeof(after))))
 		return bad_param(conn, "cursor", "not a cursor from a previous page");
 
 	st = query_conn_stmt(c, QUERY_ST_LIST);
@@ -336,60 +276,79 @@ static int list(struct mg_connection *conn, query_conn *c)
 	return ns_http_send_json(conn, 200, body, NULL);
 }
 
-/* Every /notifications request. Worker thread. */
-static int on_notifications(struct mg_connection *conn, void *cbdata)
+/* What a /notifications request asks for. */
+typedef enum { REQ_LIST, REQ_STATE, REQ_EVENTS } req_kind;
+
+typedef struct {
+	req_kind kind;
+	char id[PARAM_MAX]; /* REQ_STATE, REQ_EVENTS */
+} req;
+
+/* Read the route of a GET: /notifications (a list, or one notification by ?externalId=),
+ * /notifications/{id}, /notifications/{id}/events. Returns 0 with r filled, or the status
+ * of the problem already sent. */
+static int parse_route(struct mg_connection *conn, req *r)
 {
-	query_ctx *x = cbdata;
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	const char *uri = ri->local_uri ? ri->local_uri : "";
-	const char *rest = uri + PREFIX_LEN;
-	char id[PARAM_MAX];
-	query_conn *c = NULL;
-	int status, events = 0, n;
+	const char *rest = uri + PREFIX_LEN, *slash;
 	size_t len;
+	int n;
 
 	if (strcmp(ri->request_method, "GET") != 0)
-		return ns_http_send_problem(conn, 405, "Method Not Allowed", "only GET is served",
-					    NULL);
+		return ns_http_send_problem_hdrs(conn, 405, "Method Not Allowed",
+						 "only GET is served", NULL, "Allow: GET\r\n");
 	if (strncmp(uri, PREFIX, PREFIX_LEN) != 0 || (rest[0] && rest[0] != '/'))
 		return ns_http_send_problem(conn, 404, "Not Found", "no such resource", NULL);
 	if (rest[0] == '/')
 		rest++;
 	if (rest[0] == '\0') {
-		n = param(conn, "externalId", id, sizeof(id));
-		if (n == -2 || n == 0 || (n > 0 && !valid_id(id, (size_t)n)))
+		n = ns_http_query_param(conn, "externalId", r->id, sizeof(r->id));
+		if (n == NS_HTTP_PARAM_TOO_LONG || n == 0 || (n > 0 && !valid_id(r->id, (size_t)n)))
 			return bad_param(conn, "externalId", "expected 1..128 bytes");
-		len = n > 0 ? (size_t)n : 0;
-	} else {
-		const char *slash = strchr(rest, '/');
-		len = slash ? (size_t)(slash - rest) : strlen(rest);
-		if (slash && strcmp(slash, "/events") != 0)
-			return ns_http_send_problem(conn, 404, "Not Found", "no such resource",
-						    NULL);
-		events = slash != NULL;
-		if (!valid_id(rest, len))
-			return bad_param(conn, "externalId", "expected 1..128 bytes");
-		memcpy(id, rest, len);
-		id[len] = '\0';
+		r->kind = n > 0 ? REQ_STATE : REQ_LIST;
+		return 0;
 	}
+	slash = strchr(rest, '/');
+	len = slash ? (size_t)(slash - rest) : strlen(rest);
+	if (slash && strcmp(slash, "/events") != 0)
+		return ns_http_send_problem(conn, 404, "Not Found", "no such resource", NULL);
+	if (!valid_id(rest, len))
+		return bad_param(conn, "externalId", "expected 1..128 bytes");
+	memcpy(r->id, rest, len);
+	r->id[len] = '\0';
+	r->kind = slash ? REQ_EVENTS : REQ_STATE;
+	return 0;
+}
+
+/* Every /notifications request. Worker thread. */
+static int on_notifications(struct mg_connection *conn, void *cbdata)
+{
+	query_ctx *x = cbdata;
+	query_conn *c = NULL;
+	req r;
+	int status = parse_route(conn, &r);
+
+	if (status)
+		return status;
 	if (query_db_acquire(x->db, &c) != QUERY_DB_OK)
 		return unavailable(conn, "read model not available yet");
 	status = wait_position(conn, x, c);
 	if (status == 0) {
-		if (len == 0)
+		if (r.kind == REQ_LIST)
 			status = list(conn, c);
-		else if (events)
-			status = get_events(conn, c, id);
+		else if (r.kind == REQ_EVENTS)
+			status = get_events(conn, c, r.id);
 		else
-			status = get_state(conn, c, id);
+			status = get_state(conn, c, r.id);
 	}
 	query_db_release(x->db, c, status == 503 && query_conn_errored(c));
 	return status;
 }
 
-void query_routes(ns_http *h, query_ctx *ctx)
+int query_routes(ns_http *h, query_ctx *ctx)
 {
-	ns_http_route(h, "/notifications", on_notifications, ctx);
+	return ns_http_route(h, "/notifications", on_notifications, ctx);
 }
 
 int query_ready(void *ctx)

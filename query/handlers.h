@@ -26,8 +26,8 @@ typedef struct {
 	const char *topic; /* offsets lookup for minPosition */
 } query_ctx;
 
-/* Register the /notifications routes of ctx on h. */
-void query_routes(ns_http *h, query_ctx *ctx);
+/* Register the /notifications routes of ctx on h. Returns 0, or -1 (logged). */
+int query_routes(ns_http *h, query_ctx *ctx);
 
 /* Readiness hook for ns_http: the database is there with its schema. */
 int query_ready(void *ctx);

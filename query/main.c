@@ -8,29 +8,31 @@
 
 #include <stdio.h>
 
+static const char *listen_addr, *db_path, *topic;
+static long threads;
+
+static const ns_opt opts[] = {
+    {"QUERY_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:8081", 0, 0, "HTTP listen address",
+     &listen_addr},
+    {"QUERY_DB", "db", NS_OPT_STR, "./nstatus.db", 0, 0,
+     "SQLite read model written by the projector", &db_path},
+    NS_OPT_STATUS_TOPIC(&topic),
+    {"QUERY_THREADS", "threads", NS_OPT_INT, "32", 1, 1024,
+     "worker threads and read-only connections", &threads},
+};
+
+static const ns_cli cli = {"query",
+			   "Serves GET /notifications lookups from the SQLite read model the "
+			   "projector writes; never writes.",
+			   opts, sizeof(opts) / sizeof(opts[0])};
+
 int main(int argc, char **argv)
 {
-	const char *listen = NULL, *db_path = NULL, *topic = NULL;
-	long threads = 32;
 	char err[512];
 	query_ctx ctx = {0};
 	ns_http *http = NULL;
 	ns_http_opts hopts;
 	int rc, ret = 1;
-	const ns_opt opts[] = {
-	    {"QUERY_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:8081", 0, 0, "HTTP listen address",
-	     &listen},
-	    {"QUERY_DB", "db", NS_OPT_STR, "./nstatus.db", 0, 0,
-	     "SQLite read model written by the projector", &db_path},
-	    {"STATUS_TOPIC", "topic", NS_OPT_STR, "notification.status.change", 0, 0,
-	     "status topic (offsets lookup for minPosition)", &topic},
-	    {"QUERY_THREADS", "threads", NS_OPT_INT, "32", 1, 1024,
-	     "worker threads and read-only connections", &threads},
-	};
-	const ns_cli cli = {"query",
-			    "Serves GET /notifications lookups from the SQLite read model the "
-			    "projector writes; never writes.",
-			    opts, sizeof(opts) / sizeof(opts[0])};
 
 	rc = ns_config_load(&cli, argc, argv, err, sizeof(err));
 	if (rc == NS_CONFIG_EXIT)
@@ -49,22 +51,23 @@ int main(int argc, char **argv)
 		NS_ERROR("query.start", "err=\"out of memory\"");
 		goto out;
 	}
-	hopts = (ns_http_opts){.listen = listen,
+	hopts = (ns_http_opts){.listen = listen_addr,
 			       .threads = (int)threads,
 			       .request_timeout_ms = 30000,
 			       .ready = query_ready,
 			       .ready_opaque = &ctx};
 	http = ns_http_start(&hopts, err, sizeof(err));
 	if (!http) {
-		NS_ERROR("query.http", "listen=%s err=\"%s\"", listen, err);
+		NS_ERROR("query.http", "listen=%s err=\"%s\"", listen_addr, err);
 		goto out;
 	}
-	query_routes(http, &ctx);
-	NS_INFO("query.start", "listen=%s port=%d db=%s topic=%s threads=%ld", listen,
+	if (query_routes(http, &ctx))
+		goto out;
+	NS_INFO("query.start", "listen=%s port=%d db=%s topic=%s threads=%ld", listen_addr,
 		ns_http_port(http), db_path, topic, threads);
 	while (!ns_signal_sleep_ms(200))
 		;
-	NS_INFO("query.stop", "listen=%s", listen);
+	NS_INFO("query.stop", "listen=%s", listen_addr);
 	ret = 0;
 out:
 	ns_http_stop(http);

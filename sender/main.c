@@ -13,49 +13,54 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-extern char **environ;
+static sender_config cfg;
+static const char *listen_addr, *default_rate;
+static ns_opt_family rates;
+
+static const ns_opt opts[] = {
+    {"PROVIDER_URL", "provider-url", NS_OPT_STR, "http://127.0.0.1:9090", 0, 0,
+     "provider base URL (POST /messages, GET /messages/{externalId})", &cfg.provider_url},
+    {"SENDER_GROUP", "group", NS_OPT_STR, "sender", 0, 0, "Kafka consumer group", &cfg.group},
+    NS_OPT_STATUS_TOPIC(&cfg.topic),
+    {"SENDER_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:8083", 0, 0,
+     "address for /healthz /readyz /metrics", &listen_addr},
+    {"SENDER_PROVIDER_TIMEOUT_MS", "provider-timeout-ms", NS_OPT_INT, "5000", 100, 600000,
+     "timeout of one provider call", &cfg.provider_timeout_ms},
+    {"SENDER_RETRY_BASE_MS", "retry-base-ms", NS_OPT_INT, "200", 1, 600000, "first backoff ceiling",
+     &cfg.retry_base_ms},
+    {"SENDER_RETRY_CAP_MS", "retry-cap-ms", NS_OPT_INT, "10000", 1, 3600000,
+     "largest backoff ceiling", &cfg.retry_cap_ms},
+    {"SENDER_RETRY_BUDGET_MS", "retry-budget-ms", NS_OPT_INT, "60000", 0, 86400000,
+     "time from the first attempt after which a send is failed", &cfg.retry_budget_ms},
+    {"SENDER_MAX_INFLIGHT", "max-inflight", NS_OPT_INT, "256", 1, 100000,
+     "jobs at once; partitions pause above it", &cfg.max_inflight},
+    {"SENDER_MAX_CONNS", "max-conns", NS_OPT_INT, "256", 1, 10000, "connections to the provider",
+     &cfg.max_conns},
+    {"SENDER_COMMIT_INTERVAL_MS", "commit-interval-ms", NS_OPT_INT, "1000", 10, 600000,
+     "how often completed offsets are committed", &cfg.commit_interval_ms},
+    {"SENDER_SHUTDOWN_MS", "shutdown-ms", NS_OPT_INT, "10000", 0, 600000,
+     "bound on finishing in-flight sends at revoke and stop", &cfg.shutdown_ms},
+    {"SENDER_RATE", "rate", NS_OPT_STR, "0", 0, 0,
+     "sends per second per channel, for channels without their own rate (0 = unlimited)",
+     &default_rate},
+    {"SENDER_RATE_", "rate-", NS_OPT_FAMILY, NULL, 0, 0,
+     "sends per second of one channel, e.g. SENDER_RATE_SMS=50 (0 = unlimited)", &rates},
+};
+
+static const ns_cli cli = {
+    "sender",
+    "Consumes requested events, calls the provider, produces dispatched/failed. Kafka client "
+    "properties: KAFKA_*.",
+    opts, sizeof(opts) / sizeof(opts[0])};
 
 int main(int argc, char **argv)
 {
-	static sender_config cfg;
 	static sender_ratelimit rl;
-	const char *listen = NULL;
 	char err[512];
 	ns_http *http = NULL;
 	ns_http_opts hopts = {0};
+	sender_worker *w = NULL;
 	int rc = 1;
-	const ns_opt opts[] = {
-	    {"PROVIDER_URL", "provider-url", NS_OPT_STR, "http://127.0.0.1:9090", 0, 0,
-	     "provider base URL (POST /messages, GET /messages/{externalId})", &cfg.provider_url},
-	    {"SENDER_GROUP", "group", NS_OPT_STR, "sender", 0, 0, "Kafka consumer group",
-	     &cfg.group},
-	    {"STATUS_TOPIC", "topic", NS_OPT_STR, "notification.status.change", 0, 0,
-	     "status topic", &cfg.topic},
-	    {"SENDER_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:8083", 0, 0,
-	     "address for /healthz /readyz /metrics", &listen},
-	    {"SENDER_PROVIDER_TIMEOUT_MS", "provider-timeout-ms", NS_OPT_INT, "5000", 100, 600000,
-	     "timeout of one provider call", &cfg.provider_timeout_ms},
-	    {"SENDER_RETRY_BASE_MS", "retry-base-ms", NS_OPT_INT, "200", 1, 600000,
-	     "first backoff ceiling", &cfg.retry_base_ms},
-	    {"SENDER_RETRY_CAP_MS", "retry-cap-ms", NS_OPT_INT, "10000", 1, 3600000,
-	     "largest backoff ceiling", &cfg.retry_cap_ms},
-	    {"SENDER_RETRY_BUDGET_MS", "retry-budget-ms", NS_OPT_INT, "60000", 0, 86400000,
-	     "time from the first attempt after which a send is failed", &cfg.retry_budget_ms},
-	    {"SENDER_MAX_INFLIGHT", "max-inflight", NS_OPT_INT, "256", 1, 100000,
-	     "jobs at once; partitions pause above it", &cfg.max_inflight},
-	    {"SENDER_MAX_CONNS", "max-conns", NS_OPT_INT, "256", 1, 10000,
-	     "connections to the provider", &cfg.max_conns},
-	    {"SENDER_COMMIT_INTERVAL_MS", "commit-interval-ms", NS_OPT_INT, "1000", 10, 600000,
-	     "how often completed offsets are committed", &cfg.commit_interval_ms},
-	    {"SENDER_SHUTDOWN_MS", "shutdown-ms", NS_OPT_INT, "10000", 0, 600000,
-	     "bound on finishing in-flight sends at revoke and stop", &cfg.shutdown_ms},
-	};
-	const ns_cli cli = {
-	    "sender",
-	    "Consumes requested events, calls the provider, produces dispatched/failed. "
-	    "Per-channel rate limits: SENDER_RATE (sends/s, 0 = unlimited) and "
-	    "SENDER_RATE_<CHANNEL>. Kafka client properties: KAFKA_*.",
-	    opts, sizeof(opts) / sizeof(opts[0])};
 
 	switch (ns_config_load(&cli, argc, argv, err, sizeof(err))) {
 	case NS_CONFIG_EXIT:
@@ -67,7 +72,7 @@ int main(int argc, char **argv)
 		break;
 	}
 	sender_ratelimit_init(&rl, 0);
-	if (sender_ratelimit_from_env(&rl, environ, err, sizeof(err)) != 0) {
+	if (sender_ratelimit_configure(&rl, default_rate, &rates, err, sizeof(err)) != 0) {
 		fprintf(stderr, "sender: %s\n", err);
 		return 2;
 	}
@@ -75,22 +80,29 @@ int main(int argc, char **argv)
 		NS_ERROR("sender.init", "msg=\"signals or curl init failed\"");
 		return 1;
 	}
-	hopts.listen = listen;
-	hopts.threads = 4;
-	hopts.request_timeout_ms = 10000;
-	hopts.ready = sender_worker_ready;
-	http = ns_http_start(&hopts, err, sizeof(err));
-	if (!http) {
-		NS_ERROR("sender.http", "listen=%s err=\"%s\"", listen, err);
+	w = sender_worker_new(&cfg, &rl);
+	if (!w) {
+		NS_ERROR("sender.init", "msg=\"out of memory\"");
 		goto out;
 	}
-	if (sender_worker_run(&cfg, &rl, err, sizeof(err)) != 0) {
+	hopts = (ns_http_opts){.listen = listen_addr,
+			       .threads = 4,
+			       .request_timeout_ms = 10000,
+			       .ready = sender_worker_ready,
+			       .ready_opaque = w};
+	http = ns_http_start(&hopts, err, sizeof(err));
+	if (!http) {
+		NS_ERROR("sender.http", "listen=%s err=\"%s\"", listen_addr, err);
+		goto out;
+	}
+	if (sender_worker_run(w, err, sizeof(err)) != 0) {
 		NS_ERROR("sender.failed", "err=\"%s\"", err);
 		goto out;
 	}
 	rc = 0;
 out:
 	ns_http_stop(http);
+	sender_worker_free(w);
 	curl_global_cleanup();
 	ns_metrics_reset();
 	NS_INFO("sender.stopped", "rc=%d", rc);

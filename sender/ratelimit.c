@@ -1,7 +1,6 @@
 /* ratelimit.c -- per-channel token buckets with an injected clock (see ratelimit.h). */
 #include "ratelimit.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,38 +61,25 @@ static int parse_rate(const char *s, double *out)
 	return 0;
 }
 
-int sender_ratelimit_from_env(sender_ratelimit *rl, char *const *envp, char *err,
-			      unsigned long errlen)
+int sender_ratelimit_configure(sender_ratelimit *rl, const char *default_rate,
+			       const ns_opt_family *rates, char *err, size_t errlen)
 {
-	static const char prefix[] = "SENDER_RATE_";
-	const char *v = getenv("SENDER_RATE");
-	char channel[33];
 	double r = 0;
-	size_t i;
 
-	if (v && v[0]) {
-		if (parse_rate(v, &r) != 0) {
-			snprintf(err, errlen, "SENDER_RATE: not a rate: %s", v);
+	if (default_rate && default_rate[0]) {
+		if (parse_rate(default_rate, &r) != 0) {
+			snprintf(err, errlen, "SENDER_RATE: not a rate: %s", default_rate);
 			return -1;
 		}
 		rl->default_rate = r;
 	}
-	for (; envp && *envp; envp++) {
-		const char *e = *envp, *eq;
-		if (strncmp(e, prefix, sizeof(prefix) - 1) != 0)
-			continue;
-		e += sizeof(prefix) - 1;
-		eq = strchr(e, '=');
-		if (!eq || eq == e || (size_t)(eq - e) >= sizeof(channel) || !eq[1])
-			continue;
-		for (i = 0; e + i < eq; i++)
-			channel[i] = (char)tolower((unsigned char)e[i]);
-		channel[i] = '\0';
-		if (parse_rate(eq + 1, &r) != 0) {
-			snprintf(err, errlen, "SENDER_RATE_%s: not a rate: %s", channel, eq + 1);
+	for (size_t i = 0; rates && i < rates->n; i++) {
+		if (parse_rate(rates->m[i].value, &r) != 0) {
+			snprintf(err, errlen, "SENDER_RATE_%s: not a rate: %s", rates->m[i].name,
+				 rates->m[i].value);
 			return -1;
 		}
-		if (sender_ratelimit_set(rl, channel, r) != 0) {
+		if (sender_ratelimit_set(rl, rates->m[i].name, r) != 0) {
 			snprintf(err, errlen, "too many SENDER_RATE_<CHANNEL> settings");
 			return -1;
 		}

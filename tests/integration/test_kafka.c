@@ -360,6 +360,80 @@ START_TEST(test_topic_ensure_idempotent)
 }
 END_TEST
 
+/* The consumer outside any group: exactly the assigned partitions from the given offsets,
+ * partition EOF reported at the end, pause stops a partition, the cached watermark needs
+ * no request; plus the producer's topic wait. */
+START_TEST(test_assigned_consumer)
+{
+	char topic[256], err[512], val[32];
+	ns_kafka_pos pos[2] = {{0, RD_KAFKA_OFFSET_BEGINNING}, {1, 3}};
+	int seen[2] = {0, 0}, eof[2] = {0, 0};
+	int64_t first1 = -1, hw = -1;
+	ns_producer *p;
+	ns_consumer *c;
+	ns_delivery d;
+
+	nt_topic_new("test.kafka.assigned", 3, topic, sizeof(topic));
+	p = ns_producer_new("test-kafka-assigned", err, sizeof(err));
+	ck_assert_msg(p != NULL, "%s", err);
+	ck_assert_int_eq(ns_producer_wait_topic(p, topic, 10000, err, sizeof(err)), 3);
+	ck_assert_int_eq(ns_producer_wait_topic(p, "no.such.topic.ever", 1000, err, sizeof(err)),
+			 -1);
+	ck_assert_msg(strstr(err, "no.such.topic.ever") != NULL, "%s", err);
+	/* 60 messages with distinct keys spread over the 3 partitions */
+	for (int k = 0; k < 60; k++) {
+		char key[32];
+		snprintf(key, sizeof(key), "key-%d", k);
+		snprintf(val, sizeof(val), "v%d", k);
+		ck_assert(
+		    ns_producer_send(p, topic, key, strlen(key), val, strlen(val), 10000, &d) == 0);
+	}
+	c = ns_consumer_new_assigned("test-kafka-assigned", err, sizeof(err));
+	ck_assert_msg(c != NULL, "%s", err);
+	ck_assert_msg(ns_consumer_assign(c, topic, pos, 2, err, sizeof(err)) == 0, "%s", err);
+	while (!eof[0] || !eof[1]) {
+		rd_kafka_message_t *m = ns_consumer_poll(c, 5000);
+		ck_assert_msg(m != NULL, "no EOF within 5 s");
+		ck_assert_msg(m->partition == 0 || m->partition == 1, "partition %d not assigned",
+			      (int)m->partition);
+		if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			eof[m->partition] = 1;
+		} else {
+			ck_assert_int_eq(m->err, 0);
+			if (m->partition == 1 && first1 < 0)
+				first1 = m->offset;
+			seen[m->partition]++;
+		}
+		rd_kafka_message_destroy(m);
+	}
+	ck_assert_int_gt(seen[0], 0);
+	ck_assert(first1 == -1 || first1 == 3);
+	ck_assert_int_eq(ns_consumer_cached_watermark(c, topic, 0, &hw), 0);
+	ck_assert_int_eq(hw, seen[0]);
+	/* paused: a new message in partition 0 is not delivered */
+	ck_assert_int_eq(ns_consumer_pause(c, topic, 0), 0);
+	for (int k = 0; k < 200; k++) {
+		char key[32];
+		snprintf(key, sizeof(key), "more-%d", k);
+		ck_assert(ns_producer_send(p, topic, key, strlen(key), "x", 1, 10000, &d) == 0);
+		if (d.partition == 0)
+			break;
+	}
+	ck_assert_int_eq(d.partition, 0);
+	for (;;) {
+		rd_kafka_message_t *m = ns_consumer_poll(c, 1500);
+		if (!m)
+			break;
+		ck_assert_msg(m->partition != 0 || m->err != 0, "message from a paused partition");
+		rd_kafka_message_destroy(m);
+	}
+	/* nothing to commit is fine; the assigned consumer has no group to commit to */
+	ck_assert_int_eq(ns_consumer_commit(c, topic, pos, 0, 0), 0);
+	ns_consumer_close(c);
+	ns_producer_destroy(p, 1000);
+}
+END_TEST
+
 static const struct {
 	const char *var, *value;
 	int producer; /* 1: ns_producer_new must refuse, 0: ns_consumer_new must */
@@ -426,6 +500,7 @@ int main(void)
 	tcase_add_test(tc, test_on_assign_failure_marks_failed);
 	tcase_add_test(tc, test_async_send);
 	tcase_add_test(tc, test_topic_ensure_idempotent);
+	tcase_add_test(tc, test_assigned_consumer);
 	suite_add_tcase(s, tc);
 	tcase_add_loop_test(te, test_env_refused, 0, (int)(sizeof(refused) / sizeof(refused[0])));
 	tcase_add_test(te, test_env_passthrough);

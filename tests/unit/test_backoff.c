@@ -1,13 +1,14 @@
-/* test_backoff.c -- unit tests of sender/backoff.c: the ceiling doubles from the base up
+/* test_backoff.c -- unit tests of common/ns_backoff.c: the ceiling doubles from the base up
  * to the cap, full-jitter delays stay within [0, ceiling], and the budget ends retries. */
-#include "../../sender/backoff.h"
+#include "ns_backoff.h"
+#include "ns_rand.h"
 
 #include "nt.h"
 
 #include <check.h>
 #include <stdlib.h>
 
-static const sender_backoff B = {200, 10000, 60000};
+static const ns_backoff B = {200, 10000, 60000};
 
 START_TEST(test_ceiling_table)
 {
@@ -19,9 +20,9 @@ START_TEST(test_ceiling_table)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		ck_assert_msg(sender_backoff_ceiling(&B, cases[i].attempt) == cases[i].want,
+		ck_assert_msg(ns_backoff_ceiling(&B, cases[i].attempt) == cases[i].want,
 			      "attempt %d: got %lld want %lld", cases[i].attempt,
-			      (long long)sender_backoff_ceiling(&B, cases[i].attempt),
+			      (long long)ns_backoff_ceiling(&B, cases[i].attempt),
 			      (long long)cases[i].want);
 }
 END_TEST
@@ -32,10 +33,10 @@ START_TEST(test_jitter_within_ceiling)
 	int attempt, k;
 
 	for (attempt = 0; attempt < 12; attempt++) {
-		int64_t ceil = sender_backoff_ceiling(&B, attempt), lo = ceil, hi = 0;
+		int64_t ceil = ns_backoff_ceiling(&B, attempt), lo = ceil, hi = 0;
 		for (k = 0; k < 2000; k++) {
 			int64_t d = -1;
-			ck_assert_int_eq(sender_backoff_next(&B, attempt, 0, &rng, &d), 0);
+			ck_assert_int_eq(ns_backoff_next(&B, attempt, 0, &rng, &d), 0);
 			ck_assert(d >= 0 && d <= ceil);
 			if (d < lo)
 				lo = d;
@@ -54,12 +55,12 @@ START_TEST(test_budget)
 	uint64_t rng = 7;
 	int64_t d = -1;
 
-	ck_assert_int_eq(sender_backoff_next(&B, 3, 60000, &rng, &d), -1);
-	ck_assert_int_eq(sender_backoff_next(&B, 3, 90000, &rng, &d), -1);
+	ck_assert_int_eq(ns_backoff_next(&B, 3, 60000, &rng, &d), -1);
+	ck_assert_int_eq(ns_backoff_next(&B, 3, 90000, &rng, &d), -1);
 	/* close to the budget: the delay is cut to end on it */
-	ck_assert_int_eq(sender_backoff_next(&B, 20, 59990, &rng, &d), 0);
+	ck_assert_int_eq(ns_backoff_next(&B, 20, 59990, &rng, &d), 0);
 	ck_assert(d >= 0 && d <= 10);
-	ck_assert_int_eq(sender_backoff_next(&B, 0, -5, &rng, &d), 0);
+	ck_assert_int_eq(ns_backoff_next(&B, 0, -5, &rng, &d), 0);
 	ck_assert(d >= 0 && d <= 200);
 }
 END_TEST
@@ -70,8 +71,8 @@ START_TEST(test_rand_deterministic)
 	int i;
 
 	for (i = 0; i < 100; i++)
-		ck_assert(sender_backoff_rand(&a) == sender_backoff_rand(&b));
-	sender_backoff_rand(&z); /* a zero state must not stick at zero */
+		ck_assert(ns_rand_next(&a) == ns_rand_next(&b));
+	ns_rand_next(&z); /* a zero state must not stick at zero */
 	ck_assert(z != 0);
 }
 END_TEST

@@ -83,9 +83,9 @@ static void setup(void)
 	srv = ns_http_start(&o, err, sizeof(err));
 	ck_assert_msg(srv != NULL, "start: %s", err);
 	ck_assert_int_eq(ns_http_port(srv), port);
-	ns_http_route(srv, "/echo", echo, NULL);
-	ns_http_route(srv, "/q", query, NULL);
-	ns_http_route(srv, "/problem", problem, NULL);
+	ck_assert_int_eq(ns_http_route(srv, "/echo", echo, NULL), 0);
+	ck_assert_int_eq(ns_http_route(srv, "/q", query, NULL), 0);
+	ck_assert_int_eq(ns_http_route(srv, "/problem", problem, NULL), 0);
 }
 
 static void teardown(void)
@@ -323,15 +323,17 @@ END_TEST
 
 static const struct {
 	const char *path;
-	const char *value; /* NULL: absent */
+	const char *value; /* NULL: absent or too long, as `n` says */
+	int n;
 } queries[] = {
-    {"/q?a=plain", "plain"},
-    {"/q?b=1&a=x%20y%2Bz", "x y+z"},
-    {"/q?a=a+b", "a b"},
-    {"/q?a=", ""},
-    {"/q?b=2", NULL},
-    {"/q", NULL},
-    {"/q?a=0123456789abcdefXYZ", NULL}, /* longer than the 16-byte buffer */
+    {"/q?a=plain", "plain", 5},
+    {"/q?b=1&a=x%20y%2Bz", "x y+z", 5},
+    {"/q?a=a+b", "a b", 3},
+    {"/q?a=", "", 0},
+    {"/q?b=2", NULL, NS_HTTP_PARAM_ABSENT},
+    {"/q", NULL, NS_HTTP_PARAM_ABSENT},
+    {"/q?a=0123456789abcdefXYZ", NULL, NS_HTTP_PARAM_TOO_LONG}, /* over the 16-byte buffer */
+    {"/q?a=0123456789abcde", "0123456789abcde", 15},		/* just fits */
 };
 
 START_TEST(test_query_param)
@@ -346,8 +348,9 @@ START_TEST(test_query_param)
 		ck_assert_int_eq(json_integer_value(json_object_get(j, "n")),
 				 (int)strlen(queries[_i].value));
 	} else {
-		ck_assert_int_eq(json_integer_value(json_object_get(j, "n")), -1);
+		ck_assert_int_eq(json_integer_value(json_object_get(j, "n")), queries[_i].n);
 	}
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "n")), queries[_i].n);
 	json_decref(j);
 	free(resp);
 }
@@ -414,6 +417,26 @@ START_TEST(test_port_zero_and_taken)
 }
 END_TEST
 
+/* A server takes NS_HTTP_MAX_ROUTES routes (its three built-in ones included) and says so
+ * when there is no room for another. */
+START_TEST(test_route_limit)
+{
+	ns_http_opts o = {.listen = "127.0.0.1:0", .threads = 1};
+	char err[256], uri[32];
+	ns_http *h2 = ns_http_start(&o, err, sizeof(err));
+	int i;
+
+	ck_assert_msg(h2 != NULL, "%s", err);
+	for (i = 3; i < NS_HTTP_MAX_ROUTES; i++) {
+		snprintf(uri, sizeof(uri), "/r%d", i);
+		ck_assert_int_eq(ns_http_route(h2, uri, echo, NULL), 0);
+	}
+	ck_assert_int_eq(ns_http_route(h2, "/one-too-many", echo, NULL), -1);
+	ck_assert_int_eq(ns_http_route(h2, NULL, echo, NULL), -1);
+	ns_http_stop(h2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http");
@@ -434,6 +457,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_query_param, 0, (int)(sizeof(queries) / sizeof(queries[0])));
 	tcase_add_test(tc, test_metrics_route);
 	tcase_add_test(tc, test_port_zero_and_taken);
+	tcase_add_test(tc, test_route_limit);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);

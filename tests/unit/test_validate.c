@@ -282,7 +282,7 @@ static const struct {
 
 START_TEST(test_utf8)
 {
-	ck_assert_msg(ingest_is_utf8(utf8_cases[_i].bytes, strlen(utf8_cases[_i].bytes)) ==
+	ck_assert_msg(ns_check_utf8(utf8_cases[_i].bytes, strlen(utf8_cases[_i].bytes)) ==
 			  utf8_cases[_i].ok,
 		      "utf8 case %d", _i);
 }
@@ -290,12 +290,12 @@ END_TEST
 
 START_TEST(test_utf8_nul_and_helpers)
 {
-	ck_assert(!ingest_is_utf8("a\0b", 3));
-	ck_assert(ingest_is_utf8("", 0));
-	ck_assert(ingest_is_e164("+4915112345678"));
-	ck_assert(!ingest_is_e164(NULL));
-	ck_assert(ingest_is_external_id("!~", 2));
-	ck_assert(!ingest_is_external_id("a\0", 2));
+	ck_assert(!ns_check_utf8("a\0b", 3));
+	ck_assert(ns_check_utf8("", 0));
+	ck_assert(ns_check_e164("+4915112345678", 14));
+	ck_assert(!ns_check_e164(NULL, 0));
+	ck_assert(ns_check_printable("!~", 2, NS_EXTID_MAX));
+	ck_assert(!ns_check_printable("a\0", 2, NS_EXTID_MAX));
 }
 END_TEST
 

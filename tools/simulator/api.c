@@ -143,7 +143,7 @@ static int handle_send(sim_api *a, struct mg_connection *conn)
 		sim_hooks_add(a->hooks, ext, path.w[i].event, path.w[i].ts_ms, path.w[i].due_ms);
 	if (m == OUT_TIMEOUT)
 		hold(a);
-	resp = json_pack("{s:s, s:s, s:s}", "id", id, "externalId", ext, "status", "processing");
+	resp = json_pack("{s:s, s:s, s:s}", "id", id, "externalId", ext, "status", SIM_PATH_START);
 	rc = ns_http_send_json(conn, 201, resp, NULL);
 out:
 	json_decref(j);
@@ -279,9 +279,11 @@ void sim_api_set_send_delay(sim_api *a, int64_t ms)
 	a->send_delay_ms = ms;
 }
 
-void sim_api_register(sim_api *a, ns_http *h)
+int sim_api_register(sim_api *a, ns_http *h)
 {
-	ns_http_route(h, "/messages", on_messages, a);
-	ns_http_route(h, "/control/outage", on_outage, a);
-	ns_http_route(h, "/report", on_report, a);
+	return ns_http_route(h, "/messages", on_messages, a) ||
+		       ns_http_route(h, "/control/outage", on_outage, a) ||
+		       ns_http_route(h, "/report", on_report, a)
+		   ? -1
+		   : 0;
 }

@@ -25,7 +25,11 @@
 
 typedef struct sim_api sim_api;
 
-/* Create the route state; store and hooks are borrowed. seed 0 picks one from the clock. */
+/* Create the route state; store and hooks are borrowed. seed 0 picks one from the clock.
+ * Returns NULL when out of memory. */
+sim_api *sim_api_new(sim_store *store, sim_hooks *hooks, const sim_path_opts *popts, uint64_t seed,
+		     int64_t timeout_hold_ms);
+
 /* The channels whose status paths are played (borrowed; must outlive a). Sends for other
  * channels get 422. Call before serving. */
 void sim_api_set_channels(sim_api *a, const ns_channels *channels);
@@ -33,11 +37,8 @@ void sim_api_set_channels(sim_api *a, const ns_channels *channels);
 /* Make every POST /messages take ms longer (call before serving). */
 void sim_api_set_send_delay(sim_api *a, int64_t ms);
 
-sim_api *sim_api_new(sim_store *store, sim_hooks *hooks, const sim_path_opts *popts, uint64_t seed,
-		     int64_t timeout_hold_ms);
-
-/* Register every route on h. */
-void sim_api_register(sim_api *a, ns_http *h);
+/* Register every route on h. Returns 0, or -1 (logged) when one could not be added. */
+int sim_api_register(sim_api *a, ns_http *h);
 
 void sim_api_free(sim_api *a);
 

@@ -7,23 +7,18 @@
 #include <stdio.h>
 #include <string.h>
 
-uint64_t sim_rand(uint64_t *state)
-{
-	return ns_rand_next(state);
-}
-
 static int64_t delay(const sim_path_opts *o, uint64_t *rng)
 {
 	int64_t lo = o->delay_min_ms, hi = o->delay_max_ms;
 
 	if (hi < lo)
 		hi = lo;
-	return lo + (int64_t)(sim_rand(rng) % (uint64_t)(hi - lo + 1));
+	return lo + (int64_t)(ns_rand_next(rng) % (uint64_t)(hi - lo + 1));
 }
 
 static int chance(int percent, uint64_t *rng)
 {
-	return (int)(sim_rand(rng) % 100) < percent;
+	return (int)(ns_rand_next(rng) % 100) < percent;
 }
 
 static void add(sim_path *p, const char *event, int64_t ts, int64_t due)
@@ -78,7 +73,7 @@ static const char *next_status(const ns_channel *ch, const char *cur, int *detou
 	}
 	if (*detour && nalt > 0) {
 		*detour = 0;
-		return alt[sim_rand(rng) % (uint64_t)nalt];
+		return alt[ns_rand_next(rng) % (uint64_t)nalt];
 	}
 	return happy;
 }
@@ -105,14 +100,14 @@ int sim_path_plan(const ns_channel *ch, int64_t start_ms, const sim_path_opts *o
 	}
 	out->nevents = out->n;
 	if (out->n >= 2 && chance(o->reorder_percent, rng)) {
-		int k = (int)(sim_rand(rng) % (uint64_t)(out->n - 1));
+		int k = (int)(ns_rand_next(rng) % (uint64_t)(out->n - 1));
 		int64_t d = out->w[k].due_ms;
 		out->w[k].due_ms = out->w[k + 1].due_ms;
 		out->w[k + 1].due_ms = d;
 		out->reordered = 1;
 	}
 	if (chance(o->duplicate_percent, rng)) {
-		int k = (int)(sim_rand(rng) % (uint64_t)out->n);
+		int k = (int)(ns_rand_next(rng) % (uint64_t)out->n);
 		sim_webhook dup = out->w[k];
 		dup.due_ms += delay(o, rng);
 		out->w[out->n++] = dup;

@@ -8,20 +8,21 @@
  * an email channel: bounced). Timestamps increase along the path by a random delay in
  * [min, max].
  * Duplicates repeat one webhook later; reordering swaps the delivery times of two adjacent
- * webhooks (their timestamps stay true). Pure: the random state is passed in. */
+ * webhooks (their timestamps stay true). Pure: the random state (ns_rand) is passed in. */
 #ifndef SIM_PATHS_H
 #define SIM_PATHS_H
 
 #include "ns_channel.h"
+#include "ns_event.h"
 
 #include <stdint.h>
 
-#define SIM_PATH_START "processing" /* where a message stands once the provider took it */
+#define SIM_PATH_START NS_STATUS_PROCESSING /* where a message stands once taken */
 
 #define SIM_PATH_MAX 8 /* webhooks per message, duplicates included */
 
 typedef struct {
-	char event[16];
+	char event[NS_STATUS_MAX + 1];
 	int64_t ts_ms;	/* the event's timestamp (what the webhook says) */
 	int64_t due_ms; /* when it is first posted */
 } sim_webhook;
@@ -38,9 +39,6 @@ typedef struct {
 	int duplicated, reordered;
 	sim_webhook w[SIM_PATH_MAX];
 } sim_path;
-
-/* Next pseudo-random value from *state (non-zero). */
-uint64_t sim_rand(uint64_t *state);
 
 /* Plan the path of a message of channel ch accepted at start_ms. A channel without the
  * status SIM_PATH_START plays an empty path. Returns 0. */

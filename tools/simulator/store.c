@@ -1,5 +1,6 @@
 /* store.c -- the simulated provider's message table: a chained hash under one mutex. */
 #include "store.h"
+#include "ns_str.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -11,13 +12,13 @@
 typedef struct item {
 	struct item *next;
 	char *external_id;
-	char channel[33];
+	char channel[NS_STATUS_MAX + 1];
 	char id[32];
 	long sends;
 	int npath;
-	char path[SIM_PATH_MAX][16];
+	char path[SIM_PATH_MAX][NS_STATUS_MAX + 1];
 	int ndelivered;
-	char delivered[SIM_PATH_MAX * 2][16];
+	char delivered[SIM_PATH_MAX * 2][NS_STATUS_MAX + 1];
 } item;
 
 struct sim_store {
@@ -29,10 +30,7 @@ struct sim_store {
 
 static unsigned h(const char *s)
 {
-	unsigned v = 2166136261u;
-	for (; *s; s++)
-		v = (v ^ (unsigned char)*s) * 16777619u;
-	return v % BUCKETS;
+	return (unsigned)(ns_str_hash(s) % BUCKETS);
 }
 
 sim_store *sim_store_new(void)

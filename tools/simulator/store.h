@@ -1,6 +1,6 @@
 /* store.h -- what the simulated provider knows: every message it accepted, how many send
  * calls it received per externalId, the path it played and which webhooks were
- * acknowledged. Thread-safe (one mutex): civetweb workers and the webhook thread share it. */
+ * acknowledged. Thread-safe (one mutex): civetweb workers and the webhook workers share it. */
 #ifndef SIM_STORE_H
 #define SIM_STORE_H
 

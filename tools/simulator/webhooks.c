@@ -2,6 +2,7 @@
  * worker threads (each with its own curl handle and keep-alive connection), so that one
  * slow or failing delivery does not hold back the others, as with a real provider. */
 #include "webhooks.h"
+#include "ns_backoff.h"
 #include "ns_log.h"
 #include "ns_time.h"
 
@@ -20,7 +21,7 @@ typedef struct {
 	int64_t due_ms, first_ms;
 	int attempt;
 	int64_t ts_ms;
-	char event[16];
+	char event[NS_STATUS_MAX + 1];
 	char *external_id;
 } hook;
 
@@ -35,7 +36,8 @@ struct sim_hooks {
 	hook *heap;
 	size_t n, cap;
 	char url[512];
-	int64_t window_ms, base_ms;
+	int64_t window_ms;
+	ns_backoff retry; /* the ceiling doubles from SIM_RETRY_BASE_MS up to a minute */
 	sim_store *store;
 	long failures; /* deliveries that got no 2xx (each attempt counts); under lock */
 };
@@ -162,16 +164,7 @@ static void *run(void *arg)
 			free(k.external_id);
 			continue;
 		}
-		{
-			int64_t d = h->base_ms;
-			int i;
-			for (i = 0; i < k.attempt && d < BACKOFF_CAP_MS; i++)
-				d *= 2;
-			if (d > BACKOFF_CAP_MS)
-				d = BACKOFF_CAP_MS;
-			k.attempt++;
-			k.due_ms = now + d;
-		}
+		k.due_ms = now + ns_backoff_ceiling(&h->retry, k.attempt++);
 		if (heap_push(h, &k) != 0)
 			free(k.external_id);
 	}
@@ -192,7 +185,8 @@ sim_hooks *sim_hooks_start(const char *url, int workers, int64_t retry_window_ms
 	}
 	snprintf(h->url, sizeof(h->url), "%s", url);
 	h->window_ms = retry_window_ms;
-	h->base_ms = retry_base_ms > 0 ? retry_base_ms : 1;
+	h->retry = (ns_backoff){.base_ms = retry_base_ms > 0 ? retry_base_ms : 1,
+				.cap_ms = BACKOFF_CAP_MS};
 	h->store = store;
 	pthread_mutex_init(&h->lock, NULL);
 	pthread_cond_init(&h->cond, NULL);

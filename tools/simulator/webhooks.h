@@ -1,8 +1,9 @@
-/* webhooks.h -- the simulated provider's webhook dispatcher: one thread, a priority queue
- * of (due time, externalId, event, timestamp), a libcurl POST of
- * {externalId,event,timestamp} to the webhook URL for each; a non-2xx or transport error
- * reschedules with exponential backoff (base, doubling, capped at 60 s) until the retry
- * window since the first attempt has passed. A 2xx is recorded in the store. */
+/* webhooks.h -- the simulated provider's webhook dispatcher: a priority queue of (due
+ * time, externalId, event, timestamp) served by a pool of worker threads, each POSTing
+ * {externalId,event,timestamp} to the webhook URL with libcurl; a non-2xx or transport
+ * error reschedules with exponential backoff (ns_backoff: base, doubling, capped at 60 s)
+ * until the retry window since the first attempt has passed. A 2xx is recorded in the
+ * store. */
 #ifndef SIM_WEBHOOKS_H
 #define SIM_WEBHOOKS_H
 

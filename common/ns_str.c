@@ -1,0 +1,76 @@
+/* ns_str.c -- string hash, hex and checked integers (see ns_str.h). */
+#include "ns_str.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+uint64_t ns_str_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+int ns_str_hex_encode(const void *src, size_t n, char *out, size_t outlen)
+{
+	static const char digits[] = "0123456789abcdef";
+	const unsigned char *u = src;
+
+	if (outlen == 0)
+		return -1;
+	if (n > (outlen - 1) / 2) {
+		out[0] = '\0';
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[u[i] >> 4];
+		out[2 * i + 1] = digits[u[i] & 15];
+	}
+	out[2 * n] = '\0';
+	return (int)(2 * n);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int ns_str_hex_decode(const char *hex, size_t n, void *out, size_t outlen)
+{
+	unsigned char *u = out;
+
+	if (n % 2 || n / 2 > outlen)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		u[i] = (unsigned char)(hi * 16 + lo);
+	}
+	return (int)(n / 2);
+}
+
+int ns_str_to_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end = NULL;
+	long long v;
+
+	if (!s || !((*s >= '0' && *s <= '9') || *s == '-' || *s == '+'))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,166 @@
+/* test_check.c -- unit tests of the shared checks (common/ns_check.c) and string
+ * utilities (common/ns_str.c): one table per rule, edges of every bound, embedded NULs. */
+#include "ns_check.h"
+#include "ns_str.h"
+
+#include "nt.h"
+
+#include <check.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct {
+	const char *s;
+	int want;
+} text_case;
+
+static void check_table(int (*fn)(const char *, size_t), const text_case *c, size_t n,
+			const char *what)
+{
+	for (size_t i = 0; i < n; i++)
+		ck_assert_msg(fn(c[i].s, strlen(c[i].s)) == c[i].want, "%s('%s'): want %d", what,
+			      c[i].s, c[i].want);
+}
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+START_TEST(test_name)
+{
+	static const text_case cases[] = {
+	    {"sms", 1},
+	    {"whatsapp", 1},
+	    {"a", 1},
+	    {"a1_-z", 1},
+	    {"", 0},
+	    {"1sms", 0},
+	    {"-sms", 0},
+	    {"Sms", 0},
+	    {"sms!", 0},
+	    {"s ms", 0},
+	    {"d\xc3\xa9j\xc3\xa0", 0},
+	    {"abcdefghijklmnopqrstuvwxyz012345", 1}, /* 32: the longest */
+	    {"abcdefghijklmnopqrstuvwxyz0123456", 0},
+	};
+	check_table(ns_check_name, cases, N(cases), "name");
+	ck_assert(!ns_check_name("sms\0x", 5));
+	ck_assert(!ns_check_name(NULL, 0));
+}
+END_TEST
+
+START_TEST(test_e164)
+{
+	static const text_case cases[] = {
+	    {"+4915112345678", 1},
+	    {"+12345678", 1},	     /* 8 digits: the shortest */
+	    {"+123456789012345", 1}, /* 15 digits: the longest */
+	    {"+1234567", 0},
+	    {"+1234567890123456", 0},
+	    {"+04915112345678", 0},
+	    {"4915112345678", 0},
+	    {"+", 0},
+	    {"", 0},
+	    {"+49 151 1234567", 0},
+	    {"+4915112345678x", 0},
+	    {"++4915112345678", 0},
+	};
+	check_table(ns_check_e164, cases, N(cases), "e164");
+	ck_assert(!ns_check_e164("+4915112345678\0", 15));
+}
+END_TEST
+
+START_TEST(test_hex_printable_text)
+{
+	ck_assert(ns_check_hex("0123456789abcdef", 16, 16));
+	ck_assert(!ns_check_hex("0123456789abcdeF", 16, 16));
+	ck_assert(!ns_check_hex("0123456789abcde", 15, 16));
+	ck_assert(!ns_check_hex("0123456789abcdeg", 16, 16));
+	ck_assert(ns_check_printable("!~", 2, 8));
+	ck_assert(!ns_check_printable("a b", 3, 8));
+	ck_assert(!ns_check_printable("", 0, 8));
+	ck_assert(!ns_check_printable("abcdefghi", 9, 8));
+	ck_assert(ns_check_printable("abcdefgh", 8, 8));
+	ck_assert(!ns_check_printable("a\x7f", 2, 8));
+	ck_assert(ns_check_text("", 0));
+	ck_assert(ns_check_text("caf\xc3\xa9 au lait", 13));
+	ck_assert(!ns_check_text("a\tb", 3));
+	ck_assert(!ns_check_text("a\0b", 3));
+	ck_assert(!ns_check_text("a\x7f", 2));
+}
+END_TEST
+
+START_TEST(test_str_hex_roundtrip)
+{
+	const unsigned char bin[] = {0x00, 0x01, 0x7f, 0x80, 0xff, 0xab};
+	unsigned char back[8];
+	char hex[16];
+
+	ck_assert_int_eq(ns_str_hex_encode(bin, sizeof(bin), hex, sizeof(hex)), 12);
+	ck_assert_str_eq(hex, "00017f80ffab");
+	ck_assert_int_eq(ns_str_hex_decode(hex, 12, back, sizeof(back)), 6);
+	ck_assert(memcmp(bin, back, 6) == 0);
+	ck_assert_int_eq(ns_str_hex_decode("00017F80FFAB", 12, back, sizeof(back)), 6);
+	ck_assert(memcmp(bin, back, 6) == 0);
+	/* no room for 2n + 1: refused, out emptied */
+	ck_assert_int_eq(ns_str_hex_encode(bin, sizeof(bin), hex, 12), -1);
+	ck_assert_str_eq(hex, "");
+	ck_assert_int_eq(ns_str_hex_decode("abc", 3, back, sizeof(back)), -1);
+	ck_assert_int_eq(ns_str_hex_decode("zz", 2, back, sizeof(back)), -1);
+	ck_assert_int_eq(ns_str_hex_decode("0011223344556677ff", 18, back, sizeof(back)), -1);
+}
+END_TEST
+
+START_TEST(test_str_to_i64)
+{
+	static const struct {
+		const char *s;
+		int64_t min, max;
+		int ok;
+		int64_t want;
+	} cases[] = {
+	    {"0", 0, 10, 1, 0},
+	    {"10", 0, 10, 1, 10},
+	    {"11", 0, 10, 0, 0},
+	    {"-1", 0, 10, 0, 0},
+	    {"-5", -10, 10, 1, -5},
+	    {"9223372036854775807", 0, INT64_MAX, 1, INT64_MAX},
+	    {"9223372036854775808", 0, INT64_MAX, 0, 0},
+	    {"", 0, 10, 0, 0},
+	    {" 1", 0, 10, 0, 0},
+	    {"1 ", 0, 10, 0, 0},
+	    {"1x", 0, 10, 0, 0},
+	    {"0x1", 0, 10, 0, 0},
+	};
+	for (size_t i = 0; i < N(cases); i++) {
+		int64_t v = 42;
+		int rc = ns_str_to_i64(cases[i].s, cases[i].min, cases[i].max, &v);
+		ck_assert_msg((rc == 0) == cases[i].ok, "'%s': rc %d", cases[i].s, rc);
+		ck_assert_msg(cases[i].ok ? v == cases[i].want : v == 42, "'%s': value %lld",
+			      cases[i].s, (long long)v);
+	}
+	ck_assert_int_eq(ns_str_to_i64(NULL, 0, 1, &(int64_t){0}), -1);
+}
+END_TEST
+
+START_TEST(test_str_hash)
+{
+	/* FNV-1a 64 reference values */
+	ck_assert(ns_str_hash("") == 0xcbf29ce484222325ULL);
+	ck_assert(ns_str_hash("a") == 0xaf63dc4c8601ec8cULL);
+	ck_assert(ns_str_hash("foobar") == 0x85944171f73967e8ULL);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("check");
+	TCase *tc = tcase_create("check");
+
+	tcase_add_test(tc, test_name);
+	tcase_add_test(tc, test_e164);
+	tcase_add_test(tc, test_hex_printable_text);
+	tcase_add_test(tc, test_str_hex_roundtrip);
+	tcase_add_test(tc, test_str_to_i64);
+	tcase_add_test(tc, test_str_hash);
+	suite_add_tcase(s, tc);
+	return nt_run_suite(s);
+}
