@@ -362,7 +362,7 @@ static const struct {
     {"POST", "/notifications", "application/json",
      "{\"externalId\":\"x\",\"channel\":\"sms\",\"to\":\"0151\",\"body\":\"b\"}", 422, "to", NULL},
     {"POST", "/webhooks", "application/json",
-     "{\"externalId\":\"x\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:00:00+01:00\"}", 422,
+     "{\"externalId\":\"x\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:00:00+0100\"}", 422,
      "timestamp", NULL},
     {"GET", "/webhooks", NULL, NULL, 405, NULL, "Allow"},
     {"PUT", "/notifications", "application/json", "{}", 405, NULL, "Allow"},
