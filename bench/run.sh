@@ -103,7 +103,7 @@ kcat_rate=$(awk -v n="$got" -v ns=$((t1 - t0)) 'BEGIN { printf "%d", n / (ns / 1
 
 port=$(free_port)
 t0=$(date +%s%N)
-STATUS_TOPIC=$topic PROJECTOR_DB="$tmp/bench.db" PROJECTOR_LISTEN="127.0.0.1:$port" \
+STATUS_TOPIC=$topic PROJECTOR_DB="$tmp/bench.db" PROJECTOR_ADMIN_LISTEN="127.0.0.1:$port" \
 	PROJECTOR_GROUP=bench "$bin/projector" 2>"$tmp/projector.log" &
 pids+=($!)
 applied=0

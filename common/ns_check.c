@@ -70,6 +70,21 @@ int ns_check_hex(const char *s, size_t len, size_t want)
 	return 1;
 }
 
+int ns_check_external_id(const char *s, size_t len, size_t max)
+{
+	if (!s || len == 0 || len > max)
+		return 0;
+	if ((len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.'))
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!(is_lower(c) || is_digit(c) || (c >= 'A' && c <= 'Z') || c == '-' ||
+		      c == '.' || c == '_' || c == '~' || c == ':' || c == '@'))
+			return 0;
+	}
+	return 1;
+}
+
 int ns_check_printable(const char *s, size_t len, size_t max)
 {
 	if (!s || len == 0 || len > max)

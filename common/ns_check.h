@@ -32,6 +32,13 @@ int ns_check_email(const char *s, size_t len);
 /* Exactly want lowercase hex digits (event ids: 32). */
 int ns_check_hex(const char *s, size_t len, size_t want);
 
+/* An externalId a producer may choose: 1..max bytes of A-Z a-z 0-9 and - . _ ~ : @, and
+ * neither "." nor "..". Every such id is one path segment that needs no escaping and
+ * survives URL decoding and dot-segment removal unchanged, so GET /notifications/{id}
+ * reaches it, and a query string can carry it ('+' would decode to a space). */
+#define NS_EXTID_CHARS "A-Z a-z 0-9 - . _ ~ : @"
+int ns_check_external_id(const char *s, size_t len, size_t max);
+
 /* Printable ASCII only (0x21..0x7e: no space, no control character), 1..max bytes. */
 int ns_check_printable(const char *s, size_t len, size_t max);
 

@@ -8,6 +8,7 @@
  * ns_http_route, so the hot path only does atomic adds. Handlers and the trampoline run on
  * civetweb worker threads. civetweb's own error log goes to ns_log. */
 #include "ns_http.h"
+#include "ns_crash.h"
 #include "ns_log.h"
 #include "ns_time.h"
 #include "ns_metrics.h"
@@ -31,6 +32,7 @@ struct ns_http {
 	struct mg_context *ctx;
 	ns_ready_fn *ready;
 	void *ready_opaque;
+	size_t drain_max;
 	int port;
 	pthread_mutex_t mu; /* guards routes[] while adding */
 	route *routes[NS_HTTP_MAX_ROUTES];
@@ -54,12 +56,60 @@ static int on_log_message(const struct mg_connection *conn, const char *message)
 	return 1; /* handled: civetweb writes nothing itself */
 }
 
-/* On a worker thread: run the route's handler and account for it. */
+/* Every civetweb thread gets an alternate signal stack, so that a crash on it (a stack
+ * overflow included) still writes its log line. On the new thread. */
+static void *on_thread_start(const struct mg_context *ctx, int thread_type)
+{
+	(void)ctx;
+	(void)thread_type;
+	(void)ns_crash_thread_enter();
+	return NULL;
+}
+
+static void on_thread_exit(const struct mg_context *ctx, int thread_type, void *thread_pointer)
+{
+	(void)ctx;
+	(void)thread_type;
+	(void)thread_pointer;
+	ns_crash_thread_leave();
+}
+
+/* Request smuggling guard: NULL when the framing headers are sound, else why not (more
+ * than one Content-Length, or Content-Length beside Transfer-Encoding). */
+static const char *framing_fault(const struct mg_request_info *ri)
+{
+	int cl = 0, te = 0;
+
+	for (int i = 0; i < ri->num_headers; i++) {
+		if (strcasecmp(ri->http_headers[i].name, "Content-Length") == 0)
+			cl++;
+		else if (strcasecmp(ri->http_headers[i].name, "Transfer-Encoding") == 0)
+			te++;
+	}
+	if (cl > 1)
+		return "more than one Content-Length header";
+	if (cl && te)
+		return "both Content-Length and Transfer-Encoding";
+	if (te > 1)
+		return "more than one Transfer-Encoding header";
+	return NULL;
+}
+
+/* On a worker thread: check the framing, run the route's handler, account for it. */
 static int route_trampoline(struct mg_connection *conn, void *cbdata)
 {
 	route *r = cbdata;
 	double t0 = ns_time_mono_s();
-	int status = r->handler(conn, r->cbdata);
+	const char *fault = framing_fault(mg_get_request_info(conn));
+	int status;
+
+	if (fault) {
+		mg_disable_keep_alive(conn); /* the rest of the stream cannot be trusted */
+		status = ns_http_send_problem_hdrs(conn, 400, "Bad Request", fault, NULL,
+						   "Connection: close\r\n");
+	} else {
+		status = r->handler(conn, r->cbdata);
+	}
 
 	if (status >= 100 && status < 600)
 		ns_counter_add(r->codes[status / 100], 1);
@@ -157,29 +207,16 @@ static int metrics(struct mg_connection *conn, void *cbdata)
 
 /* ---- server ------------------------------------------------------------------------- */
 
-ns_http *ns_http_start(const ns_http_opts *opts, char *err, size_t errlen)
+/* The civetweb options of opts into options (room for 16), text in the buffers given. */
+static void server_options(const ns_http_opts *opts, const char **options, char *threads,
+			   char *timeout, size_t cap)
 {
-	struct mg_callbacks cb;
-	struct mg_init_data init;
-	struct mg_error_data mgerr;
-	struct mg_server_port ports[4];
-	char threads[16], timeout[16], mgtext[256] = "";
-	unsigned mgcode = 0;
-	const char *options[16];
-	int o = 0, n;
-	ns_http *h = calloc(1, sizeof(*h));
+	int o = 0;
 
-	if (!h) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	pthread_once(&lib_once, lib_init);
-	pthread_mutex_init(&h->mu, NULL);
-	h->ready = opts->ready;
-	h->ready_opaque = opts->ready_opaque;
-	snprintf(threads, sizeof(threads), "%d", opts->threads > 0 ? opts->threads : 50);
-	snprintf(timeout, sizeof(timeout), "%d",
-		 opts->request_timeout_ms > 0 ? opts->request_timeout_ms : 30000);
+	snprintf(threads, cap, "%d", opts->threads > 0 ? opts->threads : NS_HTTP_THREADS);
+	snprintf(timeout, cap, "%d",
+		 opts->request_timeout_ms > 0 ? opts->request_timeout_ms
+					      : NS_HTTP_REQUEST_TIMEOUT_MS);
 	options[o++] = "listening_ports";
 	options[o++] = opts->listen && opts->listen[0] ? opts->listen : "8080";
 	options[o++] = "num_threads";
@@ -193,9 +230,35 @@ ns_http *ns_http_start(const ns_http_opts *opts, char *err, size_t errlen)
 	options[o++] = "tcp_nodelay";
 	options[o++] = "1";
 	options[o] = NULL;
+}
+
+ns_http *ns_http_start(const ns_http_opts *opts, char *err, size_t errlen)
+{
+	struct mg_callbacks cb;
+	struct mg_init_data init;
+	struct mg_error_data mgerr;
+	struct mg_server_port ports[4];
+	char threads[16], timeout[16], mgtext[256] = "";
+	unsigned mgcode = 0;
+	const char *options[16];
+	int n;
+	ns_http *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_once(&lib_once, lib_init);
+	pthread_mutex_init(&h->mu, NULL);
+	h->ready = opts->ready;
+	h->ready_opaque = opts->ready_opaque;
+	h->drain_max = opts->drain_max ? opts->drain_max : NS_HTTP_DRAIN_MAX;
+	server_options(opts, options, threads, timeout, sizeof(threads));
 
 	memset(&cb, 0, sizeof(cb));
 	cb.log_message = on_log_message;
+	cb.init_thread = on_thread_start;
+	cb.exit_thread = on_thread_exit;
 	init.callbacks = &cb;
 	init.user_data = h;
 	init.configuration_options = options;
@@ -210,15 +273,31 @@ ns_http *ns_http_start(const ns_http_opts *opts, char *err, size_t errlen)
 	}
 	n = mg_get_server_ports(h->ctx, 4, ports);
 	h->port = n > 0 ? ports[0].port : -1;
-	ns_http_route(h, "/healthz", healthz, h);
-	ns_http_route(h, "/readyz", readyz, h);
-	ns_http_route(h, "/metrics", metrics, h);
-	NS_INFO("http.listen", "listen=%s port=%d threads=%s", options[1], h->port, threads);
+	if (ns_http_route(h, "/healthz", healthz, h) || ns_http_route(h, "/readyz", readyz, h) ||
+	    (opts->admin && ns_http_route(h, "/metrics", metrics, h))) {
+		snprintf(err, errlen, "listen on %s: built-in routes failed", options[1]);
+		ns_http_stop(h);
+		return NULL;
+	}
+	NS_INFO("http.listen", "listen=%s port=%d threads=%s admin=%d", options[1], h->port,
+		threads, opts->admin ? 1 : 0);
 	return h;
 fail:
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 	return NULL;
+}
+
+ns_http *ns_http_admin_start(const char *listen, ns_ready_fn *ready, void *opaque, char *err,
+			     size_t errlen)
+{
+	ns_http_opts o = {.listen = listen,
+			  .threads = NS_HTTP_ADMIN_THREADS,
+			  .admin = 1,
+			  .ready = ready,
+			  .ready_opaque = opaque};
+
+	return ns_http_start(&o, err, errlen);
 }
 
 int ns_http_port(const ns_http *h)
@@ -244,6 +323,25 @@ void ns_http_stop(ns_http *h)
 
 /* ---- request helpers (worker threads) ---------------------------------------------- */
 
+/* An over-long body: read and drop up to the server's drain bound of what is left, so
+ * that a client still sending it reads our 413 instead of a reset, then close after the
+ * reply (the unread rest must not be taken for a request). Returns NS_HTTP_TOO_LARGE. */
+static int too_large(struct mg_connection *conn)
+{
+	const ns_http *h = mg_get_user_data(mg_get_context(conn));
+	size_t left = h ? h->drain_max : NS_HTTP_DRAIN_MAX;
+	char sink[8192];
+
+	mg_disable_keep_alive(conn);
+	while (left > 0) {
+		int r = mg_read(conn, sink, left < sizeof(sink) ? left : sizeof(sink));
+		if (r <= 0)
+			break;
+		left -= (size_t)r;
+	}
+	return NS_HTTP_TOO_LARGE;
+}
+
 int ns_http_read_body(struct mg_connection *conn, size_t max, char **out, size_t *len)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
@@ -254,11 +352,8 @@ int ns_http_read_body(struct mg_connection *conn, size_t max, char **out, size_t
 
 	*out = NULL;
 	*len = 0;
-	if (cl >= 0 && (unsigned long long)cl > max) {
-		/* Refuse without reading; the unread body must not be taken for a request. */
-		mg_disable_keep_alive(conn);
-		return NS_HTTP_TOO_LARGE;
-	}
+	if (cl >= 0 && (unsigned long long)cl > max)
+		return too_large(conn);
 	/* Known length: exactly that. Chunked or unknown: up to max + 1 to detect excess. */
 	cap = cl >= 0 ? (size_t)cl : (max < 4096 ? max : 4096);
 	buf = malloc(cap + 1);
@@ -291,8 +386,7 @@ int ns_http_read_body(struct mg_connection *conn, size_t max, char **out, size_t
 		got += (size_t)r;
 	}
 	if (got > max) {
-		mg_disable_keep_alive(conn);
-		rc = NS_HTTP_TOO_LARGE;
+		rc = too_large(conn);
 		goto out;
 	}
 	if (cl >= 0 && got != (size_t)cl)

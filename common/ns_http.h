@@ -1,9 +1,20 @@
 /* ns_http.h -- the HTTP side of every binary, over civetweb.
  *
- * ns_http_start serves /healthz (alive), /readyz (200 when the ready hook says so, else
- * 503) and /metrics (Prometheus text from ns_metrics) besides the caller's routes, counts
- * requests, and logs nothing per request at info level. Handlers run on civetweb worker
- * threads (one per connection). JSON replies use jansson; errors are RFC 9457
+ * Each daemon runs two servers, each with its own worker threads: its API listener (the
+ * caller's routes, plus /healthz and /readyz for load balancers) and its admin listener
+ * (/healthz alive, /readyz 200 when the ready hook says so else 503, /metrics in the
+ * Prometheus text format), so that users keeping every API worker busy can never starve
+ * the probes. Both count requests and log nothing per request at info level.
+ *
+ * Every request passes the framing check first: two Content-Length headers, or a
+ * Content-Length beside a Transfer-Encoding (request smuggling), get 400 and the
+ * connection closes. Headers and bodies must arrive within request_timeout_ms.
+ *
+ * Handlers run on civetweb worker threads (one per connection at a time), whose stack is
+ * fixed at build time by the Debian package (100 KB, no run-time option): everything that
+ * parses what clients send is bounded to fit (ns_json.h) and fuzzed on threads of that
+ * size. Every server thread has an alternate signal stack (ns_crash.h), so even a stack
+ * overflow leaves its log line. JSON replies use jansson; errors are RFC 9457
  * application/problem+json bodies. */
 #ifndef NS_HTTP_H
 #define NS_HTTP_H
@@ -18,17 +29,30 @@ typedef struct ns_http ns_http;
 typedef int(ns_ready_fn)(void *opaque);
 
 typedef struct {
-	const char *listen; /* "127.0.0.1:8080" or "0.0.0.0:8080" or "8080" */
-	int threads;	    /* worker threads (connections served at once) */
-	int request_timeout_ms;
-	ns_ready_fn *ready; /* NULL: ready as soon as started */
+	const char *listen;	/* "127.0.0.1:8080" or "0.0.0.0:8080" or "8080" */
+	int threads;		/* worker threads (connections served at once) */
+	int request_timeout_ms; /* headers, and each body read, must come within this */
+	int admin;		/* non-zero: the admin listener (probes and /metrics) */
+	size_t drain_max;	/* bytes of an over-long body read and dropped before the 413 */
+	ns_ready_fn *ready;	/* NULL: ready as soon as started */
 	void *ready_opaque;
 } ns_http_opts;
 
-/* Start serving (enable_keep_alive=yes; threads default 50, request_timeout_ms 30000 when
- * <= 0; listen NULL means "8080"). Port 0 picks a free port (see ns_http_port). Returns
- * NULL with err filled (e.g. the port is taken). */
+/* Defaults for fields left zero: threads, request timeout, drain. */
+#define NS_HTTP_THREADS		   50
+#define NS_HTTP_REQUEST_TIMEOUT_MS 5000
+#define NS_HTTP_DRAIN_MAX	   (4u << 20)
+#define NS_HTTP_ADMIN_THREADS	   4
+
+/* Start serving (enable_keep_alive=yes, TCP_NODELAY; zero fields take the defaults above;
+ * listen NULL means "8080"). Port 0 picks a free port (see ns_http_port). Returns NULL
+ * with err filled (e.g. the port is taken). */
 ns_http *ns_http_start(const ns_http_opts *opts, char *err, size_t errlen);
+
+/* Start an admin listener on listen: NS_HTTP_ADMIN_THREADS threads serving /healthz,
+ * /readyz (ready, opaque as in ns_http_opts) and /metrics only. NULL with err filled. */
+ns_http *ns_http_admin_start(const char *listen, ns_ready_fn *ready, void *opaque, char *err,
+			     size_t errlen);
 
 /* Add a route; uri follows civetweb's mg_set_request_handler patterns ("/notifications",
  * "/notifications/", "**" ...). The handler returns the HTTP status it sent (>0). Each
@@ -47,9 +71,9 @@ void ns_http_stop(ns_http *h);
 
 /* Read the request body, at most max bytes. Returns 0 with a malloc'd NUL-terminated
  * *out (caller frees) and *len; NS_HTTP_TOO_LARGE when the body (or Content-Length) exceeds
- * max (a Content-Length over max is refused without reading; a chunked body is read up to
- * max + 1; either way the connection closes after the reply); NS_HTTP_BAD_BODY on a read
- * error or truncated body. */
+ * max: up to the server's drain_max bytes of it are read and dropped first, so that a
+ * client that sends its whole body before reading (most do) still reads the 413, and the
+ * connection closes after the reply; NS_HTTP_BAD_BODY on a read error or truncated body. */
 #define NS_HTTP_TOO_LARGE -2
 #define NS_HTTP_BAD_BODY  -3
 int ns_http_read_body(struct mg_connection *conn, size_t max, char **out, size_t *len);

@@ -9,11 +9,18 @@
  * Tables:
  *   notifications  one row per externalId: the folded state (ns_state), timestamps as ms
  *                  since the epoch, `events` the number of events folded, and the log
- *                  position (last_partition, last_offset) of the last event folded.
+ *                  position (last_partition, last_offset) of the last event folded. A row
+ *                  with an empty request_id is an orphan: statuses arrived for an
+ *                  externalId never requested (yet).
+ *
+ * Versions: 1 the first; 2 adds events_by_event_id.
  *   events         the history: one row per consumed event with its fold outcome
  *                  (applied / duplicate / stale / invalid / conflict) and detail; keyed by
  *                  its log position, so the same message can never be stored twice.
- *                  Conflicts are the rows with outcome 'conflict'.
+ *                  Conflicts are the rows with outcome 'conflict'. Indexed by
+ *                  (external_id, position) for pages of one history and by
+ *                  (external_id, event_id) for the duplicate check, so neither costs more
+ *                  as a history grows.
  *   offsets        per (topic, partition) the next offset to consume; written in the same
  *                  transaction as the rows it covers, read on assignment to seek there,
  *                  and by query for read-your-writes.
@@ -32,7 +39,7 @@
 #include <stdio.h>
 
 /* The schema version this build writes and reads. Bump it with every schema change. */
-#define NS_READMODEL_VERSION 1
+#define NS_READMODEL_VERSION 2
 
 /* How long a connection waits for a lock before SQLITE_BUSY. */
 #define NS_READMODEL_BUSY_TIMEOUT_MS 5000
@@ -112,6 +119,16 @@ extern const char *const ns_readmodel_offset_cols[NS_READMODEL_OFFSET_NCOLS];
 /* One notification: ?1 external_id. */
 #define NS_READMODEL_SQL_NOTIF                                                                     \
 	"SELECT " NS_READMODEL_NOTIF_COLUMNS " FROM notifications WHERE external_id = ?1"
+/* The fold's duplicate check: 1 when ?1 external_id already has an event ?2 event_id.
+ * Served by the events_by_event_id index: one probe, whatever the history's length. */
+#define NS_READMODEL_SQL_SEEN                                                                      \
+	"SELECT 1 FROM events WHERE external_id = ?1 AND event_id = ?2 LIMIT 1"
+/* One page of a history: events of ?1 external_id after position (?2 partition, ?3 offset)
+ * in log order, at most ?4 of them. Served by events_by_notification. */
+#define NS_READMODEL_SQL_EVENTS_PAGE                                                               \
+	"SELECT " NS_READMODEL_EVENT_COLUMNS " FROM events WHERE external_id = ?1"                 \
+	" AND (partition > ?2 OR (partition = ?2 AND offset > ?3))"                                \
+	" ORDER BY partition, offset LIMIT ?4"
 /* One stored offset: ?1 topic, ?2 partition. */
 #define NS_READMODEL_SQL_OFFSET                                                                    \
 	"SELECT " NS_READMODEL_OFFSET_COLUMNS " FROM offsets WHERE topic = ?1 AND partition = ?2"

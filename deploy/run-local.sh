@@ -6,8 +6,9 @@
 # to ./run/logs/<name>.log, which are followed on the terminal. Ctrl-C (or SIGTERM) stops
 # the daemons with SIGTERM, in reverse order, then the broker.
 #
-# Ports (environment): KAFKA_PORT 9092, INGEST_PORT 8080, QUERY_PORT 8081,
-# PROJECTOR_PORT 8082, SENDER_PORT 8083, SIM_PORT 9090. RUN_DIR ./run.
+# Ports (environment): KAFKA_PORT 9092, INGEST_PORT 8080, QUERY_PORT 8081, SIM_PORT 9090;
+# the admin listeners (/healthz /readyz /metrics) INGEST_ADMIN_PORT 9080, QUERY_ADMIN_PORT
+# 9081, PROJECTOR_PORT 9082, SENDER_PORT 9083, all on loopback. RUN_DIR ./run.
 set -uo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,8 +18,10 @@ RUN_DIR=${RUN_DIR:-$top/run}
 KAFKA_PORT=${KAFKA_PORT:-9092}
 INGEST_PORT=${INGEST_PORT:-8080}
 QUERY_PORT=${QUERY_PORT:-8081}
-PROJECTOR_PORT=${PROJECTOR_PORT:-8082}
-SENDER_PORT=${SENDER_PORT:-8083}
+INGEST_ADMIN_PORT=${INGEST_ADMIN_PORT:-9080}
+QUERY_ADMIN_PORT=${QUERY_ADMIN_PORT:-9081}
+PROJECTOR_PORT=${PROJECTOR_PORT:-9082}
+SENDER_PORT=${SENDER_PORT:-9083}
 SIM_PORT=${SIM_PORT:-9090}
 bin="$top/$BUILD/bin"
 tools="$top/$BUILD/tools"
@@ -70,12 +73,13 @@ export KAFKA_BOOTSTRAP_SERVERS=$bootstrap
 export SCHEMAS_DIR="$top/schemas/channels"
 db="$RUN_DIR/nstatus.db"
 
-start projector PROJECTOR_DB="$db" PROJECTOR_LISTEN="127.0.0.1:$PROJECTOR_PORT"
-start query QUERY_DB="$db" QUERY_LISTEN="127.0.0.1:$QUERY_PORT"
+start projector PROJECTOR_DB="$db" PROJECTOR_ADMIN_LISTEN="127.0.0.1:$PROJECTOR_PORT"
+start query QUERY_DB="$db" QUERY_LISTEN="127.0.0.1:$QUERY_PORT" \
+	QUERY_ADMIN_LISTEN="127.0.0.1:$QUERY_ADMIN_PORT"
 start simulator SIM_LISTEN="127.0.0.1:$SIM_PORT" \
 	SIM_WEBHOOK_URL="http://127.0.0.1:$INGEST_PORT/webhooks"
-start sender PROVIDER_URL="http://127.0.0.1:$SIM_PORT" SENDER_LISTEN="127.0.0.1:$SENDER_PORT"
-start ingest INGEST_LISTEN="127.0.0.1:$INGEST_PORT"
+start sender PROVIDER_URL="http://127.0.0.1:$SIM_PORT" SENDER_ADMIN_LISTEN="127.0.0.1:$SENDER_PORT"
+start ingest INGEST_LISTEN="127.0.0.1:$INGEST_PORT" INGEST_ADMIN_LISTEN="127.0.0.1:$INGEST_ADMIN_PORT"
 
 cat >&2 <<EOF
 

@@ -164,6 +164,11 @@ static int serve(struct mg_connection *conn, ingest_ctx *ctx, int route)
 	ev.received_at = ns_time_now_ms();
 	if (ev.type == NS_EV_REQUESTED)
 		ev.occurred_at = ev.received_at;
+	if (ingest_check_time(&ev, ev.received_at, ctx->max_future_ms, &pb)) {
+		status = ns_http_send_problem(conn, pb.status, "Unprocessable Content", pb.detail,
+					      pb.field);
+		goto out;
+	}
 	ns_event_make_id(&ev);
 
 	memset(&d, 0, sizeof(d));

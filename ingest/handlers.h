@@ -13,6 +13,7 @@
 
 #include <civetweb.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define INGEST_ROUTES 3 /* notifications, webhooks, other */
 #define INGEST_CODES  10
@@ -23,8 +24,9 @@ typedef struct {
 	const ns_channels *channels;
 	ns_producer *producer;
 	const char *topic;
-	size_t max_body;    /* request bodies above this are refused with 413 */
-	int ack_timeout_ms; /* longest wait for the broker's acknowledgement */
+	size_t max_body;       /* request bodies above this are refused with 413 */
+	int ack_timeout_ms;    /* longest wait for the broker's acknowledgement */
+	int64_t max_future_ms; /* webhook timestamps further ahead are refused (422) */
 
 	/* filled by ingest_handlers_init */
 	ns_counter *requests[INGEST_ROUTES][INGEST_CODES];

@@ -19,20 +19,28 @@
 
 #define FLUSH_MS 10000
 
-static const char *listen_addr, *topic, *schemas_dir;
-static long threads, max_body, ack_timeout_ms, start_timeout_ms;
+static const char *listen_addr, *admin_addr, *topic, *schemas_dir;
+static long threads, max_body, ack_timeout_ms, start_timeout_ms, request_timeout_ms;
+static long max_future_ms;
 
 static const ns_opt opts[] = {
     {"INGEST_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:8080", 0, 0,
      "address and port to serve HTTP on", &listen_addr},
+    {"INGEST_ADMIN_LISTEN", "admin-listen", NS_OPT_STR, "127.0.0.1:9080", 0, 0,
+     "address of /healthz /readyz /metrics (own threads; keep it off the internet)", &admin_addr},
     {"INGEST_THREADS", "threads", NS_OPT_INT, "128", 1, 4096,
      "HTTP worker threads (requests served at once)", &threads},
+    {"INGEST_REQUEST_TIMEOUT_MS", "request-timeout-ms", NS_OPT_INT, "5000", 100, 600000,
+     "longest time for a client to send its headers, and each part of its body",
+     &request_timeout_ms},
     NS_OPT_STATUS_TOPIC(&topic),
     NS_OPT_SCHEMAS_DIR(&schemas_dir),
     {"INGEST_MAX_BODY", "max-body", NS_OPT_INT, "16384", 64, 1048576,
      "largest request body accepted, in bytes (413 above)", &max_body},
     {"INGEST_ACK_TIMEOUT_MS", "ack-timeout-ms", NS_OPT_INT, "5000", 100, 120000,
      "longest wait for the broker's acknowledgement before answering 503", &ack_timeout_ms},
+    {"INGEST_MAX_FUTURE_MS", "max-future-ms", NS_OPT_INT, "86400000", 0, 31536000000L,
+     "webhook timestamps further ahead of this server's clock are refused (422)", &max_future_ms},
     {"INGEST_START_TIMEOUT_MS", "start-timeout-ms", NS_OPT_INT, "30000", 1000, 600000,
      "longest wait at start for the topic's metadata", &start_timeout_ms},
 };
@@ -77,15 +85,51 @@ static int wait_topic(ns_producer *p, const char *name, long timeout_ms)
 	return -1;
 }
 
+/* The API listener with the two POST routes and the catch-all 404. NULL (logged). */
+static ns_http *api_start(ingest_ctx *ctx, readiness *ready)
+{
+	ns_http_opts o = {.listen = listen_addr,
+			  .threads = (int)threads,
+			  .request_timeout_ms = (int)request_timeout_ms,
+			  .ready = is_ready,
+			  .ready_opaque = ready};
+	char err[512];
+	ns_http *http = ns_http_start(&o, err, sizeof(err));
+
+	if (!http) {
+		NS_ERROR("ingest.http", "listen=%s err=\"%s\"", listen_addr, err);
+		return NULL;
+	}
+	if (ns_http_route(http, "/notifications", ingest_handle_notifications, ctx) ||
+	    ns_http_route(http, "/webhooks", ingest_handle_webhooks, ctx) ||
+	    ns_http_route(http, "/", ingest_handle_not_found, ctx)) {
+		ns_http_stop(http);
+		return NULL;
+	}
+	return http;
+}
+
+/* Serve until SIGTERM/SIGINT (0) or a fatal producer error (-1). */
+static int serve(ns_producer *producer)
+{
+	while (!ns_signal_sleep_ms(500)) {
+		if (ns_producer_fatal(producer)) {
+			NS_ERROR("ingest.producer_fatal", "msg=\"producer unusable; stopping\"");
+			return -1;
+		}
+	}
+	NS_INFO("ingest.stopping", "msg=\"finishing in-flight requests\"");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char err[512];
 	ns_channels *channels = NULL;
 	ns_producer *producer = NULL;
-	ns_http *http = NULL;
+	ns_http *http = NULL, *admin = NULL;
 	readiness ready = {0};
 	ingest_ctx ctx = {0};
-	ns_http_opts hopts = {0};
 	int rc, code = 1;
 
 	rc = ns_config_load(&cli, argc, argv, err, sizeof(err));
@@ -109,45 +153,31 @@ int main(int argc, char **argv)
 		NS_ERROR("ingest.producer", "err=\"%s\"", err);
 		goto out;
 	}
-	if (wait_topic(producer, topic, start_timeout_ms))
-		goto out;
 	ready.producer = producer;
-	ready.topic_ok = 1;
-
-	ctx.channels = channels;
-	ctx.producer = producer;
-	ctx.topic = topic;
-	ctx.max_body = (size_t)max_body;
-	ctx.ack_timeout_ms = (int)ack_timeout_ms;
-	ingest_handlers_init(&ctx);
-
-	hopts.listen = listen_addr;
-	hopts.threads = (int)threads;
-	hopts.request_timeout_ms = 10000;
-	hopts.ready = is_ready;
-	hopts.ready_opaque = &ready;
-	http = ns_http_start(&hopts, err, sizeof(err));
-	if (!http) {
-		NS_ERROR("ingest.http", "listen=%s err=\"%s\"", listen_addr, err);
+	admin = ns_http_admin_start(admin_addr, is_ready, &ready, err, sizeof(err));
+	if (!admin) {
+		NS_ERROR("ingest.http", "admin_listen=%s err=\"%s\"", admin_addr, err);
 		goto out;
 	}
-	if (ns_http_route(http, "/notifications", ingest_handle_notifications, &ctx) ||
-	    ns_http_route(http, "/webhooks", ingest_handle_webhooks, &ctx) ||
-	    ns_http_route(http, "/", ingest_handle_not_found, &ctx))
+	if (wait_topic(producer, topic, start_timeout_ms))
+		goto out;
+	ready.topic_ok = 1;
+	ctx = (ingest_ctx){.channels = channels,
+			   .producer = producer,
+			   .topic = topic,
+			   .max_body = (size_t)max_body,
+			   .ack_timeout_ms = (int)ack_timeout_ms,
+			   .max_future_ms = max_future_ms};
+	ingest_handlers_init(&ctx);
+	http = api_start(&ctx, &ready);
+	if (!http)
 		goto out;
 	NS_INFO("ingest.started", "listen=%s port=%d topic=%s threads=%ld channels=%zu",
 		listen_addr, ns_http_port(http), topic, threads, ns_channels_count(channels));
-
-	while (!ns_signal_sleep_ms(500)) {
-		if (ns_producer_fatal(producer)) {
-			NS_ERROR("ingest.producer_fatal", "msg=\"producer unusable; stopping\"");
-			goto out;
-		}
-	}
-	NS_INFO("ingest.stopping", "msg=\"finishing in-flight requests\"");
-	code = 0;
+	code = serve(producer) == 0 ? 0 : 1;
 out:
 	ns_http_stop(http); /* no new requests; running handlers finish */
+	ns_http_stop(admin);
 	ns_producer_destroy(producer, FLUSH_MS);
 	ns_channels_free(channels);
 	ns_metrics_reset();

@@ -34,8 +34,14 @@ static int fail(ingest_problem *p, int status, const char *field, const char *fm
 json_t *ingest_parse_json(const char *buf, size_t len, ingest_problem *p)
 {
 	json_error_t jerr;
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	int too_deep = 0;
+	json_t *root =
+	    ns_json_loadb(buf, len, JSON_REJECT_DUPLICATES, INGEST_JSON_DEPTH, &jerr, &too_deep);
 
+	if (!root && too_deep) {
+		fail(p, 400, NULL, "the body is nested deeper than %d levels", INGEST_JSON_DEPTH);
+		return NULL;
+	}
 	if (!root) {
 		fail(p, 400, NULL, "malformed JSON at line %d column %d: %s", jerr.line,
 		     jerr.column, jerr.text);
@@ -97,10 +103,10 @@ static int take_external_id(json_t *root, ns_event *out, ingest_problem *p)
 
 	if (!s)
 		return -1;
-	if (!ns_check_printable(s, len, NS_EXTID_MAX))
+	if (!ns_check_external_id(s, len, NS_EXTID_MAX))
 		return fail(p, 422, "externalId",
-			    "'externalId' must be 1 to %d printable ASCII characters (no spaces)",
-			    NS_EXTID_MAX);
+			    "'externalId' must be 1 to %d characters of %s (not . or ..)",
+			    NS_EXTID_MAX, NS_EXTID_CHARS);
 	memcpy(out->external_id, s, len);
 	out->external_id[len] = '\0';
 	return 0;
@@ -187,6 +193,16 @@ int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event 
 	return 0;
 }
 
+int ingest_check_time(const ns_event *ev, int64_t now_ms, int64_t max_future_ms, ingest_problem *p)
+{
+	if (ev->type == NS_EV_STATUS && ev->occurred_at > now_ms + max_future_ms)
+		return fail(
+		    p, 422, "timestamp",
+		    "'timestamp' lies more than %lld s in the future of this server's clock",
+		    (long long)(max_future_ms / 1000));
+	return 0;
+}
+
 int ingest_validate_webhook(const ns_channels *chs, json_t *root, ns_event *out, ingest_problem *p)
 {
 	static const char *const allowed[] = {"externalId", "event", "timestamp", NULL};
@@ -208,7 +224,8 @@ int ingest_validate_webhook(const ns_channels *chs, json_t *root, ns_event *out,
 		return -1;
 	if (len != strlen(s) || ns_time_parse(s, &out->occurred_at))
 		return fail(p, 422, "timestamp",
-			    "'timestamp' must be ISO 8601 UTC, e.g. 2025-03-01T12:00:00.000Z");
+			    "'timestamp' must be an RFC 3339 date-time, e.g. "
+			    "2025-03-01T12:00:00.000Z or 2025-03-01T13:00:00+01:00");
 
 	out->type = NS_EV_STATUS;
 	out->source = NS_SRC_PROVIDER;

@@ -12,9 +12,11 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define INGEST_FIELD_MAX  64
 #define INGEST_DETAIL_MAX 256
+#define INGEST_JSON_DEPTH 2 /* the request bodies are flat objects: {"a": "b"} is depth 1 */
 
 /* Why a request was refused: the HTTP status (400 malformed, 422 unprocessable), the
  * member at fault ("" when the whole body is at fault) and a sentence for humans. */
@@ -24,9 +26,10 @@ typedef struct {
 	char detail[INGEST_DETAIL_MAX];
 } ingest_problem;
 
-/* Parse buf[0..len) as one JSON object (duplicate members refused). Returns the new
- * object (caller decrefs), or NULL with p filled: 400 for malformed JSON or a value that
- * is not an object. */
+/* Parse buf[0..len) as one JSON object (duplicate members refused), refusing nesting deeper
+ * than INGEST_JSON_DEPTH before the recursive parser sees it (ns_json.h). Returns the new
+ * object (caller decrefs), or NULL with p filled: 400 for malformed JSON, a body nested too
+ * deep, or a value that is not an object. */
 json_t *ingest_parse_json(const char *buf, size_t len, ingest_problem *p);
 
 /* Validate a POST /notifications body {externalId, channel, to, body}. Returns 0 and
@@ -37,6 +40,11 @@ json_t *ingest_parse_json(const char *buf, size_t len, ingest_problem *p);
  * refusal names the expected form. out may be partly written on failure. */
 int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event *out,
 				 ingest_problem *p);
+
+/* Refuse a status event whose timestamp lies more than max_future_ms after now_ms (422
+ * naming timestamp): a provider clock that far ahead is broken, and a time from the far
+ * future would date the notification for good. Returns 0, or -1 with p filled. */
+int ingest_check_time(const ns_event *ev, int64_t now_ms, int64_t max_future_ms, ingest_problem *p);
 
 /* Validate a POST /webhooks body {externalId, event, timestamp}. Returns 0 and fills out
  * (type status, source provider, external_id, status = event, channel "", occurred_at =

@@ -89,21 +89,28 @@ static part_pos *part_get(part_pos *parts, size_t *nparts, size_t cap, proj_stor
 	return &parts[(*nparts)++];
 }
 
-/* Fold one decoded event. Returns 0 or -1. */
+/* Fold one decoded event into res (outcome, orphan). Returns 0 or -1. */
 static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, const ns_event *ev,
-		    const proj_msg *m, ns_outcome *outcome)
+		    const proj_msg *m, proj_msg_out *res)
 {
 	char detail[256] = "";
 	cached_state *cs = cache_get(cache, s, ev->external_id);
 	proj_event_row row;
-	int seen;
+	int seen, existed, was_requested;
+	ns_outcome *outcome = &res->outcome;
 
 	if (!cs)
 		return -1;
 	seen = proj_store_event_seen(s, ev->external_id, ev->id);
 	if (seen < 0)
 		return -1;
+	existed = cs->st.exists;
+	was_requested = cs->st.requested;
 	*outcome = ns_fold_apply(set, &cs->st, ev, seen, detail, sizeof(detail));
+	if (!existed && !cs->st.requested)
+		res->orphan = PROJ_ORPHAN_CREATED;
+	else if (existed && !was_requested && cs->st.requested)
+		res->orphan = PROJ_ORPHAN_ADOPTED;
 	cs->st.exists = 1;
 	cs->partition = m->partition;
 	cs->offset = m->offset;
@@ -146,7 +153,7 @@ static int apply_one(proj_store *s, const ns_channels *set, state_cache *cache, 
 			snprintf(err, errlen, "dead-letter produce failed");
 			return -1;
 		}
-	} else if (fold_one(s, set, cache, ev, m, &res->outcome)) {
+	} else if (fold_one(s, set, cache, ev, m, res)) {
 		snprintf(err, errlen, "fold into store failed at %d:%lld", (int)m->partition,
 			 (long long)m->offset);
 		return -1;

@@ -34,10 +34,19 @@ typedef enum {
 	PROJ_MSG_DLQ,	     /* undecodable: handed to the dead-letter hook */
 } proj_msg_result;
 
+/* What a folded message did to its notification's standing as an orphan (a notification
+ * whose statuses arrived without a requested event). */
+typedef enum {
+	PROJ_ORPHAN_NONE = 0,
+	PROJ_ORPHAN_CREATED, /* the first event of a notification, and not a requested */
+	PROJ_ORPHAN_ADOPTED, /* the requested of a notification that was an orphan */
+} proj_orphan;
+
 /* What happened to one message. */
 typedef struct {
 	proj_msg_result result;
 	ns_outcome outcome; /* PROJ_MSG_FOLDED only */
+	proj_orphan orphan; /* PROJ_MSG_FOLDED only */
 	char reason[256];   /* PROJ_MSG_DLQ: the decoder's message */
 } proj_msg_out;
 

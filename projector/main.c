@@ -40,7 +40,7 @@ static const ns_opt opts[] = {
     NS_OPT_DLQ_TOPIC(&cfg.dlq_topic),
     NS_OPT_SCHEMAS_DIR(&cfg.schemas_dir),
     {"PROJECTOR_GROUP", "group", NS_OPT_STR, "projector", 0, 0, "consumer group id", &cfg.group},
-    {"PROJECTOR_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:8082", 0, 0,
+    {"PROJECTOR_ADMIN_LISTEN", "admin-listen", NS_OPT_STR, "127.0.0.1:9082", 0, 0,
      "address of /healthz /readyz /metrics", &listen_addr},
     {"PROJECTOR_BATCH", "batch", NS_OPT_INT, "1000", 1, 100000,
      "messages per SQLite transaction at most", &cfg.batch},
@@ -83,7 +83,6 @@ int main(int argc, char **argv)
 {
 	char err[512];
 	ns_http *http = NULL;
-	ns_http_opts hopts;
 	proj *x = NULL;
 	int rc;
 
@@ -109,12 +108,7 @@ int main(int argc, char **argv)
 		NS_ERROR("projector.start", "schemas=%s err=\"%s\"", cfg.schemas_dir, err);
 		goto out;
 	}
-	hopts = (ns_http_opts){.listen = listen_addr,
-			       .threads = 4,
-			       .request_timeout_ms = 10000,
-			       .ready = proj_ready,
-			       .ready_opaque = x};
-	http = ns_http_start(&hopts, err, sizeof(err));
+	http = ns_http_admin_start(listen_addr, proj_ready, x, err, sizeof(err));
 	if (!http) {
 		NS_ERROR("projector.http", "listen=%s err=\"%s\"", listen_addr, err);
 		goto out;

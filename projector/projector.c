@@ -34,6 +34,7 @@ struct proj {
 	ns_counter *outcome[NS_OUT_CONFLICT + 1];
 	ns_counter *dlq_total;
 	ns_counter *skipped;
+	ns_counter *orphans_created, *orphans_adopted;
 	ns_histogram *batch_seconds;
 	ns_gauge *lag;
 	ns_gauge *part_lag[MAX_PARTITIONS];
@@ -104,9 +105,13 @@ static int flush_batch(proj *x)
 		goto out;
 	for (size_t i = 0; i < x->b.n; i++) {
 		const proj_msg_out *o = &x->b.outs[i];
-		if (o->result == PROJ_MSG_FOLDED)
+		if (o->result == PROJ_MSG_FOLDED) {
 			ns_counter_add(x->outcome[o->outcome], 1);
-		else if (o->result == PROJ_MSG_DLQ)
+			if (o->orphan == PROJ_ORPHAN_CREATED)
+				ns_counter_add(x->orphans_created, 1);
+			else if (o->orphan == PROJ_ORPHAN_ADOPTED)
+				ns_counter_add(x->orphans_adopted, 1);
+		} else if (o->result == PROJ_MSG_DLQ)
 			ns_counter_add(x->dlq_total, 1);
 		else
 			ns_counter_add(x->skipped, 1);
@@ -185,6 +190,14 @@ static void register_metrics(proj *x)
 	}
 	x->skipped = ns_metrics_counter("projector_events_total", "outcome=\"skipped\"",
 					"Events folded, by outcome");
+	x->orphans_created = ns_metrics_counter(
+	    "projector_orphans_total", "change=\"created\"",
+	    "Notifications whose statuses arrived before (or without) their request: created, "
+	    "and adopted by a later requested");
+	x->orphans_adopted = ns_metrics_counter("projector_orphans_total", "change=\"adopted\"",
+						"Notifications whose statuses arrived before (or "
+						"without) their request: created, and adopted by a "
+						"later requested");
 	x->dlq_total = ns_metrics_counter("projector_dlq_total", NULL,
 					  "Undecodable messages sent to the dead-letter topic");
 	x->batch_seconds = ns_metrics_histogram("projector_batch_seconds", NULL,

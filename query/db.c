@@ -15,11 +15,11 @@
 
 static const char *const sql_text[QUERY_ST_COUNT] = {
     [QUERY_ST_STATE] = NS_READMODEL_SQL_NOTIF,
-    [QUERY_ST_EVENTS] = "SELECT " NS_READMODEL_EVENT_COLUMNS " FROM events"
-			" WHERE external_id = ?1 ORDER BY partition, offset",
+    [QUERY_ST_EVENTS] = NS_READMODEL_SQL_EVENTS_PAGE,
     [QUERY_ST_LIST] = "SELECT " NS_READMODEL_NOTIF_COLUMNS " FROM notifications"
 		      " WHERE external_id > ?1 AND (?2 IS NULL OR channel = ?2)"
-		      " AND (?3 IS NULL OR status = ?3) ORDER BY external_id LIMIT ?4",
+		      " AND (?3 IS NULL OR status = ?3) AND (?5 OR request_id <> '')"
+		      " ORDER BY external_id LIMIT ?4",
     [QUERY_ST_OFFSET] = NS_READMODEL_SQL_OFFSET,
 };
 

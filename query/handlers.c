@@ -1,29 +1,29 @@
-/* handlers.c -- GET lookups of query (see handlers.h): parameter checks, the
- * read-your-writes wait, and the JSON bodies. Worker threads; each request checks out one
- * read-only connection for its whole life. */
+/* handlers.c -- GET lookups of query (see handlers.h): the route, the read-your-writes
+ * wait, and the pages. Worker threads. */
 #include "handlers.h"
-#include "ns_check.h"
+#include "params.h"
+#include "render.h"
+
 #include "ns_event.h"
-#include "ns_str.h"
-#include "ns_log.h"
+#include "ns_readmodel.h"
 #include "ns_signal.h"
 #include "ns_time.h"
 
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define PARAM_MAX  1024
-#define PREFIX	   "/notifications"
-#define PREFIX_LEN (sizeof(PREFIX) - 1)
+#define PREFIX	     "/notifications"
+#define PREFIX_LEN   (sizeof(PREFIX) - 1)
+#define WAIT_POLL_US (10 * 1000)
 
-static int bad_param(struct mg_connection *conn, const char *name, const char *why)
+static int bad_param(struct mg_connection *conn, const query_param_error *e)
 {
 	char detail[256];
-	snprintf(detail, sizeof(detail), "parameter %s: %s", name, why);
-	return ns_http_send_problem(conn, 400, "Bad Request", detail, name);
+
+	snprintf(detail, sizeof(detail), "parameter %s: %s", e->name, e->detail);
+	return ns_http_send_problem(conn, 400, "Bad Request", detail, e->name);
 }
 
 /* 503 problem with Retry-After. */
@@ -33,126 +33,52 @@ static int unavailable(struct mg_connection *conn, const char *detail)
 					 "Retry-After: 1\r\nCache-Control: no-store\r\n");
 }
 
-static int valid_id(const char *id, size_t len)
-{
-	return len >= 1 && len <= NS_EXTID_MAX && memchr(id, '\0', len) == NULL;
-}
-
-static int valid_name(const char *s)
-{
-	return ns_check_name(s, strlen(s));
-}
-
-/* Read-your-writes: when the request names a position, wait until the projector has
- * stored an offset past it. Returns 0 to go on, or the HTTP status already sent. */
-static int wait_position(struct mg_connection *conn, query_ctx *x, query_conn *c)
-{
-	char pos[PARAM_MAX], wait[64];
-	const char *hdr;
-	int64_t part, off, wait_ms = QUERY_WAIT_DEFAULT, next = 0, deadline;
-	char *colon;
-	int n = ns_http_query_param(conn, "minPosition", pos, sizeof(pos));
-
-	if (n == NS_HTTP_PARAM_TOO_LONG)
-		return bad_param(conn, "minPosition", "too long");
-	if (n < 0) {
-		hdr = mg_get_header(conn, "X-Min-Position");
-		if (!hdr)
-			return 0;
-		if (strlen(hdr) >= sizeof(pos))
-			return bad_param(conn, "X-Min-Position", "too long");
-		snprintf(pos, sizeof(pos), "%s", hdr);
-	}
-	colon = strchr(pos, ':');
-	if (!colon)
-		return bad_param(conn, "minPosition", "expected <partition>:<offset>");
-	*colon = '\0';
-	if (ns_str_to_i64(pos, 0, INT32_MAX, &part) ||
-	    ns_str_to_i64(colon + 1, 0, INT64_MAX - 1, &off))
-		return bad_param(conn, "minPosition", "expected <partition>:<offset>");
-	n = ns_http_query_param(conn, "waitMs", wait, sizeof(wait));
-	if (n == NS_HTTP_PARAM_TOO_LONG ||
-	    (n >= 0 && ns_str_to_i64(wait, 0, QUERY_WAIT_MAX, &wait_ms)))
-		return bad_param(conn, "waitMs", "expected an integer 0..10000");
-	deadline = ns_time_mono_ms() + wait_ms;
-	for (;;) {
-		int rc = query_conn_offset(c, x->topic, (int32_t)part, &next);
-		if (rc == QUERY_DB_ERROR)
-			return unavailable(conn, "read model error");
-		if (rc == QUERY_DB_OK && next > off)
-			return 0;
-		if (ns_time_mono_ms() >= deadline || ns_signal_stopping())
-			return unavailable(conn, "read model has not reached minPosition yet");
-		usleep(10 * 1000);
-	}
-}
-
-static json_t *text_or_null(sqlite3_stmt *st, int i)
-{
-	const char *t = (const char *)sqlite3_column_text(st, i);
-	return t && t[0] ? json_string(t) : json_null();
-}
-
-static json_t *iso(sqlite3_stmt *st, int i)
-{
-	char buf[NS_TIME_ISO_LEN];
-	return json_string(ns_time_format(sqlite3_column_int64(st, i), buf));
-}
-
-static json_t *text(sqlite3_stmt *st, int i)
-{
-	return json_string((const char *)sqlite3_column_text(st, i));
-}
-
-/* The state JSON of the current row of a QUERY_ST_STATE / QUERY_ST_LIST statement
- * (notifications columns). */
-static json_t *state_json(sqlite3_stmt *st)
-{
-	json_t *o = json_object();
-
-	if (!o)
-		return NULL;
-	json_object_set_new(o, "externalId", text(st, NS_READMODEL_NOTIF_EXTERNAL_ID));
-	json_object_set_new(o, "channel", text_or_null(st, NS_READMODEL_NOTIF_CHANNEL));
-	json_object_set_new(o, "status", text_or_null(st, NS_READMODEL_NOTIF_STATUS));
-	json_object_set_new(o, "to", text_or_null(st, NS_READMODEL_NOTIF_TO_ADDR));
-	json_object_set_new(o, "body", text_or_null(st, NS_READMODEL_NOTIF_BODY));
-	json_object_set_new(o, "providerId", text_or_null(st, NS_READMODEL_NOTIF_PROVIDER_ID));
-	json_object_set_new(o, "reason", text_or_null(st, NS_READMODEL_NOTIF_REASON));
-	json_object_set_new(o, "createdAt", iso(st, NS_READMODEL_NOTIF_CREATED_AT));
-	json_object_set_new(o, "updatedAt", iso(st, NS_READMODEL_NOTIF_UPDATED_AT));
-	json_object_set_new(o, "events",
-			    json_integer(sqlite3_column_int64(st, NS_READMODEL_NOTIF_EVENTS)));
-	return o;
-}
-
-/* The history JSON of the current row of a QUERY_ST_EVENTS statement (events columns). */
-static json_t *event_json(sqlite3_stmt *st)
-{
-	json_t *e = json_object();
-
-	if (!e)
-		return NULL;
-	json_object_set_new(e, "eventId", text(st, NS_READMODEL_EVENT_EVENT_ID));
-	json_object_set_new(e, "type", text(st, NS_READMODEL_EVENT_TYPE));
-	json_object_set_new(e, "source", text(st, NS_READMODEL_EVENT_SOURCE));
-	json_object_set_new(e, "status", text_or_null(st, NS_READMODEL_EVENT_STATUS));
-	json_object_set_new(e, "outcome", text(st, NS_READMODEL_EVENT_OUTCOME));
-	json_object_set_new(e, "detail", text_or_null(st, NS_READMODEL_EVENT_DETAIL));
-	json_object_set_new(e, "occurredAt", iso(st, NS_READMODEL_EVENT_OCCURRED_AT));
-	json_object_set_new(e, "receivedAt", iso(st, NS_READMODEL_EVENT_RECEIVED_AT));
-	json_object_set_new(e, "partition",
-			    json_integer(sqlite3_column_int64(st, NS_READMODEL_EVENT_PARTITION)));
-	json_object_set_new(e, "offset",
-			    json_integer(sqlite3_column_int64(st, NS_READMODEL_EVENT_OFFSET)));
-	return e;
-}
-
 static int not_found(struct mg_connection *conn, const char *id)
 {
 	char detail[NS_EXTID_MAX + 64];
+
 	snprintf(detail, sizeof(detail), "no notification with externalId %.*s", NS_EXTID_MAX, id);
 	return ns_http_send_problem(conn, 404, "Not Found", detail, NULL);
+}
+
+/* 1 when the read model stored an offset past (partition, offset), 0 when not yet, -1 on a
+ * database error. */
+static int reached(query_ctx *x, query_conn *c, int32_t partition, int64_t offset)
+{
+	int64_t next = 0;
+	int rc = query_conn_offset(c, x->topic, partition, &next);
+
+	if (rc == QUERY_DB_ERROR)
+		return -1;
+	return rc == QUERY_DB_OK && next > offset;
+}
+
+/* Read-your-writes: when the request names a position, wait until the projector has
+ * stored an offset past it, as one of at most waiters_max waiting requests. Returns 0 to
+ * go on, or the HTTP status already sent. */
+static int wait_position(struct mg_connection *conn, query_ctx *x, query_conn *c,
+			 const query_params *p)
+{
+	int64_t deadline = ns_time_mono_ms() + p->wait_ms;
+	int r;
+
+	if (!p->has_position)
+		return 0;
+	r = reached(x, c, p->min_partition, p->min_offset);
+	if (r != 0)
+		return r > 0 ? 0 : unavailable(conn, "read model error");
+	if (atomic_fetch_add(&x->waiters, 1) >= x->waiters_max) {
+		atomic_fetch_sub(&x->waiters, 1);
+		return unavailable(conn, "too many requests waiting for minPosition; retry");
+	}
+	while (r == 0 && ns_time_mono_ms() < deadline && !ns_signal_stopping()) {
+		usleep(WAIT_POLL_US);
+		r = reached(x, c, p->min_partition, p->min_offset);
+	}
+	atomic_fetch_sub(&x->waiters, 1);
+	if (r < 0)
+		return unavailable(conn, "read model error");
+	return r ? 0 : unavailable(conn, "read model has not reached minPosition yet");
 }
 
 static int get_state(struct mg_connection *conn, query_conn *c, const char *id)
@@ -166,134 +92,111 @@ static int get_state(struct mg_connection *conn, query_conn *c, const char *id)
 		return not_found(conn, id);
 	if (rc != SQLITE_ROW)
 		return unavailable(conn, "read model error");
-	return ns_http_send_json(conn, 200, state_json(st), NULL);
+	return ns_http_send_json(conn, 200, query_render_state(st), NULL);
 }
 
-static int get_events(struct mg_connection *conn, query_conn *c, const char *id)
+/* {key: [page], "nextCursor": cursor or null}, plus externalId when given. */
+static int send_page(struct mg_connection *conn, const char *key, json_t *items, const char *cursor,
+		     const char *id)
 {
-	sqlite3_stmt *st = query_conn_stmt(c, QUERY_ST_EVENTS);
-	json_t *arr = json_array(), *body = NULL;
-	int rc;
+	json_t *body = json_object();
 
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	for (;;) {
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW)
-			break;
-		json_array_append_new(arr, event_json(st));
-	}
-	if (rc != SQLITE_DONE) {
-		json_decref(arr);
-		return unavailable(conn, "read model error");
-	}
-	if (json_array_size(arr) == 0) {
-		json_decref(arr);
-		return not_found(conn, id);
-	}
-	body = json_object();
-	json_object_set_new(body, "externalId", json_string(id));
-	json_object_set_new(body, "events", arr);
+	if (id)
+		json_object_set_new(body, "externalId", json_string(id));
+	json_object_set_new(body, key, items);
+	json_object_set_new(body, "nextCursor", cursor ? json_string(cursor) : json_null());
 	return ns_http_send_json(conn, 200, body, NULL);
 }
 
-/* Cursor: lowercase hex of the last externalId of the previous page. */
-static int cursor_decode(const char *hex, char *out, size_t outlen)
+/* One page of a history. The first page of an unknown notification is a 404. */
+static int get_events(struct mg_connection *conn, query_conn *c, const char *id,
+		      const query_params *p)
 {
-	size_t n = strlen(hex);
-	int got;
+	sqlite3_stmt *st = query_conn_stmt(c, QUERY_ST_EVENTS);
+	json_t *items = json_array();
+	char cursor[QUERY_CURSOR_MAX + 1];
+	int32_t lp = 0;
+	int64_t lo = 0, n = 0;
+	int rc = SQLITE_DONE, more = 0;
 
-	if (n == 0 || n / 2 > NS_EXTID_MAX || n / 2 >= outlen)
-		return -1;
-	got = ns_str_hex_decode(hex, n, out, outlen - 1);
-	if (got < 0 || memchr(out, '\0', (size_t)got))
-		return -1;
-	out[got] = '\0';
-	return 0;
-}
-
-static void cursor_encode(const char *id, char *out, size_t outlen)
-{
-	(void)ns_str_hex_encode(id, strlen(id), out, outlen);
-}
-
-static int list(struct mg_connection *conn, query_conn *c)
-{
-	char channel[PARAM_MAX], status[PARAM_MAX], limit_s[64], cur[PARAM_MAX];
-	char after[NS_EXTID_MAX + 1] = "", last[NS_EXTID_MAX + 1] = "";
-	char next_cursor[2 * NS_EXTID_MAX + 1];
-	int64_t limit = QUERY_LIMIT_DEFAULT;
-	int has_channel = ns_http_query_param(conn, "channel", channel, sizeof(channel));
-	int has_status = ns_http_query_param(conn, "status", status, sizeof(status));
-	int n, rc, more = 0;
-	json_t *items, *body;
-	sqlite3_stmt *st;
-
-	if (has_channel == NS_HTTP_PARAM_TOO_LONG || (has_channel >= 0 && !valid_name(channel)))
-		return bad_param(conn, "channel", "expected a channel name");
-	if (has_status == NS_HTTP_PARAM_TOO_LONG || (has_status >= 0 && !valid_name(status)))
-		return bad_param(conn, "status", "expected a status name");
-	n = ns_http_query_param(conn, "limit", limit_s, sizeof(limit_s));
-	if (n == NS_HTTP_PARAM_TOO_LONG ||
-	    (n >= 0 && ns_str_to_i64(limit_s, 1, QUERY_LIMIT_MAX, &limit)))
-		return bad_param(conn, "limit", "expected an integer 1..500");
-	n = ns_http_query_param(conn, "cursor", cur, sizeof(cur));
-	if (n == NS_HTTP_PARAM_TOO_LONG || (n >= 0 && cursor_decode(cur, after, sizeof(after))))
-		return bad_param(conn, "cursor", "not a cursor from a previous page");
-
-	st = query_conn_stmt(c, QUERY_ST_LIST);
-	sqlite3_bind_text(st, 1, after, -1, SQLITE_TRANSIENT);
-	if (has_channel >= 0)
-		sqlite3_bind_text(st, 2, channel, -1, SQLITE_TRANSIENT);
-	if (has_status >= 0)
-		sqlite3_bind_text(st, 3, status, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, limit + 1);
-	items = json_array();
-	for (int64_t i = 0;; i++) {
-		rc = sqlite3_step(st);
-		if (rc != SQLITE_ROW)
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, p->ev_partition);
+	sqlite3_bind_int64(st, 3, p->ev_offset);
+	sqlite3_bind_int64(st, 4, p->limit + 1);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n++ == p->limit) {
+			more = 1;
+			rc = SQLITE_DONE;
 			break;
-		if (i == limit) {
+		}
+		lp = (int32_t)sqlite3_column_int64(st, NS_READMODEL_EVENT_PARTITION);
+		lo = sqlite3_column_int64(st, NS_READMODEL_EVENT_OFFSET);
+		json_array_append_new(items, query_render_event(st));
+	}
+	if (rc != SQLITE_DONE) {
+		json_decref(items);
+		return unavailable(conn, "read model error");
+	}
+	if (n == 0 && p->ev_partition < 0) {
+		json_decref(items);
+		return not_found(conn, id);
+	}
+	if (more)
+		query_cursor_events(lp, lo, cursor, sizeof(cursor));
+	return send_page(conn, "events", items, more ? cursor : NULL, id);
+}
+
+static int list(struct mg_connection *conn, query_conn *c, const query_params *p)
+{
+	sqlite3_stmt *st = query_conn_stmt(c, QUERY_ST_LIST);
+	json_t *items = json_array();
+	char last[NS_EXTID_MAX + 1] = "", cursor[QUERY_CURSOR_MAX + 1];
+	int64_t n = 0;
+	int rc, more = 0;
+
+	sqlite3_bind_text(st, 1, p->after, -1, SQLITE_TRANSIENT);
+	if (p->has_channel)
+		sqlite3_bind_text(st, 2, p->channel, -1, SQLITE_TRANSIENT);
+	if (p->has_status)
+		sqlite3_bind_text(st, 3, p->status, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 4, p->limit + 1);
+	sqlite3_bind_int(st, 5, p->orphans);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (n++ == p->limit) {
 			more = 1;
 			rc = SQLITE_DONE;
 			break;
 		}
 		snprintf(last, sizeof(last), "%s",
 			 (const char *)sqlite3_column_text(st, NS_READMODEL_NOTIF_EXTERNAL_ID));
-		json_array_append_new(items, state_json(st));
+		json_array_append_new(items, query_render_state(st));
 	}
 	if (rc != SQLITE_DONE) {
 		json_decref(items);
 		return unavailable(conn, "read model error");
 	}
-	body = json_object();
-	json_object_set_new(body, "items", items);
-	if (more) {
-		cursor_encode(last, next_cursor, sizeof(next_cursor));
-		json_object_set_new(body, "nextCursor", json_string(next_cursor));
-	} else {
-		json_object_set_new(body, "nextCursor", json_null());
-	}
-	return ns_http_send_json(conn, 200, body, NULL);
+	if (more)
+		query_cursor_list(last, cursor, sizeof(cursor));
+	return send_page(conn, "items", items, more ? cursor : NULL, NULL);
 }
 
 /* What a /notifications request asks for. */
-typedef enum { REQ_LIST, REQ_STATE, REQ_EVENTS } req_kind;
-
 typedef struct {
-	req_kind kind;
-	char id[PARAM_MAX]; /* REQ_STATE, REQ_EVENTS */
+	query_route route;
+	char id[NS_EXTID_MAX + 1]; /* QUERY_STATE, QUERY_EVENTS */
+	query_params p;
 } req;
 
-/* Read the route of a GET: /notifications (a list, or one notification by ?externalId=),
- * /notifications/{id}, /notifications/{id}/events. Returns 0 with r filled, or the status
- * of the problem already sent. */
-static int parse_route(struct mg_connection *conn, req *r)
+/* Read the route and parameters of a GET: /notifications (a list, or one notification by
+ * ?externalId=), /notifications/{id}, /notifications/{id}/events. Returns 0 with r
+ * filled, or the status of the problem already sent. */
+static int parse_request(struct mg_connection *conn, req *r)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	const char *uri = ri->local_uri ? ri->local_uri : "";
 	const char *rest = uri + PREFIX_LEN, *slash;
+	query_param_error e;
 	size_t len;
-	int n;
 
 	if (strcmp(ri->request_method, "GET") != 0)
 		return ns_http_send_problem_hdrs(conn, 405, "Method Not Allowed",
@@ -302,22 +205,27 @@ static int parse_route(struct mg_connection *conn, req *r)
 		return ns_http_send_problem(conn, 404, "Not Found", "no such resource", NULL);
 	if (rest[0] == '/')
 		rest++;
-	if (rest[0] == '\0') {
-		n = ns_http_query_param(conn, "externalId", r->id, sizeof(r->id));
-		if (n == NS_HTTP_PARAM_TOO_LONG || n == 0 || (n > 0 && !valid_id(r->id, (size_t)n)))
-			return bad_param(conn, "externalId", "expected 1..128 bytes");
-		r->kind = n > 0 ? REQ_STATE : REQ_LIST;
-		return 0;
+	r->route = QUERY_LIST;
+	if (rest[0]) {
+		slash = strchr(rest, '/');
+		len = slash ? (size_t)(slash - rest) : strlen(rest);
+		if (slash && strcmp(slash, "/events") != 0)
+			return ns_http_send_problem(conn, 404, "Not Found", "no such resource",
+						    NULL);
+		if (len == 0 || len > NS_EXTID_MAX)
+			return bad_param(
+			    conn, &(query_param_error){"externalId", "expected 1..128 bytes"});
+		memcpy(r->id, rest, len);
+		r->id[len] = '\0';
+		r->route = slash ? QUERY_EVENTS : QUERY_STATE;
 	}
-	slash = strchr(rest, '/');
-	len = slash ? (size_t)(slash - rest) : strlen(rest);
-	if (slash && strcmp(slash, "/events") != 0)
-		return ns_http_send_problem(conn, 404, "Not Found", "no such resource", NULL);
-	if (!valid_id(rest, len))
-		return bad_param(conn, "externalId", "expected 1..128 bytes");
-	memcpy(r->id, rest, len);
-	r->id[len] = '\0';
-	r->kind = slash ? REQ_EVENTS : REQ_STATE;
+	if (query_params_parse(ri->query_string, mg_get_header(conn, "X-Min-Position"), r->route,
+			       &r->p, &e))
+		return bad_param(conn, &e);
+	if (r->route == QUERY_LIST && r->p.has_external_id) {
+		r->route = QUERY_STATE;
+		memcpy(r->id, r->p.external_id, sizeof(r->id));
+	}
 	return 0;
 }
 
@@ -327,18 +235,18 @@ static int on_notifications(struct mg_connection *conn, void *cbdata)
 	query_ctx *x = cbdata;
 	query_conn *c = NULL;
 	req r;
-	int status = parse_route(conn, &r);
+	int status = parse_request(conn, &r);
 
 	if (status)
 		return status;
 	if (query_db_acquire(x->db, &c) != QUERY_DB_OK)
 		return unavailable(conn, "read model not available yet");
-	status = wait_position(conn, x, c);
+	status = wait_position(conn, x, c, &r.p);
 	if (status == 0) {
-		if (r.kind == REQ_LIST)
-			status = list(conn, c);
-		else if (r.kind == REQ_EVENTS)
-			status = get_events(conn, c, r.id);
+		if (r.route == QUERY_LIST)
+			status = list(conn, c, &r.p);
+		else if (r.route == QUERY_EVENTS)
+			status = get_events(conn, c, r.id, &r.p);
 		else
 			status = get_state(conn, c, r.id);
 	}

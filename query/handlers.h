@@ -1,29 +1,32 @@
 /* handlers.h -- query's HTTP API over the read model:
  *
  *   GET /notifications/{externalId}          current state, 404 problem when unknown
- *   GET /notifications/{externalId}/events   history in log order
+ *   GET /notifications/{externalId}/events   history in log order, paged (limit, cursor)
  *   GET /notifications?externalId=X          same as the first
- *   GET /notifications[?channel&status&limit&cursor]   keyset-paginated list
+ *   GET /notifications[?channel&status&orphans&limit&cursor]   keyset-paginated list;
+ *                                            orphans (never requested) only when asked
  *
- * Read-your-writes: minPosition=<partition>:<offset> (or header X-Min-Position) with
- * waitMs (default 2000, max 10000) holds the answer until the projector has applied that
- * position, else 503 with Retry-After. 503 too while the database does not exist yet.
- * Handlers run on civetweb worker threads. */
+ * Parameters: params.h. Read-your-writes: minPosition=<partition>:<offset> (or header
+ * X-Min-Position) with waitMs (default 2000, max 10000) holds the answer until the
+ * projector has applied that position, else 503 with Retry-After. At most waiters_max
+ * requests wait at once, so waits can never take the whole pool: beyond it the answer is
+ * 503 with Retry-After at once. 503 too while the database does not exist yet. Handlers
+ * run on civetweb worker threads; each request checks out one read-only connection for
+ * its whole life, and holds at most one page in memory. */
 #ifndef QUERY_HANDLERS_H
 #define QUERY_HANDLERS_H
 
 #include "db.h"
 #include "ns_http.h"
 
-#define QUERY_LIMIT_DEFAULT 50
-#define QUERY_LIMIT_MAX	    500
-#define QUERY_WAIT_DEFAULT  2000
-#define QUERY_WAIT_MAX	    10000
+#include <stdatomic.h>
 
 /* What the handlers share; must outlive the server. */
 typedef struct {
 	query_db *db;
 	const char *topic; /* offsets lookup for minPosition */
+	int waiters_max;   /* read-your-writes waits at once */
+	atomic_int waiters;
 } query_ctx;
 
 /* Register the /notifications routes of ctx on h. Returns 0, or -1 (logged). */

@@ -8,8 +8,8 @@
 
 #include <stdio.h>
 
-static const char *listen_addr, *db_path, *topic;
-static long threads;
+static const char *listen_addr, *admin_addr, *db_path, *topic;
+static long threads, request_timeout_ms, waiters_max;
 
 static const ns_opt opts[] = {
     {"QUERY_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:8081", 0, 0, "HTTP listen address",
@@ -17,8 +17,14 @@ static const ns_opt opts[] = {
     {"QUERY_DB", "db", NS_OPT_STR, "./nstatus.db", 0, 0,
      "SQLite read model written by the projector", &db_path},
     NS_OPT_STATUS_TOPIC(&topic),
+    {"QUERY_ADMIN_LISTEN", "admin-listen", NS_OPT_STR, "127.0.0.1:9081", 0, 0,
+     "address of /healthz /readyz /metrics (own threads; keep it off the internet)", &admin_addr},
     {"QUERY_THREADS", "threads", NS_OPT_INT, "32", 1, 1024,
      "worker threads and read-only connections", &threads},
+    {"QUERY_WAITERS_MAX", "waiters-max", NS_OPT_INT, "0", 0, 1024,
+     "read-your-writes waits at once (0: a quarter of QUERY_THREADS); 503 beyond", &waiters_max},
+    {"QUERY_REQUEST_TIMEOUT_MS", "request-timeout-ms", NS_OPT_INT, "5000", 100, 600000,
+     "longest time for a client to send its request headers", &request_timeout_ms},
 };
 
 static const ns_cli cli = {"query",
@@ -30,7 +36,7 @@ int main(int argc, char **argv)
 {
 	char err[512];
 	query_ctx ctx = {0};
-	ns_http *http = NULL;
+	ns_http *http = NULL, *admin = NULL;
 	ns_http_opts hopts;
 	int rc, ret = 1;
 
@@ -46,6 +52,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ctx.topic = topic;
+	ctx.waiters_max = waiters_max > 0 ? (int)waiters_max : (int)(threads / 4 ? threads / 4 : 1);
+	atomic_init(&ctx.waiters, 0);
 	ctx.db = query_db_new(db_path, (int)threads + 1);
 	if (!ctx.db) {
 		NS_ERROR("query.start", "err=\"out of memory\"");
@@ -53,9 +61,14 @@ int main(int argc, char **argv)
 	}
 	hopts = (ns_http_opts){.listen = listen_addr,
 			       .threads = (int)threads,
-			       .request_timeout_ms = 30000,
+			       .request_timeout_ms = (int)request_timeout_ms,
 			       .ready = query_ready,
 			       .ready_opaque = &ctx};
+	admin = ns_http_admin_start(admin_addr, query_ready, &ctx, err, sizeof(err));
+	if (!admin) {
+		NS_ERROR("query.http", "admin_listen=%s err=\"%s\"", admin_addr, err);
+		goto out;
+	}
 	http = ns_http_start(&hopts, err, sizeof(err));
 	if (!http) {
 		NS_ERROR("query.http", "listen=%s err=\"%s\"", listen_addr, err);
@@ -71,6 +84,7 @@ int main(int argc, char **argv)
 	ret = 0;
 out:
 	ns_http_stop(http);
+	ns_http_stop(admin);
 	query_db_free(ctx.db);
 	ns_metrics_reset();
 	return ret;

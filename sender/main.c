@@ -22,8 +22,8 @@ static const ns_opt opts[] = {
      "provider base URL (POST /messages, GET /messages/{externalId})", &cfg.provider_url},
     {"SENDER_GROUP", "group", NS_OPT_STR, "sender", 0, 0, "Kafka consumer group", &cfg.group},
     NS_OPT_STATUS_TOPIC(&cfg.topic),
-    {"SENDER_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:8083", 0, 0,
-     "address for /healthz /readyz /metrics", &listen_addr},
+    {"SENDER_ADMIN_LISTEN", "admin-listen", NS_OPT_STR, "127.0.0.1:9083", 0, 0,
+     "address of /healthz /readyz /metrics", &listen_addr},
     {"SENDER_PROVIDER_TIMEOUT_MS", "provider-timeout-ms", NS_OPT_INT, "5000", 100, 600000,
      "timeout of one provider call", &cfg.provider_timeout_ms},
     {"SENDER_RETRY_BASE_MS", "retry-base-ms", NS_OPT_INT, "200", 1, 600000, "first backoff ceiling",
@@ -58,7 +58,6 @@ int main(int argc, char **argv)
 	static sender_ratelimit rl;
 	char err[512];
 	ns_http *http = NULL;
-	ns_http_opts hopts = {0};
 	sender_worker *w = NULL;
 	int rc = 1;
 
@@ -85,12 +84,7 @@ int main(int argc, char **argv)
 		NS_ERROR("sender.init", "msg=\"out of memory\"");
 		goto out;
 	}
-	hopts = (ns_http_opts){.listen = listen_addr,
-			       .threads = 4,
-			       .request_timeout_ms = 10000,
-			       .ready = sender_worker_ready,
-			       .ready_opaque = w};
-	http = ns_http_start(&hopts, err, sizeof(err));
+	http = ns_http_admin_start(listen_addr, sender_worker_ready, w, err, sizeof(err));
 	if (!http) {
 		NS_ERROR("sender.http", "listen=%s err=\"%s\"", listen_addr, err);
 		goto out;

@@ -4,6 +4,7 @@
  * handles are not pooled: the multi handle keeps the connection cache, which is what
  * makes reuse work. */
 #include "provider.h"
+#include "ns_json.h"
 #include "ns_log.h"
 
 #include <curl/curl.h>
@@ -204,7 +205,7 @@ out:
 
 static void parse_id(const char *body, char *out, size_t outlen)
 {
-	json_t *j = json_loads(body, 0, NULL);
+	json_t *j = ns_json_loadb(body, strlen(body), 0, NS_JSON_MAX_DEPTH, NULL, NULL);
 	const char *id = j ? json_string_value(json_object_get(j, "id")) : NULL;
 
 	out[0] = '\0';

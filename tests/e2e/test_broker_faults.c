@@ -125,7 +125,7 @@ static void sys_up(sys_t *s)
 	const char *penv[] = {bs,
 			      topic,
 			      nt_fmt("PROJECTOR_DB=%s", s->db),
-			      nt_fmt("PROJECTOR_LISTEN=127.0.0.1:%d", s->projector_port),
+			      nt_fmt("PROJECTOR_ADMIN_LISTEN=127.0.0.1:%d", s->projector_port),
 			      nt_fmt("PROJECTOR_GROUP=projector-%s", s->topic),
 			      nt_fmt("SCHEMAS_DIR=%s", nt_schemas_dir()),
 			      NULL};
@@ -147,7 +147,7 @@ static void sys_up(sys_t *s)
 			      NULL};
 	const char *senv[] = {bs,
 			      topic,
-			      nt_fmt("SENDER_LISTEN=127.0.0.1:%d", s->sender_port),
+			      nt_fmt("SENDER_ADMIN_LISTEN=127.0.0.1:%d", s->sender_port),
 			      nt_fmt("PROVIDER_URL=http://127.0.0.1:%d", s->sim_port),
 			      nt_fmt("SENDER_GROUP=sender-%s", s->topic),
 			      "SENDER_RETRY_BASE_MS=50",

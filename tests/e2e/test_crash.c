@@ -306,7 +306,7 @@ static pid_t proj_start(proj_t *pr, const char *group, const char *batch)
 
 	snprintf(e_topic, sizeof(e_topic), "STATUS_TOPIC=%s", pr->topic);
 	snprintf(e_db, sizeof(e_db), "PROJECTOR_DB=%s", pr->db);
-	snprintf(e_listen, sizeof(e_listen), "PROJECTOR_LISTEN=127.0.0.1:%d", pr->port);
+	snprintf(e_listen, sizeof(e_listen), "PROJECTOR_ADMIN_LISTEN=127.0.0.1:%d", pr->port);
 	snprintf(e_group, sizeof(e_group), "PROJECTOR_GROUP=%s", group);
 	snprintf(e_schemas, sizeof(e_schemas), "SCHEMAS_DIR=%s", nt_schemas_dir());
 	snprintf(e_batch, sizeof(e_batch), "PROJECTOR_BATCH=%s", batch);

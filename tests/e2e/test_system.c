@@ -49,7 +49,7 @@ static pid_t start_ingest(sys_t *s)
 static pid_t start_sender(sys_t *s)
 {
 	const char *env[] = {nt_fmt("STATUS_TOPIC=%s", s->topic),
-			     nt_fmt("SENDER_LISTEN=127.0.0.1:%d", s->sender_port),
+			     nt_fmt("SENDER_ADMIN_LISTEN=127.0.0.1:%d", s->sender_port),
 			     nt_fmt("PROVIDER_URL=http://127.0.0.1:%d", s->sim_port),
 			     nt_fmt("SENDER_GROUP=sender-%s", s->topic),
 			     "SENDER_RETRY_BASE_MS=50",
@@ -80,7 +80,7 @@ static void sys_up(sys_t *s, const char *const *sim_env)
 {
 	const char *penv[] = {nt_fmt("STATUS_TOPIC=%s", s->topic),
 			      nt_fmt("PROJECTOR_DB=%s", s->db),
-			      nt_fmt("PROJECTOR_LISTEN=127.0.0.1:%d", s->projector_port),
+			      nt_fmt("PROJECTOR_ADMIN_LISTEN=127.0.0.1:%d", s->projector_port),
 			      nt_fmt("PROJECTOR_GROUP=projector-%s", s->topic),
 			      nt_fmt("SCHEMAS_DIR=%s", nt_schemas_dir()),
 			      NULL};

@@ -105,7 +105,7 @@ static pid_t start_projector_on(stack *s, const char *db, const char *group, con
 	*port = nt_free_port();
 	env[0] = envf("PROJECTOR_DB=%s", db);
 	env[1] = envf("STATUS_TOPIC=%s", s->topic);
-	env[2] = envf("PROJECTOR_LISTEN=127.0.0.1:%d", *port);
+	env[2] = envf("PROJECTOR_ADMIN_LISTEN=127.0.0.1:%d", *port);
 	env[3] = envf("SCHEMAS_DIR=%s", s->schemas);
 	env[4] = envf("PROJECTOR_GROUP=%s", group);
 	env[5] = "PROJECTOR_BATCH=50";

@@ -47,7 +47,7 @@ static void projector_start(projector *p, const char *topic, const char *group)
 	p->port = nt_free_port();
 	snprintf(env[0], sizeof(env[0]), "PROJECTOR_DB=%s", p->db);
 	snprintf(env[1], sizeof(env[1]), "STATUS_TOPIC=%s", topic);
-	snprintf(env[2], sizeof(env[2]), "PROJECTOR_LISTEN=127.0.0.1:%d", p->port);
+	snprintf(env[2], sizeof(env[2]), "PROJECTOR_ADMIN_LISTEN=127.0.0.1:%d", p->port);
 	snprintf(env[3], sizeof(env[3]), "SCHEMAS_DIR=%s", nt_schemas_dir());
 	snprintf(env[4], sizeof(env[4]), "PROJECTOR_GROUP=%s", group);
 	snprintf(env[5], sizeof(env[5]), "PROJECTOR_BATCH=25");

@@ -74,7 +74,7 @@ static void start_projector(void)
 
 	snprintf(env[0], sizeof(env[0]), "PROJECTOR_DB=%s", db_path);
 	snprintf(env[1], sizeof(env[1]), "STATUS_TOPIC=%s", topic);
-	snprintf(env[2], sizeof(env[2]), "PROJECTOR_LISTEN=127.0.0.1:%d", nt_free_port());
+	snprintf(env[2], sizeof(env[2]), "PROJECTOR_ADMIN_LISTEN=127.0.0.1:%d", nt_free_port());
 	snprintf(env[3], sizeof(env[3]), "SCHEMAS_DIR=%s", nt_schemas_dir());
 	snprintf(env[4], sizeof(env[4]), "PROJECTOR_GROUP=%s", topic);
 	for (int i = 0; i < 5; i++)

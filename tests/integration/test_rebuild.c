@@ -72,7 +72,7 @@ static void projector_start(fixture *f, int rebuild)
 	f->pport = nt_free_port();
 	snprintf(env[0], sizeof(env[0]), "PROJECTOR_DB=%s", f->db);
 	snprintf(env[1], sizeof(env[1]), "STATUS_TOPIC=%s", f->topic);
-	snprintf(env[2], sizeof(env[2]), "PROJECTOR_LISTEN=127.0.0.1:%d", f->pport);
+	snprintf(env[2], sizeof(env[2]), "PROJECTOR_ADMIN_LISTEN=127.0.0.1:%d", f->pport);
 	snprintf(env[3], sizeof(env[3]), "SCHEMAS_DIR=%s", nt_schemas_dir());
 	snprintf(env[4], sizeof(env[4]), "PROJECTOR_GROUP=%s", f->group);
 	snprintf(env[5], sizeof(env[5]), "PROJECTOR_BATCH=100");

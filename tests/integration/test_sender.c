@@ -73,7 +73,7 @@ static pid_t spawn_sender(fixture *f, const char *extra, int port, const char *l
 	snprintf(url, sizeof(url), "PROVIDER_URL=%s", f->sim_url);
 	snprintf(topic, sizeof(topic), "STATUS_TOPIC=%s", f->topic);
 	snprintf(group, sizeof(group), "SENDER_GROUP=sender.%s", f->topic);
-	snprintf(listen, sizeof(listen), "SENDER_LISTEN=127.0.0.1:%d", port);
+	snprintf(listen, sizeof(listen), "SENDER_ADMIN_LISTEN=127.0.0.1:%d", port);
 	pid_t pid = nt_spawn("sender", env, log);
 	ck_assert_int_gt(pid, 0);
 	if (nt_wait_http(port, "/healthz", 15000) != 0) {

@@ -29,7 +29,7 @@ const char *nt_bootstrap(void)
 
 /* Strings handed out by nt_bin and nt_tmpdir live in this pool until the process ends,
  * reachable from a global, so leak checkers stay quiet in forked test processes. */
-static char *nt_pool[256];
+static char *nt_pool[4096];
 static int nt_pool_len;
 
 static const char *pool_keep(char *s)
@@ -146,6 +146,12 @@ pid_t nt_spawn_args(const char *bin, const char *const *args, const char *const 
 		sigprocmask(SIG_SETMASK, &none, NULL);
 	}
 	setenv("KAFKA_BOOTSTRAP_SERVERS", nt_bootstrap(), 1);
+	/* Admin listeners on free ports unless the test names them: several daemons of one
+	 * kind run side by side in a test. */
+	setenv("INGEST_ADMIN_LISTEN", "127.0.0.1:0", 1);
+	setenv("QUERY_ADMIN_LISTEN", "127.0.0.1:0", 1);
+	setenv("PROJECTOR_ADMIN_LISTEN", "127.0.0.1:0", 1);
+	setenv("SENDER_ADMIN_LISTEN", "127.0.0.1:0", 1);
 	for (const char *const *e = env; e && *e; e++)
 		putenv((char *)*e);
 	if (logfile) {

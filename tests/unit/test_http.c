@@ -3,11 +3,13 @@
  * check), the problem+json shape, query parameter decoding, per-route request counters,
  * port 0 and a taken port. */
 #include "nt.h"
+#include "nt_stack.h"
 #include "ns_http.h"
 #include "ns_log.h"
 #include "ns_metrics.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <stdatomic.h>
@@ -62,6 +64,20 @@ static int query(struct mg_connection *conn, void *cbdata)
 	return ns_http_send_json(conn, 200, json_pack("{s:s,s:i}", "a", v, "n", n), NULL);
 }
 
+/* GET /stack: the stack size of the worker thread serving it. */
+static int stack_size(struct mg_connection *conn, void *cbdata)
+{
+	pthread_attr_t a;
+	size_t sz = 0;
+
+	(void)cbdata;
+	if (pthread_getattr_np(pthread_self(), &a) == 0) {
+		pthread_attr_getstacksize(&a, &sz);
+		pthread_attr_destroy(&a);
+	}
+	return ns_http_send_json(conn, 200, json_pack("{s:I}", "stack", (json_int_t)sz), NULL);
+}
+
 static int problem(struct mg_connection *conn, void *cbdata)
 {
 	(void)cbdata;
@@ -72,7 +88,7 @@ static int problem(struct mg_connection *conn, void *cbdata)
 static void setup(void)
 {
 	char err[256], listen[32];
-	ns_http_opts o = {.threads = 4, .request_timeout_ms = 5000, .ready = is_ready};
+	ns_http_opts o = {.threads = 4, .request_timeout_ms = 5000, .admin = 1, .ready = is_ready};
 
 	ns_log_init("test_http", NS_LOG_WARN);
 	atomic_store(&ready_flag, 1);
@@ -86,6 +102,7 @@ static void setup(void)
 	ck_assert_int_eq(ns_http_route(srv, "/echo", echo, NULL), 0);
 	ck_assert_int_eq(ns_http_route(srv, "/q", query, NULL), 0);
 	ck_assert_int_eq(ns_http_route(srv, "/problem", problem, NULL), 0);
+	ck_assert_int_eq(ns_http_route(srv, "/stack", stack_size, NULL), 0);
 }
 
 static void teardown(void)
@@ -417,11 +434,26 @@ START_TEST(test_port_zero_and_taken)
 }
 END_TEST
 
+/* Handlers run on workers with the stack the fuzz targets and parser tests assume
+ * (nt_stack.h): were civetweb's workers smaller, those tests would prove too little. */
+START_TEST(test_worker_stack)
+{
+	char *resp = NULL;
+	json_t *j;
+
+	ck_assert_int_eq(request("GET", "/stack", NULL, NULL, 0, 0, &resp, NULL), 200);
+	j = parse(resp);
+	ck_assert_int_ge(json_integer_value(json_object_get(j, "stack")), NT_WORKER_STACK);
+	json_decref(j);
+	free(resp);
+}
+END_TEST
+
 /* A server takes NS_HTTP_MAX_ROUTES routes (its three built-in ones included) and says so
  * when there is no room for another. */
 START_TEST(test_route_limit)
 {
-	ns_http_opts o = {.listen = "127.0.0.1:0", .threads = 1};
+	ns_http_opts o = {.listen = "127.0.0.1:0", .threads = 1, .admin = 1};
 	char err[256], uri[32];
 	ns_http *h2 = ns_http_start(&o, err, sizeof(err));
 	int i;
@@ -458,6 +490,7 @@ int main(void)
 	tcase_add_test(tc, test_metrics_route);
 	tcase_add_test(tc, test_port_zero_and_taken);
 	tcase_add_test(tc, test_route_limit);
+	tcase_add_test(tc, test_worker_stack);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);

@@ -1,5 +1,6 @@
 /* api.c -- HTTP routes of the provider simulator (see api.h). Civetweb worker threads. */
 #include "api.h"
+#include "ns_json.h"
 #include "ns_log.h"
 #include "ns_signal.h"
 #include "ns_time.h"
@@ -109,7 +110,7 @@ static int handle_send(sim_api *a, struct mg_connection *conn)
 					  "body unreadable or too large", NULL);
 		goto out;
 	}
-	j = json_loadb(body, len, 0, NULL);
+	j = ns_json_loadb(body, len, 0, NS_JSON_MAX_DEPTH, NULL, NULL);
 	ch = json_string_value(json_object_get(j, "channel"));
 	to = json_string_value(json_object_get(j, "to"));
 	text = json_string_value(json_object_get(j, "body"));
@@ -167,17 +168,21 @@ static int handle_exists(sim_api *a, struct mg_connection *conn, const char *ext
 	return ns_http_send_json(conn, 200, it, NULL);
 }
 
-/* The decoded path segment after prefix (e.g. "/messages/"), or -1. */
+/* The path after prefix (e.g. "/messages/"), or -1. civetweb has URL-decoded it once
+ * already (local_uri_raw: decoded, dot segments kept), which is all the decoding there may
+ * be: decoding again would turn an id's "%41" into "A" and match another message. */
 static int tail_of(const struct mg_request_info *ri, const char *prefix, char *out, size_t outlen)
 {
-	const char *u = ri->local_uri ? ri->local_uri : "";
-	size_t n = strlen(prefix);
-	int len;
+	const char *u = ri->local_uri_raw ? ri->local_uri_raw : "";
+	size_t n = strlen(prefix), len;
 
 	if (strncmp(u, prefix, n) != 0 || !u[n])
 		return -1;
-	len = mg_url_decode(u + n, (int)strlen(u + n), out, (int)outlen, 0);
-	return len > 0 ? len : -1;
+	len = strlen(u + n);
+	if (len >= outlen)
+		return -1;
+	memcpy(out, u + n, len + 1);
+	return (int)len;
 }
 
 static int on_messages(struct mg_connection *conn, void *cbdata)
@@ -209,7 +214,7 @@ static int on_outage(struct mg_connection *conn, void *cbdata)
 		rc = ns_http_send_problem(conn, 400, "Bad Request", "no body", NULL);
 		goto out;
 	}
-	j = json_loadb(body, len, 0, NULL);
+	j = ns_json_loadb(body, len, 0, NS_JSON_MAX_DEPTH, NULL, NULL);
 	mode = json_string_value(json_object_get(j, "mode"));
 	ms = json_integer_value(json_object_get(j, "ms"));
 	if (!mode)
