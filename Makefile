@@ -49,8 +49,8 @@ endif
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 CFLAGS   += -DNS_VERSION='"$(VERSION)"'
 
-DAEMONS  := ingest sender projector query
-TOOLS    := simulator
+DAEMONS  := ingest sender projector query apikey
+TOOLS    := simulator loadgen
 BINS     := $(foreach d,$(DAEMONS),$(if $(wildcard $(d)/*.c),$(BUILD)/bin/$(d))) \
             $(foreach t,$(TOOLS),$(BUILD)/tools/$(t))
 LIB      := $(BUILD)/libns.a

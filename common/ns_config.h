@@ -70,6 +70,21 @@ typedef struct {
 		    "dead-letter topic (default: STATUS_TOPIC.dlq)", (dst)                         \
 	}
 
+#define NS_OPT_API_KEYS_FILE(dst)                                                                  \
+	{                                                                                          \
+		"API_KEYS_FILE", "api-keys-file", NS_OPT_STR, NULL, 0, 0,                          \
+		    "API keys (key-id tenant scopes sha256), re-read on SIGHUP; see `apikey`",     \
+		    (dst)                                                                          \
+	}
+#define NS_OPT_INSECURE_DEV(dst)                                                                   \
+	{                                                                                          \
+		"INSECURE_DEV", "insecure-dev", NS_OPT_BOOL, "0", 0, 1,                            \
+		    "development only: run without API keys (every caller is tenant dev) and, "    \
+		    "for ingest, "                                                                 \
+		    "without webhook signatures",                                                  \
+		    (dst)                                                                          \
+	}
+
 /* Fill every option's dst from flags, environment and defaults, in that order of priority.
  * Returns NS_CONFIG_OK, NS_CONFIG_EXIT, or NS_CONFIG_ERR with a message in err. */
 int ns_config_load(const ns_cli *cli, int argc, char **argv, char *err, size_t errlen);

@@ -55,6 +55,8 @@ void ns_event_make_id(ns_event *ev)
 
 	if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
 		digest_part(md, ns_event_type_name(ev->type), 1);
+		if (ev->tenant[0])
+			digest_part(md, ev->tenant, 0);
 		digest_part(md, ev->external_id, 0);
 		switch (ev->type) {
 		case NS_EV_REQUESTED:
@@ -81,6 +83,32 @@ void ns_event_make_id(ns_event *ev)
 	(void)ns_str_hex_encode(dig, NS_EVENT_ID_LEN / 2, ev->id, sizeof(ev->id));
 }
 
+int ns_event_ref(const char *tenant, const char *external_id, char *out, size_t outlen)
+{
+	int n = tenant && tenant[0] ? snprintf(out, outlen, "%s:%s", tenant, external_id)
+				    : snprintf(out, outlen, "%s", external_id);
+
+	return n >= 0 && (size_t)n < outlen ? n : -1;
+}
+
+int ns_event_ref_split(const char *ref, char tenant[NS_TENANT_MAX + 1],
+		       char external_id[NS_EXTID_MAX + 1])
+{
+	const char *colon = ref ? strchr(ref, ':') : NULL;
+	size_t tl, el;
+
+	if (!colon)
+		return -1;
+	tl = (size_t)(colon - ref);
+	el = strlen(colon + 1);
+	if (!ns_check_name(ref, tl) || !ns_check_external_id(colon + 1, el, NS_EXTID_MAX))
+		return -1;
+	memcpy(tenant, ref, tl);
+	tenant[tl] = '\0';
+	memcpy(external_id, colon + 1, el + 1);
+	return 0;
+}
+
 /* ---- encode ---- */
 
 static int set_str(json_t *obj, const char *key, const char *val)
@@ -105,11 +133,14 @@ char *ns_event_encode(const ns_event *ev, size_t *len)
 	rc |= json_object_set_new(root, "v", json_integer(NS_EVENT_VERSION));
 	rc |= set_str(root, "id", ev->id);
 	rc |= set_str(root, "type", ns_event_type_name(ev->type));
+	rc |= set_str(root, "tenant", ev->tenant);
 	rc |= set_str(root, "externalId", ev->external_id);
 	rc |= set_str(root, "channel", ev->channel);
 	rc |= set_time(root, "occurredAt", ev->occurred_at);
 	rc |= set_time(root, "receivedAt", ev->received_at);
 	rc |= set_str(root, "source", ns_event_source_name(ev->source));
+	if (ev->key_id[0])
+		rc |= set_str(root, "keyId", ev->key_id);
 	switch (ev->type) {
 	case NS_EV_REQUESTED:
 		rc |= set_str(data, "to", ev->to);
@@ -292,13 +323,27 @@ static int decode_data(json_t *data, ns_event *ev, char *err, size_t errlen)
 	return fail(err, errlen, "unknown type");
 }
 
+/* The optional members tenant ("" or a name) and keyId (a name). */
+static int decode_who(json_t *root, ns_event *ev, char *err, size_t errlen)
+{
+	if (json_object_get(root, "tenant") &&
+	    get_str(root, "", "tenant", ev->tenant, NS_TENANT_MAX, 0, F_ANY, err, errlen))
+		return -1;
+	if (ev->tenant[0] && !form_ok(ev->tenant, strlen(ev->tenant), F_NAME))
+		return fail(err, errlen, "tenant has an invalid form");
+	if (json_object_get(root, "keyId") &&
+	    get_str(root, "", "keyId", ev->key_id, NS_TENANT_MAX, 1, F_NAME, err, errlen))
+		return -1;
+	return 0;
+}
+
 /* The envelope's members other than data: only known ones, the version, type and source
  * by name, then the strings and times. Returns 0 or -1 with err filled. */
 static int decode_envelope(json_t *root, ns_event *ev, char *err, size_t errlen)
 {
-	static const char *const members[] = {"v",	    "id",      "type",
-					      "externalId", "channel", "occurredAt",
-					      "receivedAt", "source",  "data"};
+	static const char *const members[] = {"v",	    "id",      "type",	     "tenant",
+					      "externalId", "channel", "occurredAt", "receivedAt",
+					      "source",	    "keyId",   "data"};
 	char word[16];
 	const char *key;
 	json_t *v;
@@ -332,6 +377,8 @@ static int decode_envelope(json_t *root, ns_event *ev, char *err, size_t errlen)
 	    get_str(root, "", "channel", ev->channel, NS_STATUS_MAX, 0, F_ANY, err, errlen) ||
 	    get_time(root, "occurredAt", &ev->occurred_at, err, errlen) ||
 	    get_time(root, "receivedAt", &ev->received_at, err, errlen))
+		return -1;
+	if (decode_who(root, ev, err, errlen))
 		return -1;
 	if (ev->channel[0] == '\0' && ev->type != NS_EV_STATUS)
 		return fail(err, errlen, "channel is empty in a %s event",

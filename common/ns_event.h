@@ -1,8 +1,15 @@
 /* ns_event.h -- the versioned event envelope on notification.status.change.
  *
- *   {"v":1,"id":"...","type":"requested|dispatched|failed|status","externalId":"...",
- *    "channel":"sms","occurredAt":"...Z","receivedAt":"...Z","source":"api|sender|provider",
- *    "data":{...}}
+ *   {"v":1,"id":"...","type":"requested|dispatched|failed|status","tenant":"acme",
+ *    "externalId":"...","channel":"sms","occurredAt":"...Z","receivedAt":"...Z",
+ *    "source":"api|sender|provider","keyId":"k-1","data":{...}}
+ *
+ * A notification is (tenant, externalId): tenants never meet. Its reference,
+ * "<tenant>:<externalId>" (ns_event_ref), is the Kafka key of all its events (so it lives in
+ * one partition) and the id the provider knows it by; a provider webhook names it, and
+ * ns_event_ref_split maps it back. tenant is optional on decode (events written before
+ * tenants decode with tenant ""); keyId, the API key that made a requested event, is
+ * optional (never the secret).
  *
  * data by type:
  *   requested:  {"to":"+4915...","body":"..."}  (claims the channel's initial status;
@@ -34,7 +41,9 @@
 #define NS_BODY_MAX	   4096		/* message body bytes */
 #define NS_REASON_MAX	   256
 #define NS_PROVIDER_ID_MAX 128
-#define NS_EVENT_ID_LEN	   32 /* hex characters */
+#define NS_EVENT_ID_LEN	   32				      /* hex characters */
+#define NS_TENANT_MAX	   NS_NAME_MAX			      /* tenant and key id bytes */
+#define NS_REF_MAX	   (NS_TENANT_MAX + 1 + NS_EXTID_MAX) /* "<tenant>:<externalId>" */
 
 /* Our own lifecycle around the provider's statuses (docs/DESIGN.md): a notification starts at
  * its channel's initial status (`queued` in every shipped channel file); the sender's
@@ -55,6 +64,8 @@ typedef struct {
 	char id[NS_EVENT_ID_LEN + 1];
 	ns_event_type type;
 	ns_event_source source;
+	char tenant[NS_TENANT_MAX + 1]; /* "" only for events written before tenants */
+	char key_id[NS_TENANT_MAX + 1]; /* requested by this API key ("" when unknown) */
 	char external_id[NS_EXTID_MAX + 1];
 	char channel[NS_STATUS_MAX + 1]; /* may be empty for NS_EV_STATUS */
 	int64_t occurred_at;		 /* ms since epoch */
@@ -74,12 +85,24 @@ const char *ns_event_type_name(ns_event_type t);
 const char *ns_event_source_name(ns_event_source s);
 
 /* Deterministic event ids: the first 32 lowercase hex chars of SHA-256 over the type name
- * and the parts below, joined by 0x1f (timestamps as ns_time_format prints them):
- *   requested: (externalId, channel, to, body) -- an identical repeat gets the same id;
- *   status:    (externalId, event, timestamp)  -- provider retries collapse to one id;
- *   dispatched/failed: (externalId, type).
+ * and the parts below, joined by 0x1f (timestamps as ns_time_format prints them; the
+ * tenant, when not "", comes first after the type):
+ *   requested: (tenant, externalId, channel, to, body) -- an identical repeat, same id;
+ *   status:    (tenant, externalId, event, timestamp)  -- provider retries collapse;
+ *   dispatched/failed: (tenant, externalId, type).
  * Fills ev->id from the fields already set in ev. */
 void ns_event_make_id(ns_event *ev);
+
+/* The reference of (tenant, external_id), "<tenant>:<externalId>" (just externalId when
+ * tenant is ""), into out (NS_REF_MAX + 1 bytes). Returns its length, or -1 when it does
+ * not fit. */
+int ns_event_ref(const char *tenant, const char *external_id, char *out, size_t outlen);
+
+/* Split a reference made by ns_event_ref at its first ':' into tenant (a name) and
+ * external_id (an externalId ns_check_external_id accepts). Returns 0, or -1 when ref is
+ * not one (no ':', a bad tenant or id, too long). */
+int ns_event_ref_split(const char *ref, char tenant[NS_TENANT_MAX + 1],
+		       char external_id[NS_EXTID_MAX + 1]);
 
 /* Encode ev as compact JSON. Returns a malloc'd NUL-terminated string (caller frees), or
  * NULL on allocation failure. *len receives strlen of the result when len is non-NULL. */

@@ -164,13 +164,14 @@ ns_outcome ns_fold_apply(const ns_channels *set, ns_state *st, const ns_event *e
 	st->events++;
 	if (!st->exists) {
 		st->exists = 1;
+		copy(st->tenant, ev->tenant, NS_TENANT_MAX);
 		copy(st->external_id, ev->external_id, NS_EXTID_MAX);
 		st->created_at = ev->occurred_at;
 		st->updated_at = ev->occurred_at;
 	}
-	if (strcmp(st->external_id, ev->external_id) != 0) {
-		say(detail, detaillen, "event for %s folded into %s", ev->external_id,
-		    st->external_id);
+	if (strcmp(st->external_id, ev->external_id) != 0 || strcmp(st->tenant, ev->tenant) != 0) {
+		say(detail, detaillen, "event for %s:%s folded into %s:%s", ev->tenant,
+		    ev->external_id, st->tenant, st->external_id);
 		return NS_OUT_INVALID;
 	}
 	if (seen) {

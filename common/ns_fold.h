@@ -14,7 +14,8 @@
  * every arrival order of one consistent history ends in the same state.
  *
  * Precisely (claimed S, current C):
- *   - seen, or externalId differs from st's: duplicate / invalid, nothing else changes;
+ *   - seen, or (tenant, externalId) differs from st's: duplicate / invalid, nothing else
+ *     changes;
  *   - requested: unknown channel -> invalid; after a requested: same id or same
  *     (channel, to, body) -> duplicate, else conflict; first one -> applied, fills channel,
  *     to, body, request_id, created_at; status becomes the initial one when none yet, or
@@ -50,6 +51,7 @@ typedef enum {
 typedef struct {
 	int exists;    /* 0: no event seen yet */
 	int requested; /* a requested event was applied */
+	char tenant[NS_TENANT_MAX + 1];
 	char external_id[NS_EXTID_MAX + 1];
 	char channel[NS_STATUS_MAX + 1]; /* "" until requested */
 	char status[NS_STATUS_MAX + 1];

@@ -33,6 +33,8 @@ struct ns_http {
 	ns_ready_fn *ready;
 	void *ready_opaque;
 	size_t drain_max;
+	int request_timeout_ms;
+	const char *_Atomic warning;
 	int port;
 	pthread_mutex_t mu; /* guards routes[] while adding */
 	route *routes[NS_HTTP_MAX_ROUTES];
@@ -176,10 +178,20 @@ fail:
 
 /* ---- built-in routes (worker threads) ---------------------------------------------- */
 
+/* {"status": status} and the warning, if any. */
+static json_t *probe_body(ns_http *h, const char *status)
+{
+	json_t *b = json_pack("{s:s}", "status", status);
+	const char *w = h->warning;
+
+	if (b && w)
+		json_object_set_new(b, "warning", json_string(w));
+	return b;
+}
+
 static int healthz(struct mg_connection *conn, void *cbdata)
 {
-	(void)cbdata;
-	return ns_http_send_json(conn, 200, json_pack("{s:s}", "status", "ok"), NULL);
+	return ns_http_send_json(conn, 200, probe_body(cbdata, "ok"), NULL);
 }
 
 static int readyz(struct mg_connection *conn, void *cbdata)
@@ -187,8 +199,14 @@ static int readyz(struct mg_connection *conn, void *cbdata)
 	ns_http *h = cbdata;
 	int ok = h->ready ? h->ready(h->ready_opaque) : 1;
 
-	return ns_http_send_json(conn, ok ? 200 : 503,
-				 json_pack("{s:s}", "status", ok ? "ready" : "not ready"), NULL);
+	return ns_http_send_json(conn, ok ? 200 : 503, probe_body(h, ok ? "ready" : "not ready"),
+				 NULL);
+}
+
+void ns_http_set_warning(ns_http *h, const char *note)
+{
+	if (h)
+		h->warning = note;
 }
 
 static int metrics(struct mg_connection *conn, void *cbdata)
@@ -253,6 +271,8 @@ ns_http *ns_http_start(const ns_http_opts *opts, char *err, size_t errlen)
 	h->ready = opts->ready;
 	h->ready_opaque = opts->ready_opaque;
 	h->drain_max = opts->drain_max ? opts->drain_max : NS_HTTP_DRAIN_MAX;
+	h->request_timeout_ms =
+	    opts->request_timeout_ms > 0 ? opts->request_timeout_ms : NS_HTTP_REQUEST_TIMEOUT_MS;
 	server_options(opts, options, threads, timeout, sizeof(threads));
 
 	memset(&cb, 0, sizeof(cb));
@@ -323,10 +343,55 @@ void ns_http_stop(ns_http *h)
 
 /* ---- request helpers (worker threads) ---------------------------------------------- */
 
-/* An over-long body: read and drop up to the server's drain bound of what is left, so
- * that a client still sending it reads our 413 instead of a reset, then close after the
- * reply (the unread rest must not be taken for a request). Returns NS_HTTP_TOO_LARGE. */
-static int too_large(struct mg_connection *conn)
+/* The monotonic ms by which the whole body of a request on conn must have arrived: one
+ * request timeout from now. civetweb bounds each read only, and a client sending a byte
+ * now and then would hold a worker for as long as it likes. */
+static int64_t body_deadline(struct mg_connection *conn)
+{
+	const ns_http *h = mg_get_user_data(mg_get_context(conn));
+
+	return ns_time_mono_ms() + (h ? h->request_timeout_ms : NS_HTTP_REQUEST_TIMEOUT_MS);
+}
+
+/* mg_read bounds each wait for data, but a single call returns only when all it was asked
+ * for has come (civetweb's pull_all), so a client sending a byte now and then holds it for
+ * as long as it likes. Reads therefore ask for little: the size doubles, up to
+ * READ_CHUNK_MAX, while data comes at once, and falls back to one byte when it trickles;
+ * the deadline is checked between reads. A trickle ends at the deadline (plus at most
+ * READ_CHUNK_MAX slow bytes); an honest 300-byte body costs about 20 calls. */
+#define READ_CHUNK_MAX 16
+#define READ_FAST_MS   20
+
+/* Read up to len bytes of the body into buf before deadline. Returns the bytes read (0 at
+ * the end of the body), -1 on a read error, NS_HTTP_SLOW_BODY when the deadline passed. */
+static int read_bounded(struct mg_connection *conn, char *buf, size_t len, int64_t deadline)
+{
+	size_t got = 0, chunk = 1;
+
+	while (got < len) {
+		int64_t t0 = ns_time_mono_ms();
+		int r;
+		if (t0 >= deadline)
+			return NS_HTTP_SLOW_BODY;
+		r = mg_read(conn, buf + got, chunk < len - got ? chunk : len - got);
+		if (r < 0)
+			return got ? (int)got : -1;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+		if (ns_time_mono_ms() - t0 > READ_FAST_MS)
+			chunk = 1;
+		else if (chunk < READ_CHUNK_MAX)
+			chunk *= 2;
+	}
+	return (int)got;
+}
+
+/* An over-long body: read and drop up to the server's drain bound of what is left, until
+ * the deadline, so that a client still sending it reads our 413 instead of a reset, then
+ * close after the reply (the unread rest must not be taken for a request). Returns
+ * NS_HTTP_TOO_LARGE. */
+static int too_large(struct mg_connection *conn, int64_t deadline)
 {
 	const ns_http *h = mg_get_user_data(mg_get_context(conn));
 	size_t left = h ? h->drain_max : NS_HTTP_DRAIN_MAX;
@@ -334,7 +399,8 @@ static int too_large(struct mg_connection *conn)
 
 	mg_disable_keep_alive(conn);
 	while (left > 0) {
-		int r = mg_read(conn, sink, left < sizeof(sink) ? left : sizeof(sink));
+		int r =
+		    read_bounded(conn, sink, left < sizeof(sink) ? left : sizeof(sink), deadline);
 		if (r <= 0)
 			break;
 		left -= (size_t)r;
@@ -346,6 +412,7 @@ int ns_http_read_body(struct mg_connection *conn, size_t max, char **out, size_t
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	long long cl = ri ? ri->content_length : -1;
+	int64_t deadline = body_deadline(conn);
 	size_t cap, got = 0;
 	char *buf = NULL;
 	int rc = NS_HTTP_BAD_BODY;
@@ -353,7 +420,7 @@ int ns_http_read_body(struct mg_connection *conn, size_t max, char **out, size_t
 	*out = NULL;
 	*len = 0;
 	if (cl >= 0 && (unsigned long long)cl > max)
-		return too_large(conn);
+		return too_large(conn, deadline);
 	/* Known length: exactly that. Chunked or unknown: up to max + 1 to detect excess. */
 	cap = cl >= 0 ? (size_t)cl : (max < 4096 ? max : 4096);
 	buf = malloc(cap + 1);
@@ -378,7 +445,12 @@ int ns_http_read_body(struct mg_connection *conn, size_t max, char **out, size_t
 			buf = nb;
 			cap = ncap;
 		}
-		r = mg_read(conn, buf + got, cap - got);
+		r = read_bounded(conn, buf + got, cap - got, deadline);
+		if (r == NS_HTTP_SLOW_BODY) {
+			rc = NS_HTTP_SLOW_BODY;
+			mg_disable_keep_alive(conn);
+			goto out;
+		}
 		if (r < 0)
 			goto out;
 		if (r == 0)
@@ -386,7 +458,7 @@ int ns_http_read_body(struct mg_connection *conn, size_t max, char **out, size_t
 		got += (size_t)r;
 	}
 	if (got > max) {
-		rc = too_large(conn);
+		rc = too_large(conn, deadline);
 		goto out;
 	}
 	if (cl >= 0 && got != (size_t)cl)

@@ -8,7 +8,8 @@
  *
  * Every request passes the framing check first: two Content-Length headers, or a
  * Content-Length beside a Transfer-Encoding (request smuggling), get 400 and the
- * connection closes. Headers and bodies must arrive within request_timeout_ms.
+ * connection closes. The headers, and then the whole body, must each arrive within
+ * request_timeout_ms.
  *
  * Handlers run on civetweb worker threads (one per connection at a time), whose stack is
  * fixed at build time by the Debian package (100 KB, no run-time option): everything that
@@ -31,7 +32,7 @@ typedef int(ns_ready_fn)(void *opaque);
 typedef struct {
 	const char *listen;	/* "127.0.0.1:8080" or "0.0.0.0:8080" or "8080" */
 	int threads;		/* worker threads (connections served at once) */
-	int request_timeout_ms; /* headers, and each body read, must come within this */
+	int request_timeout_ms; /* the headers, then the whole body, must come within this */
 	int admin;		/* non-zero: the admin listener (probes and /metrics) */
 	size_t drain_max;	/* bytes of an over-long body read and dropped before the 413 */
 	ns_ready_fn *ready;	/* NULL: ready as soon as started */
@@ -62,6 +63,11 @@ ns_http *ns_http_admin_start(const char *listen, ns_ready_fn *ready, void *opaqu
 #define NS_HTTP_MAX_ROUTES 64
 int ns_http_route(ns_http *h, const char *uri, mg_request_handler handler, void *cbdata);
 
+/* A warning /healthz and /readyz carry in their body from now on ({"status":..,
+ * "warning": note}), e.g. that the daemon runs without authentication. note must outlive
+ * h; NULL removes it. */
+void ns_http_set_warning(ns_http *h, const char *note);
+
 /* The port actually bound (useful with port 0). */
 int ns_http_port(const ns_http *h);
 
@@ -73,9 +79,12 @@ void ns_http_stop(ns_http *h);
  * *out (caller frees) and *len; NS_HTTP_TOO_LARGE when the body (or Content-Length) exceeds
  * max: up to the server's drain_max bytes of it are read and dropped first, so that a
  * client that sends its whole body before reading (most do) still reads the 413, and the
- * connection closes after the reply; NS_HTTP_BAD_BODY on a read error or truncated body. */
+ * connection closes after the reply; NS_HTTP_SLOW_BODY when the whole body did not arrive
+ * within one request timeout (the connection closes: answer 408); NS_HTTP_BAD_BODY on a
+ * read error or truncated body. */
 #define NS_HTTP_TOO_LARGE -2
 #define NS_HTTP_BAD_BODY  -3
+#define NS_HTTP_SLOW_BODY -4
 int ns_http_read_body(struct mg_connection *conn, size_t max, char **out, size_t *len);
 
 /* Non-zero when the request's Content-Type is application/json (parameters allowed). */

@@ -16,7 +16,8 @@
 /* The tables and indexes of NS_READMODEL_VERSION, columns in list order. Run once, by the
  * writer, on a file without tables. */
 static const char schema_sql[] = "CREATE TABLE notifications ("
-				 " external_id TEXT PRIMARY KEY,"
+				 " tenant TEXT NOT NULL,"
+				 " external_id TEXT NOT NULL,"
 				 " channel TEXT NOT NULL DEFAULT '',"
 				 " status TEXT NOT NULL DEFAULT '',"
 				 " to_addr TEXT NOT NULL DEFAULT '',"
@@ -28,11 +29,13 @@ static const char schema_sql[] = "CREATE TABLE notifications ("
 				 " updated_at INTEGER NOT NULL,"
 				 " events INTEGER NOT NULL,"
 				 " last_partition INTEGER NOT NULL,"
-				 " last_offset INTEGER NOT NULL"
+				 " last_offset INTEGER NOT NULL,"
+				 " PRIMARY KEY (tenant, external_id)"
 				 ") WITHOUT ROWID;"
 				 "CREATE INDEX notifications_channel_status"
-				 " ON notifications(channel, status, external_id);"
+				 " ON notifications(tenant, channel, status, external_id);"
 				 "CREATE TABLE events ("
+				 " tenant TEXT NOT NULL,"
 				 " external_id TEXT NOT NULL,"
 				 " event_id TEXT NOT NULL,"
 				 " type TEXT NOT NULL,"
@@ -47,10 +50,10 @@ static const char schema_sql[] = "CREATE TABLE notifications ("
 				 " PRIMARY KEY (partition, offset)"
 				 ") WITHOUT ROWID;"
 				 "CREATE INDEX events_by_notification"
-				 " ON events(external_id, partition, offset);"
+				 " ON events(tenant, external_id, partition, offset);"
 				 /* the fold's duplicate check: one probe, whatever the history */
 				 "CREATE INDEX events_by_event_id"
-				 " ON events(external_id, event_id);"
+				 " ON events(tenant, external_id, event_id);"
 				 "CREATE TABLE offsets ("
 				 " topic TEXT NOT NULL,"
 				 " partition INTEGER NOT NULL,"
@@ -59,6 +62,7 @@ static const char schema_sql[] = "CREATE TABLE notifications ("
 				 ") WITHOUT ROWID;";
 
 const char *const ns_readmodel_notif_cols[NS_READMODEL_NOTIF_NCOLS] = {
+    [NS_READMODEL_NOTIF_TENANT] = "tenant",
     [NS_READMODEL_NOTIF_EXTERNAL_ID] = "external_id",
     [NS_READMODEL_NOTIF_CHANNEL] = "channel",
     [NS_READMODEL_NOTIF_STATUS] = "status",
@@ -75,6 +79,7 @@ const char *const ns_readmodel_notif_cols[NS_READMODEL_NOTIF_NCOLS] = {
 };
 
 const char *const ns_readmodel_event_cols[NS_READMODEL_EVENT_NCOLS] = {
+    [NS_READMODEL_EVENT_TENANT] = "tenant",
     [NS_READMODEL_EVENT_EXTERNAL_ID] = "external_id",
     [NS_READMODEL_EVENT_EVENT_ID] = "event_id",
     [NS_READMODEL_EVENT_TYPE] = "type",
@@ -444,7 +449,7 @@ int ns_readmodel_dump(const char *path, FILE *out, char *err, size_t errlen)
 {
 	static const char *const queries[] = {
 	    "SELECT 'notification', " NS_READMODEL_NOTIF_COLUMNS
-	    " FROM notifications ORDER BY external_id",
+	    " FROM notifications ORDER BY tenant, external_id",
 	    "SELECT 'event', " NS_READMODEL_EVENT_COLUMNS " FROM events ORDER BY partition, offset",
 	    "SELECT 'offset', " NS_READMODEL_OFFSET_COLUMNS
 	    " FROM offsets ORDER BY topic, partition",

@@ -7,19 +7,22 @@
  * in the list and its enum, and a unit test compares the lists with the real tables.
  *
  * Tables:
- *   notifications  one row per externalId: the folded state (ns_state), timestamps as ms
+ *   notifications  one row per (tenant, externalId): the folded state (ns_state), timestamps as ms
  *                  since the epoch, `events` the number of events folded, and the log
  *                  position (last_partition, last_offset) of the last event folded. A row
  *                  with an empty request_id is an orphan: statuses arrived for an
  *                  externalId never requested (yet).
  *
- * Versions: 1 the first; 2 adds events_by_event_id.
+ * Both tables are keyed by (tenant, external_id): a notification belongs to the tenant of
+ * the key that created it, and every statement of a reader names the tenant.
+ *
+ * Versions: 1 the first; 2 adds events_by_event_id; 3 adds the tenant to every key.
  *   events         the history: one row per consumed event with its fold outcome
  *                  (applied / duplicate / stale / invalid / conflict) and detail; keyed by
  *                  its log position, so the same message can never be stored twice.
  *                  Conflicts are the rows with outcome 'conflict'. Indexed by
- *                  (external_id, position) for pages of one history and by
- *                  (external_id, event_id) for the duplicate check, so neither costs more
+ *                  (tenant, external_id, position) for pages of one history and by
+ *                  (tenant, external_id, event_id) for the duplicate check, so neither costs more
  *                  as a history grows.
  *   offsets        per (topic, partition) the next offset to consume; written in the same
  *                  transaction as the rows it covers, read on assignment to seek there,
@@ -39,7 +42,7 @@
 #include <stdio.h>
 
 /* The schema version this build writes and reads. Bump it with every schema change. */
-#define NS_READMODEL_VERSION 2
+#define NS_READMODEL_VERSION 3
 
 /* How long a connection waits for a lock before SQLITE_BUSY. */
 #define NS_READMODEL_BUSY_TIMEOUT_MS 5000
@@ -56,7 +59,8 @@
 
 /* notifications */
 typedef enum {
-	NS_READMODEL_NOTIF_EXTERNAL_ID = 0,
+	NS_READMODEL_NOTIF_TENANT = 0,
+	NS_READMODEL_NOTIF_EXTERNAL_ID,
 	NS_READMODEL_NOTIF_CHANNEL,
 	NS_READMODEL_NOTIF_STATUS,
 	NS_READMODEL_NOTIF_TO_ADDR,
@@ -73,13 +77,14 @@ typedef enum {
 } ns_readmodel_notif_col;
 
 #define NS_READMODEL_NOTIF_COLUMNS                                                                 \
-	"external_id, channel, status, to_addr, body, request_id, provider_id, reason,"            \
+	"tenant, external_id, channel, status, to_addr, body, request_id, provider_id, reason,"    \
 	" created_at, updated_at, events, last_partition, last_offset"
-#define NS_READMODEL_NOTIF_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13"
+#define NS_READMODEL_NOTIF_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14"
 
 /* events */
 typedef enum {
-	NS_READMODEL_EVENT_EXTERNAL_ID = 0,
+	NS_READMODEL_EVENT_TENANT = 0,
+	NS_READMODEL_EVENT_EXTERNAL_ID,
 	NS_READMODEL_EVENT_EVENT_ID,
 	NS_READMODEL_EVENT_TYPE,
 	NS_READMODEL_EVENT_SOURCE,
@@ -94,9 +99,9 @@ typedef enum {
 } ns_readmodel_event_col;
 
 #define NS_READMODEL_EVENT_COLUMNS                                                                 \
-	"external_id, event_id, type, source, status, outcome, detail, occurred_at,"               \
+	"tenant, external_id, event_id, type, source, status, outcome, detail, occurred_at,"       \
 	" received_at, partition, offset"
-#define NS_READMODEL_EVENT_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11"
+#define NS_READMODEL_EVENT_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12"
 
 /* offsets */
 typedef enum {
@@ -116,19 +121,21 @@ extern const char *const ns_readmodel_offset_cols[NS_READMODEL_OFFSET_NCOLS];
 
 /* Statements both sides run. Results in the enum order of their table. */
 
-/* One notification: ?1 external_id. */
+/* One notification: ?1 tenant, ?2 external_id. */
 #define NS_READMODEL_SQL_NOTIF                                                                     \
-	"SELECT " NS_READMODEL_NOTIF_COLUMNS " FROM notifications WHERE external_id = ?1"
-/* The fold's duplicate check: 1 when ?1 external_id already has an event ?2 event_id.
- * Served by the events_by_event_id index: one probe, whatever the history's length. */
+	"SELECT " NS_READMODEL_NOTIF_COLUMNS " FROM notifications WHERE tenant = ?1"               \
+	" AND external_id = ?2"
+/* The fold's duplicate check: 1 when (?1 tenant, ?2 external_id) already has an event ?3
+ * event_id. Served by the events_by_event_id index: one probe, whatever the history. */
 #define NS_READMODEL_SQL_SEEN                                                                      \
-	"SELECT 1 FROM events WHERE external_id = ?1 AND event_id = ?2 LIMIT 1"
-/* One page of a history: events of ?1 external_id after position (?2 partition, ?3 offset)
- * in log order, at most ?4 of them. Served by events_by_notification. */
+	"SELECT 1 FROM events WHERE tenant = ?1 AND external_id = ?2 AND event_id = ?3 LIMIT 1"
+/* One page of a history: events of (?1 tenant, ?2 external_id) after position
+ * (?3 partition, ?4 offset) in log order, at most ?5 of them. Served by
+ * events_by_notification. */
 #define NS_READMODEL_SQL_EVENTS_PAGE                                                               \
-	"SELECT " NS_READMODEL_EVENT_COLUMNS " FROM events WHERE external_id = ?1"                 \
-	" AND (partition > ?2 OR (partition = ?2 AND offset > ?3))"                                \
-	" ORDER BY partition, offset LIMIT ?4"
+	"SELECT " NS_READMODEL_EVENT_COLUMNS " FROM events WHERE tenant = ?1 AND external_id = ?2" \
+	" AND (partition > ?3 OR (partition = ?3 AND offset > ?4))"                                \
+	" ORDER BY partition, offset LIMIT ?5"
 /* One stored offset: ?1 topic, ?2 partition. */
 #define NS_READMODEL_SQL_OFFSET                                                                    \
 	"SELECT " NS_READMODEL_OFFSET_COLUMNS " FROM offsets WHERE topic = ?1 AND partition = ?2"
@@ -177,7 +184,7 @@ int ns_readmodel_swap(const char *from, const char *to, char *err, size_t errlen
 int ns_readmodel_remove(const char *path, char *err, size_t errlen);
 
 /* Write a canonical dump of the database at path (opened read-only, version checked) to
- * out: every notification ordered by external_id, every event ordered by (partition,
+ * out: every notification ordered by (tenant, external_id), every event ordered by (partition,
  * offset), every offset ordered by (topic, partition), all columns in list order, one
  * tab-separated line per row, text with \t \n \r \\ escaped. Two databases built from the
  * same log dump identically. Returns NS_READMODEL_OK, or a negative status with err

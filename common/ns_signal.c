@@ -1,4 +1,5 @@
-/* ns_signal.c -- stop flag set from SIGTERM/SIGINT; nothing else happens in the handler. */
+/* ns_signal.c -- stop flag set from SIGTERM/SIGINT, reload flag from SIGHUP; nothing else
+ * happens in the handler. */
 #include "ns_signal.h"
 #include "ns_crash.h"
 
@@ -6,12 +7,23 @@
 #include <string.h>
 #include <time.h>
 
-static volatile sig_atomic_t stop_flag;
+static volatile sig_atomic_t stop_flag, reload_flag;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_flag = 1;
+	if (sig == SIGHUP)
+		reload_flag = 1;
+	else
+		stop_flag = 1;
+}
+
+int ns_signal_take_reload(void)
+{
+	int r = reload_flag != 0;
+
+	if (r)
+		reload_flag = 0;
+	return r;
 }
 
 int ns_signal_install(void)
@@ -21,7 +33,8 @@ int ns_signal_install(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL))
+	if (sigaction(SIGTERM, &sa, NULL) || sigaction(SIGINT, &sa, NULL) ||
+	    sigaction(SIGHUP, &sa, NULL))
 		return -1;
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL))

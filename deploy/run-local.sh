@@ -6,6 +6,11 @@
 # to ./run/logs/<name>.log, which are followed on the terminal. Ctrl-C (or SIGTERM) stops
 # the daemons with SIGTERM, in reverse order, then the broker.
 #
+# Security is on, as in production: on the first start it creates a development tenant
+# "dev" with an API key (./run/api-keys, the key itself in ./run/dev.key) and a webhook
+# secret shared by the simulator and ingest (./run/webhook.secret), and prints the key
+# with a curl line that uses it.
+#
 # Ports (environment): KAFKA_PORT 9092, INGEST_PORT 8080, QUERY_PORT 8081, SIM_PORT 9090;
 # the admin listeners (/healthz /readyz /metrics) INGEST_ADMIN_PORT 9080, QUERY_ADMIN_PORT
 # 9081, PROJECTOR_PORT 9082, SENDER_PORT 9083, all on loopback. RUN_DIR ./run.
@@ -66,6 +71,22 @@ start() { # start NAME ENV=VALUE... (a daemon of build/bin, or a tool of build/t
 	echo "run-local: started $name (pid $!, log $logs/$name.log)" >&2
 }
 
+# A development tenant, key and webhook secret, made once and kept in $RUN_DIR.
+keys="$RUN_DIR/api-keys"
+if [ ! -s "$RUN_DIR/dev.key" ] || [ ! -s "$keys" ]; then
+	rm -f "$keys"
+	"$bin/apikey" --tenant dev --scopes send,read,read:pii --id k-dev --file "$keys" \
+		>"$RUN_DIR/dev.key" || exit 1
+	chmod 600 "$RUN_DIR/dev.key"
+fi
+if [ ! -s "$RUN_DIR/webhook.secret" ]; then
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN_DIR/webhook.secret"
+	chmod 600 "$RUN_DIR/webhook.secret"
+fi
+dev_key=$(cat "$RUN_DIR/dev.key")
+export API_KEYS_FILE="$keys"
+WEBHOOK_SECRET=$(cat "$RUN_DIR/webhook.secret")
+
 bootstrap=$("$top/deploy/kafka/kafka.sh" start "$RUN_DIR/kafka" "$KAFKA_PORT") || exit 1
 "$top/deploy/kafka/kafka.sh" topics "$RUN_DIR/kafka" >/dev/null || exit 1
 
@@ -76,19 +97,27 @@ db="$RUN_DIR/nstatus.db"
 start projector PROJECTOR_DB="$db" PROJECTOR_ADMIN_LISTEN="127.0.0.1:$PROJECTOR_PORT"
 start query QUERY_DB="$db" QUERY_LISTEN="127.0.0.1:$QUERY_PORT" \
 	QUERY_ADMIN_LISTEN="127.0.0.1:$QUERY_ADMIN_PORT"
-start simulator SIM_LISTEN="127.0.0.1:$SIM_PORT" \
+start simulator SIM_LISTEN="127.0.0.1:$SIM_PORT" SIM_WEBHOOK_SECRET="$WEBHOOK_SECRET" \
 	SIM_WEBHOOK_URL="http://127.0.0.1:$INGEST_PORT/webhooks"
 start sender PROVIDER_URL="http://127.0.0.1:$SIM_PORT" SENDER_ADMIN_LISTEN="127.0.0.1:$SENDER_PORT"
-start ingest INGEST_LISTEN="127.0.0.1:$INGEST_PORT" INGEST_ADMIN_LISTEN="127.0.0.1:$INGEST_ADMIN_PORT"
+start ingest INGEST_LISTEN="127.0.0.1:$INGEST_PORT" INGEST_ADMIN_LISTEN="127.0.0.1:$INGEST_ADMIN_PORT" \
+	WEBHOOK_SECRET="$WEBHOOK_SECRET"
 
 cat >&2 <<EOF
 
-run-local: the system is up (Kafka on $bootstrap). Try:
-  curl -s -XPOST localhost:$INGEST_PORT/notifications -H 'Content-Type: application/json' \\
+run-local: the system is up (Kafka on $bootstrap).
+Your development API key (tenant dev, every scope; kept in $RUN_DIR/dev.key):
+
+  KEY=$dev_key
+
+Try:
+  curl -s -XPOST localhost:$INGEST_PORT/notifications -H "Authorization: Bearer \$KEY" \\
+       -H 'Content-Type: application/json' \\
        -d '{"channel":"sms","to":"+4915112345678","body":"hello","externalId":"notif-1"}'
-  curl -s localhost:$QUERY_PORT/notifications/notif-1
-  curl -s localhost:$QUERY_PORT/notifications/notif-1/events
-Ctrl-C stops everything.
+  curl -s -H "Authorization: Bearer \$KEY" localhost:$QUERY_PORT/notifications/notif-1
+  curl -s -H "Authorization: Bearer \$KEY" localhost:$QUERY_PORT/notifications/notif-1/events
+More keys: $bin/apikey --tenant <name> --scopes send,read --file $keys, then
+kill -HUP the ingest and query processes. Ctrl-C stops everything.
 
 EOF
 tail -q -n 0 -F "$logs"/*.log &

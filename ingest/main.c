@@ -12,14 +12,18 @@
 #include "ns_kafka.h"
 #include "ns_log.h"
 #include "ns_metrics.h"
+#include "ns_sign.h"
 #include "ns_signal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define FLUSH_MS 10000
 
-static const char *listen_addr, *admin_addr, *topic, *schemas_dir;
+static const char *listen_addr, *admin_addr, *topic, *schemas_dir, *keys_file;
+static const char *secret, *secret_previous;
+static long insecure, tolerance_s;
 static long threads, max_body, ack_timeout_ms, start_timeout_ms, request_timeout_ms;
 static long max_future_ms;
 
@@ -35,6 +39,15 @@ static const ns_opt opts[] = {
      &request_timeout_ms},
     NS_OPT_STATUS_TOPIC(&topic),
     NS_OPT_SCHEMAS_DIR(&schemas_dir),
+    NS_OPT_API_KEYS_FILE(&keys_file),
+    {"WEBHOOK_SECRET", "webhook-secret", NS_OPT_STR, NULL, 0, 0,
+     "the secret the provider signs webhooks with (at least 16 bytes)", &secret},
+    {"WEBHOOK_SECRET_PREVIOUS", "webhook-secret-previous", NS_OPT_STR, NULL, 0, 0,
+     "the secret before the current one, still accepted while the provider rotates",
+     &secret_previous},
+    {"WEBHOOK_TOLERANCE_S", "webhook-tolerance-s", NS_OPT_INT, "300", 1, 86400,
+     "how far a signature's timestamp may be from this server's clock", &tolerance_s},
+    NS_OPT_INSECURE_DEV(&insecure),
     {"INGEST_MAX_BODY", "max-body", NS_OPT_INT, "16384", 64, 1048576,
      "largest request body accepted, in bytes (413 above)", &max_body},
     {"INGEST_ACK_TIMEOUT_MS", "ack-timeout-ms", NS_OPT_INT, "5000", 100, 120000,
@@ -85,6 +98,36 @@ static int wait_topic(ns_producer *p, const char *name, long timeout_ms)
 	return -1;
 }
 
+/* Keys and webhook secrets, or the insecure development mode when asked for. Returns 0,
+ * or -1 (logged) when the service would start open without being asked to. */
+static int security_init(ingest_ctx *ctx)
+{
+	char err[512];
+
+	if (ns_auth_open(&ctx->auth, keys_file, (int)insecure, err, sizeof(err))) {
+		NS_ERROR("ingest.start", "err=\"%s\"", err);
+		return -1;
+	}
+	if (!secret && !insecure) {
+		NS_ERROR("ingest.start", "err=\"no WEBHOOK_SECRET: refusing to accept unsigned "
+					 "webhooks (pass --insecure-dev for development)\"");
+		return -1;
+	}
+	if ((secret && strlen(secret) < NS_SIGN_SECRET_MIN) ||
+	    (secret_previous && strlen(secret_previous) < NS_SIGN_SECRET_MIN)) {
+		NS_ERROR("ingest.start", "err=\"webhook secrets must be at least %d bytes\"",
+			 NS_SIGN_SECRET_MIN);
+		return -1;
+	}
+	if (!secret)
+		NS_WARN("ingest.insecure", "msg=\"INSECURE DEVELOPMENT MODE: webhooks are not "
+					   "signed; anyone can post provider statuses\"");
+	ctx->webhook_secrets[0] = secret;
+	ctx->webhook_secrets[1] = secret_previous;
+	ctx->webhook_tolerance_s = tolerance_s;
+	return 0;
+}
+
 /* The API listener with the two POST routes and the catch-all 404. NULL (logged). */
 static ns_http *api_start(ingest_ctx *ctx, readiness *ready)
 {
@@ -109,10 +152,13 @@ static ns_http *api_start(ingest_ctx *ctx, readiness *ready)
 	return http;
 }
 
-/* Serve until SIGTERM/SIGINT (0) or a fatal producer error (-1). */
-static int serve(ns_producer *producer)
+/* Serve until SIGTERM/SIGINT (0) or a fatal producer error (-1); re-read the keys on
+ * SIGHUP. */
+static int serve(ns_producer *producer, ns_auth *auth)
 {
-	while (!ns_signal_sleep_ms(500)) {
+	while (!ns_signal_sleep_ms(200)) {
+		if (ns_signal_take_reload())
+			ns_auth_reload(auth);
 		if (ns_producer_fatal(producer)) {
 			NS_ERROR("ingest.producer_fatal", "msg=\"producer unusable; stopping\"");
 			return -1;
@@ -143,6 +189,8 @@ int main(int argc, char **argv)
 		NS_ERROR("ingest.signals", "msg=\"cannot install signal handlers\"");
 		goto out;
 	}
+	if (security_init(&ctx))
+		goto out;
 	channels = ns_channels_load(schemas_dir, err, sizeof(err));
 	if (!channels) {
 		NS_ERROR("ingest.schemas", "dir=%s err=\"%s\"", schemas_dir, err);
@@ -162,24 +210,27 @@ int main(int argc, char **argv)
 	if (wait_topic(producer, topic, start_timeout_ms))
 		goto out;
 	ready.topic_ok = 1;
-	ctx = (ingest_ctx){.channels = channels,
-			   .producer = producer,
-			   .topic = topic,
-			   .max_body = (size_t)max_body,
-			   .ack_timeout_ms = (int)ack_timeout_ms,
-			   .max_future_ms = max_future_ms};
+	ctx.channels = channels;
+	ctx.producer = producer;
+	ctx.topic = topic;
+	ctx.max_body = (size_t)max_body;
+	ctx.ack_timeout_ms = (int)ack_timeout_ms;
+	ctx.max_future_ms = max_future_ms;
 	ingest_handlers_init(&ctx);
 	http = api_start(&ctx, &ready);
 	if (!http)
 		goto out;
 	NS_INFO("ingest.started", "listen=%s port=%d topic=%s threads=%ld channels=%zu",
 		listen_addr, ns_http_port(http), topic, threads, ns_channels_count(channels));
-	code = serve(producer) == 0 ? 0 : 1;
+	ns_http_set_warning(admin, ns_auth_warning(&ctx.auth));
+	ns_http_set_warning(http, ns_auth_warning(&ctx.auth));
+	code = serve(producer, &ctx.auth) == 0 ? 0 : 1;
 out:
 	ns_http_stop(http); /* no new requests; running handlers finish */
 	ns_http_stop(admin);
 	ns_producer_destroy(producer, FLUSH_MS);
 	ns_channels_free(channels);
+	ns_auth_close(&ctx.auth);
 	ns_metrics_reset();
 	if (code == 0)
 		NS_INFO("ingest.stopped", "msg=\"bye\"");

@@ -95,14 +95,23 @@ static const char *get_string(json_t *root, const char *name, size_t *len, inges
 	return json_string_value(v);
 }
 
-/* externalId: present, a string, 1..NS_EXTID_MAX printable ASCII. */
-static int take_external_id(json_t *root, ns_event *out, ingest_problem *p)
+/* externalId of a producer's request: 1..NS_EXTID_MAX characters of NS_EXTID_CHARS. A
+ * provider's webhook names the reference we gave it instead, "<tenant>:<externalId>"
+ * (ns_event_ref_split), which fills the tenant too. */
+static int take_external_id(json_t *root, int ref, ns_event *out, ingest_problem *p)
 {
 	size_t len = 0;
 	const char *s = get_string(root, "externalId", &len, p);
 
 	if (!s)
 		return -1;
+	if (ref) {
+		if (len != strlen(s) || ns_event_ref_split(s, out->tenant, out->external_id))
+			return fail(p, 422, "externalId",
+				    "'externalId' must be a reference this service gave the "
+				    "provider: <tenant>:<externalId>");
+		return 0;
+	}
 	if (!ns_check_external_id(s, len, NS_EXTID_MAX))
 		return fail(p, 422, "externalId",
 			    "'externalId' must be 1 to %d characters of %s (not . or ..)",
@@ -140,13 +149,14 @@ static int take_to(const ns_channel *ch, const char *s, size_t len, ns_event *ou
 }
 
 /* What both request kinds start with: clear out, require an object with only the allowed
- * members, take the externalId. Returns 0, or -1 with p filled. */
-static int begin(json_t *root, const char *const *allowed, ns_event *out, ingest_problem *p)
+ * members, take the externalId (a reference when ref). Returns 0, or -1 with p filled. */
+static int begin(json_t *root, const char *const *allowed, int ref, ns_event *out,
+		 ingest_problem *p)
 {
 	memset(out, 0, sizeof(*out));
 	if (!json_is_object(root))
 		return fail(p, 400, NULL, "the body must be a JSON object");
-	if (check_members(root, allowed, p) || take_external_id(root, out, p))
+	if (check_members(root, allowed, p) || take_external_id(root, ref, out, p))
 		return -1;
 	return 0;
 }
@@ -159,7 +169,7 @@ int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event 
 	const char *s;
 	size_t len = 0;
 
-	if (begin(root, allowed, out, p))
+	if (begin(root, allowed, 0, out, p))
 		return -1;
 
 	s = get_string(root, "channel", &len, p);
@@ -209,7 +219,7 @@ int ingest_validate_webhook(const ns_channels *chs, json_t *root, ns_event *out,
 	const char *s;
 	size_t len = 0;
 
-	if (begin(root, allowed, out, p))
+	if (begin(root, allowed, 1, out, p))
 		return -1;
 
 	s = get_string(root, "event", &len, p);

@@ -33,10 +33,10 @@ typedef struct {
 json_t *ingest_parse_json(const char *buf, size_t len, ingest_problem *p);
 
 /* Validate a POST /notifications body {externalId, channel, to, body}. Returns 0 and
- * fills out (type requested, source api, external_id, channel, to, body; ids and times
- * are left zero), or -1 with p filled (422 naming the field: unknown member, wrong type,
- * missing, or bad value). "to" must be of the named channel's address kind
- * (ns_channel_address: E.164 per ns_check_e164, or ns_check_email); the detail of a
+ * fills out (type requested, source api, external_id, channel, to, body; tenant, key id,
+ * ids and times are left zero: the caller's key says them), or -1 with p filled (422 naming the
+ * field: unknown member, wrong type, missing, or bad value). "to" must be of the named channel's
+ * address kind (ns_channel_address: E.164 per ns_check_e164, or ns_check_email); the detail of a
  * refusal names the expected form. out may be partly written on failure. */
 int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event *out,
 				 ingest_problem *p);
@@ -46,9 +46,11 @@ int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event 
  * future would date the notification for good. Returns 0, or -1 with p filled. */
 int ingest_check_time(const ns_event *ev, int64_t now_ms, int64_t max_future_ms, ingest_problem *p);
 
-/* Validate a POST /webhooks body {externalId, event, timestamp}. Returns 0 and fills out
- * (type status, source provider, external_id, status = event, channel "", occurred_at =
- * timestamp; id and received_at left zero), or -1 with p filled as above. The event must
+/* Validate a POST /webhooks body {externalId, event, timestamp}, where externalId is the
+ * reference the provider was given, "<tenant>:<externalId>". Returns 0 and fills out
+ * (type status, source provider, tenant and external_id from the reference, status =
+ * event, channel "", occurred_at = timestamp; id and received_at left zero), or -1 with p
+ * filled as above. The event must
  * be a status of some channel: ingest cannot know the channel of a webhook. */
 int ingest_validate_webhook(const ns_channels *chs, json_t *root, ns_event *out, ingest_problem *p);
 

@@ -46,21 +46,23 @@ static void cache_free(state_cache *c)
 	c->slots = NULL;
 }
 
-/* The cached state of id, loading it from the store on first touch. NULL on error. */
-static cached_state *cache_get(state_cache *c, proj_store *s, const char *id)
+/* The cached state of (tenant, id), loading it from the store on first touch. NULL on
+ * error. */
+static cached_state *cache_get(state_cache *c, proj_store *s, const char *tenant, const char *id)
 {
-	size_t i = (size_t)ns_str_hash(id) & (c->cap - 1);
+	size_t i = (size_t)(ns_str_hash(id) ^ ns_str_hash(tenant)) & (c->cap - 1);
 	cached_state *cs;
 
 	while (c->slots[i]) {
-		if (!strcmp(c->slots[i]->st.external_id, id))
+		if (!strcmp(c->slots[i]->st.external_id, id) &&
+		    !strcmp(c->slots[i]->st.tenant, tenant))
 			return c->slots[i];
 		i = (i + 1) & (c->cap - 1);
 	}
 	cs = calloc(1, sizeof(*cs));
 	if (!cs)
 		return NULL;
-	if (proj_store_load_state(s, id, &cs->st) < 0) {
+	if (proj_store_load_state(s, tenant, id, &cs->st) < 0) {
 		free(cs);
 		return NULL;
 	}
@@ -94,14 +96,14 @@ static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, c
 		    const proj_msg *m, proj_msg_out *res)
 {
 	char detail[256] = "";
-	cached_state *cs = cache_get(cache, s, ev->external_id);
+	cached_state *cs = cache_get(cache, s, ev->tenant, ev->external_id);
 	proj_event_row row;
 	int seen, existed, was_requested;
 	ns_outcome *outcome = &res->outcome;
 
 	if (!cs)
 		return -1;
-	seen = proj_store_event_seen(s, ev->external_id, ev->id);
+	seen = proj_store_event_seen(s, ev->tenant, ev->external_id, ev->id);
 	if (seen < 0)
 		return -1;
 	existed = cs->st.exists;
@@ -115,6 +117,7 @@ static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, c
 	cs->partition = m->partition;
 	cs->offset = m->offset;
 	row = (proj_event_row){
+	    .tenant = ev->tenant,
 	    .external_id = ev->external_id,
 	    .event_id = ev->id,
 	    .type = ns_event_type_name(ev->type),

@@ -39,6 +39,10 @@ struct proj {
 	ns_gauge *lag;
 	ns_gauge *part_lag[MAX_PARTITIONS];
 	int64_t next_lag; /* monotonic ms of the next lag refresh */
+	/* when things first happened, ms since start: the benchmark times the fold with them */
+	int64_t t0;
+	ns_gauge *assigned_ms, *first_message_ms, *last_commit_ms;
+	int seen_first;
 };
 
 /* Dead-letter hook: the original key and bytes to the DLQ topic, with the reason and the
@@ -120,6 +124,7 @@ static int flush_batch(proj *x)
 	NS_DEBUG("projector.batch", "messages=%zu ms=%lld", x->b.n,
 		 (long long)(ns_time_mono_ms() - t0));
 	commit_to_kafka(x);
+	ns_gauge_set(x->last_commit_ms, ns_time_mono_ms() - x->t0);
 	ret = 0;
 out:
 	proj_batch_drop(&x->b);
@@ -131,6 +136,7 @@ static int on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
 {
 	proj *x = opaque;
 
+	ns_gauge_set(x->assigned_ms, ns_time_mono_ms() - x->t0);
 	for (int i = 0; i < parts->cnt; i++) {
 		rd_kafka_topic_partition_t *tp = &parts->elems[i];
 		int64_t next = 0;
@@ -204,6 +210,14 @@ static void register_metrics(proj *x)
 						"Time to apply and commit one batch");
 	x->lag = ns_metrics_gauge("projector_lag", NULL,
 				  "Messages not yet applied, summed over partitions");
+	x->assigned_ms =
+	    ns_metrics_gauge("projector_assigned_ms", NULL,
+			     "Milliseconds from start to the last partition assignment");
+	x->first_message_ms =
+	    ns_metrics_gauge("projector_first_message_ms", NULL,
+			     "Milliseconds from start to the first message consumed");
+	x->last_commit_ms = ns_metrics_gauge("projector_last_commit_ms", NULL,
+					     "Milliseconds from start to the last batch committed");
 }
 
 proj *proj_new(const proj_config *cfg, char *err, size_t errlen)
@@ -219,6 +233,7 @@ proj *proj_new(const proj_config *cfg, char *err, size_t errlen)
 		goto fail;
 	}
 	x->cfg = cfg;
+	x->t0 = ns_time_mono_ms();
 	atomic_init(&x->ready, 0);
 	if (cfg->dlq_topic && cfg->dlq_topic[0])
 		snprintf(x->dlq_topic, sizeof(x->dlq_topic), "%s", cfg->dlq_topic);
@@ -267,8 +282,11 @@ static int start(proj *x)
 	return 0;
 }
 
-/* One turn of the loop: poll (waiting no longer than the open batch may), hold, fold when
- * the batch is full or old enough, refresh the lag gauges now and then. */
+/* One turn of the loop. Adaptive batching: wait for a message only while nothing is held;
+ * once something is, take what is immediately available and fold it all in one
+ * transaction as soon as nothing more is (or the batch is full). With PROJECTOR_BATCH_MS
+ * above 0, a held batch also waits that long for more (throughput over latency). Refresh
+ * the lag gauges now and then. */
 static void turn(proj *x)
 {
 	const proj_config *cfg = x->cfg;
@@ -284,13 +302,18 @@ static void turn(proj *x)
 	if (m && m->err) {
 		NS_WARN("projector.consume_error", "err=\"%s\"", rd_kafka_message_errstr(m));
 		rd_kafka_message_destroy(m);
+		m = NULL;
 	} else if (m) {
 		if (x->b.n == 0)
 			x->batch_start = ns_time_mono_ms();
+		if (!x->seen_first) {
+			x->seen_first = 1;
+			ns_gauge_set(x->first_message_ms, ns_time_mono_ms() - x->t0);
+		}
 		proj_batch_add(&x->b, m);
 	}
 	now = ns_time_mono_ms();
-	if (x->b.n && (proj_batch_full(&x->b) || now - x->batch_start >= cfg->batch_ms))
+	if (x->b.n && (proj_batch_full(&x->b) || (!m && now - x->batch_start >= cfg->batch_ms)))
 		(void)flush_batch(x);
 	if (now >= x->next_lag) {
 		refresh_lag(x);

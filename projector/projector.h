@@ -3,8 +3,9 @@
  *
  * Offsets live in SQLite, written in the same transaction as the rows they cover; on
  * assignment the consumer seeks to them (beginning when none is stored), so a crash at
- * any point neither loses nor double-applies an event. Messages are batched (count or
- * time, whichever first) into one transaction (apply.h). After each commit the offsets
+ * any point neither loses nor double-applies an event. Messages are batched into one
+ * transaction (apply.h) adaptively: a batch commits as soon as no further message is
+ * waiting, or when it is full. After each commit the offsets
  * are also committed to Kafka asynchronously, only so that lag tools see progress.
  * Everything runs on the caller's thread but proj_ready. */
 #ifndef PROJ_PROJECTOR_H
@@ -25,7 +26,7 @@ typedef struct {
 	const char *schemas_dir; /* SCHEMAS_DIR */
 	const char *group;	 /* PROJECTOR_GROUP */
 	long batch;		 /* PROJECTOR_BATCH: messages per transaction */
-	long batch_ms;		 /* PROJECTOR_BATCH_MS: longest wait to fill a batch */
+	long batch_ms;		 /* PROJECTOR_BATCH_MS: wait for more before committing (0) */
 	long rebuild;		 /* PROJECTOR_REBUILD: rebuild db_path from the log first */
 	proj_rebuild_progress_fn *rebuild_progress; /* may be NULL */
 	void *rebuild_opaque;

@@ -134,14 +134,16 @@ static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 	dst[n] = '\0';
 }
 
-int proj_store_load_state(proj_store *s, const char *external_id, ns_state *st)
+int proj_store_load_state(proj_store *s, const char *tenant, const char *external_id, ns_state *st)
 {
 	sqlite3_stmt *q = s->st[ST_LOAD];
 	int rc, ret = -1;
 
 	memset(st, 0, sizeof(*st));
+	snprintf(st->tenant, sizeof(st->tenant), "%s", tenant);
 	snprintf(st->external_id, sizeof(st->external_id), "%s", external_id);
-	sqlite3_bind_text(q, 1, external_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, external_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
 		st->exists = 1;
@@ -172,6 +174,7 @@ int proj_store_save_state(proj_store *s, const ns_state *st, int32_t partition, 
 {
 	sqlite3_stmt *q = s->st[ST_SAVE];
 
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_NOTIF_TENANT), st->tenant, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, PARAM(NS_READMODEL_NOTIF_EXTERNAL_ID), st->external_id, -1,
 			  SQLITE_STATIC);
 	sqlite3_bind_text(q, PARAM(NS_READMODEL_NOTIF_CHANNEL), st->channel, -1, SQLITE_STATIC);
@@ -191,13 +194,15 @@ int proj_store_save_state(proj_store *s, const ns_state *st, int32_t partition, 
 	return step_done(s, ST_SAVE);
 }
 
-int proj_store_event_seen(proj_store *s, const char *external_id, const char *event_id)
+int proj_store_event_seen(proj_store *s, const char *tenant, const char *external_id,
+			  const char *event_id)
 {
 	sqlite3_stmt *q = s->st[ST_SEEN];
 	int rc, ret = -1;
 
-	sqlite3_bind_text(q, 1, external_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, external_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, event_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
 		ret = 1;
@@ -214,6 +219,7 @@ int proj_store_insert_event(proj_store *s, const proj_event_row *r)
 {
 	sqlite3_stmt *q = s->st[ST_INSERT_EVENT];
 
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_TENANT), r->tenant, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_EXTERNAL_ID), r->external_id, -1,
 			  SQLITE_STATIC);
 	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_EVENT_ID), r->event_id, -1, SQLITE_STATIC);

@@ -17,6 +17,7 @@ typedef struct proj_store proj_store;
 
 /* One history row (events table). Strings are borrowed for the duration of the call. */
 typedef struct {
+	const char *tenant;
 	const char *external_id;
 	const char *event_id;
 	const char *type;
@@ -44,17 +45,18 @@ int proj_store_begin(proj_store *s);
 int proj_store_commit(proj_store *s);
 void proj_store_rollback(proj_store *s);
 
-/* Load the state of external_id into *st (zeroed first). Returns 1 when stored, 0 when
- * unknown (*st zeroed, external_id filled), -1 on error. */
-int proj_store_load_state(proj_store *s, const char *external_id, ns_state *st);
+/* Load the state of (tenant, external_id) into *st (zeroed first). Returns 1 when stored,
+ * 0 when unknown (*st zeroed, tenant and external_id filled), -1 on error. */
+int proj_store_load_state(proj_store *s, const char *tenant, const char *external_id, ns_state *st);
 
-/* Insert or replace the state of st->external_id, with the log position of the last event
- * folded into it. Returns 0 or -1. */
+/* Insert or replace the state of (st->tenant, st->external_id), with the log position of the last
+ * event folded into it. Returns 0 or -1. */
 int proj_store_save_state(proj_store *s, const ns_state *st, int32_t partition, int64_t offset);
 
-/* 1 when an events row with event_id exists for external_id (in this transaction too),
+/* 1 when an events row with event_id exists for (tenant, external_id) (in this transaction too),
  * 0 when not, -1 on error. */
-int proj_store_event_seen(proj_store *s, const char *external_id, const char *event_id);
+int proj_store_event_seen(proj_store *s, const char *tenant, const char *external_id,
+			  const char *event_id);
 
 /* Append a history row. Returns 0, or -1 (including when the position is already stored). */
 int proj_store_insert_event(proj_store *s, const proj_event_row *row);

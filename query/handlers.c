@@ -59,7 +59,8 @@ static int reached(query_ctx *x, query_conn *c, int32_t partition, int64_t offse
 static int wait_position(struct mg_connection *conn, query_ctx *x, query_conn *c,
 			 const query_params *p)
 {
-	int64_t deadline = ns_time_mono_ms() + p->wait_ms;
+	int64_t deadline = ns_time_mono_ms() + p->wait_ms, now;
+	uint64_t gen = query_watch_gen(x->watch); /* read before looking: no commit is missed */
 	int r;
 
 	if (!p->has_position)
@@ -71,8 +72,8 @@ static int wait_position(struct mg_connection *conn, query_ctx *x, query_conn *c
 		atomic_fetch_sub(&x->waiters, 1);
 		return unavailable(conn, "too many requests waiting for minPosition; retry");
 	}
-	while (r == 0 && ns_time_mono_ms() < deadline && !ns_signal_stopping()) {
-		usleep(WAIT_POLL_US);
+	while (r == 0 && (now = ns_time_mono_ms()) < deadline && !ns_signal_stopping()) {
+		gen = query_watch_wait(x->watch, gen, (int)(deadline - now));
 		r = reached(x, c, p->min_partition, p->min_offset);
 	}
 	atomic_fetch_sub(&x->waiters, 1);
@@ -81,18 +82,28 @@ static int wait_position(struct mg_connection *conn, query_ctx *x, query_conn *c
 	return r ? 0 : unavailable(conn, "read model has not reached minPosition yet");
 }
 
-static int get_state(struct mg_connection *conn, query_conn *c, const char *id)
+/* What a /notifications request asks for, and for whom. */
+typedef struct {
+	query_route route;
+	char id[NS_EXTID_MAX + 1]; /* QUERY_STATE, QUERY_EVENTS */
+	query_params p;
+	ns_key_identity who; /* the caller: its tenant is the only one it sees */
+	int pii;	     /* the key may see recipients and bodies */
+} req;
+
+static int get_state(struct mg_connection *conn, query_conn *c, const req *r)
 {
 	sqlite3_stmt *st = query_conn_stmt(c, QUERY_ST_STATE);
 	int rc;
 
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, r->who.tenant, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, r->id, -1, SQLITE_TRANSIENT);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
-		return not_found(conn, id);
+		return not_found(conn, r->id);
 	if (rc != SQLITE_ROW)
 		return unavailable(conn, "read model error");
-	return ns_http_send_json(conn, 200, query_render_state(st), NULL);
+	return ns_http_send_json(conn, 200, query_render_state(st, r->pii), NULL);
 }
 
 /* {key: [page], "nextCursor": cursor or null}, plus externalId when given. */
@@ -109,9 +120,10 @@ static int send_page(struct mg_connection *conn, const char *key, json_t *items,
 }
 
 /* One page of a history. The first page of an unknown notification is a 404. */
-static int get_events(struct mg_connection *conn, query_conn *c, const char *id,
-		      const query_params *p)
+static int get_events(struct mg_connection *conn, query_conn *c, const req *r)
 {
+	const query_params *p = &r->p;
+	const char *id = r->id;
 	sqlite3_stmt *st = query_conn_stmt(c, QUERY_ST_EVENTS);
 	json_t *items = json_array();
 	char cursor[QUERY_CURSOR_MAX + 1];
@@ -119,10 +131,11 @@ static int get_events(struct mg_connection *conn, query_conn *c, const char *id,
 	int64_t lo = 0, n = 0;
 	int rc = SQLITE_DONE, more = 0;
 
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 2, p->ev_partition);
-	sqlite3_bind_int64(st, 3, p->ev_offset);
-	sqlite3_bind_int64(st, 4, p->limit + 1);
+	sqlite3_bind_text(st, 1, r->who.tenant, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 3, p->ev_partition);
+	sqlite3_bind_int64(st, 4, p->ev_offset);
+	sqlite3_bind_int64(st, 5, p->limit + 1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n++ == p->limit) {
 			more = 1;
@@ -146,21 +159,23 @@ static int get_events(struct mg_connection *conn, query_conn *c, const char *id,
 	return send_page(conn, "events", items, more ? cursor : NULL, id);
 }
 
-static int list(struct mg_connection *conn, query_conn *c, const query_params *p)
+static int list(struct mg_connection *conn, query_conn *c, const req *r)
 {
+	const query_params *p = &r->p;
 	sqlite3_stmt *st = query_conn_stmt(c, QUERY_ST_LIST);
 	json_t *items = json_array();
 	char last[NS_EXTID_MAX + 1] = "", cursor[QUERY_CURSOR_MAX + 1];
 	int64_t n = 0;
 	int rc, more = 0;
 
-	sqlite3_bind_text(st, 1, p->after, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, r->who.tenant, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, p->after, -1, SQLITE_TRANSIENT);
 	if (p->has_channel)
-		sqlite3_bind_text(st, 2, p->channel, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, p->channel, -1, SQLITE_TRANSIENT);
 	if (p->has_status)
-		sqlite3_bind_text(st, 3, p->status, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 4, p->limit + 1);
-	sqlite3_bind_int(st, 5, p->orphans);
+		sqlite3_bind_text(st, 4, p->status, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, p->limit + 1);
+	sqlite3_bind_int(st, 6, p->orphans);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n++ == p->limit) {
 			more = 1;
@@ -169,7 +184,7 @@ static int list(struct mg_connection *conn, query_conn *c, const query_params *p
 		}
 		snprintf(last, sizeof(last), "%s",
 			 (const char *)sqlite3_column_text(st, NS_READMODEL_NOTIF_EXTERNAL_ID));
-		json_array_append_new(items, query_render_state(st));
+		json_array_append_new(items, query_render_state(st, r->pii));
 	}
 	if (rc != SQLITE_DONE) {
 		json_decref(items);
@@ -179,13 +194,6 @@ static int list(struct mg_connection *conn, query_conn *c, const query_params *p
 		query_cursor_list(last, cursor, sizeof(cursor));
 	return send_page(conn, "items", items, more ? cursor : NULL, NULL);
 }
-
-/* What a /notifications request asks for. */
-typedef struct {
-	query_route route;
-	char id[NS_EXTID_MAX + 1]; /* QUERY_STATE, QUERY_EVENTS */
-	query_params p;
-} req;
 
 /* Read the route and parameters of a GET: /notifications (a list, or one notification by
  * ?externalId=), /notifications/{id}, /notifications/{id}/events. Returns 0 with r
@@ -235,8 +243,12 @@ static int on_notifications(struct mg_connection *conn, void *cbdata)
 	query_ctx *x = cbdata;
 	query_conn *c = NULL;
 	req r;
-	int status = parse_request(conn, &r);
+	int status = ns_auth_check(&x->auth, conn, NS_SCOPE_READ, &r.who);
 
+	if (status)
+		return status;
+	r.pii = (r.who.scopes & NS_SCOPE_READ_PII) != 0;
+	status = parse_request(conn, &r);
 	if (status)
 		return status;
 	if (query_db_acquire(x->db, &c) != QUERY_DB_OK)
@@ -244,11 +256,11 @@ static int on_notifications(struct mg_connection *conn, void *cbdata)
 	status = wait_position(conn, x, c, &r.p);
 	if (status == 0) {
 		if (r.route == QUERY_LIST)
-			status = list(conn, c, &r.p);
+			status = list(conn, c, &r);
 		else if (r.route == QUERY_EVENTS)
-			status = get_events(conn, c, r.id, &r.p);
+			status = get_events(conn, c, &r);
 		else
-			status = get_state(conn, c, r.id);
+			status = get_state(conn, c, &r);
 	}
 	query_db_release(x->db, c, status == 503 && query_conn_errored(c));
 	return status;

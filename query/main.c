@@ -8,8 +8,8 @@
 
 #include <stdio.h>
 
-static const char *listen_addr, *admin_addr, *db_path, *topic;
-static long threads, request_timeout_ms, waiters_max;
+static const char *listen_addr, *admin_addr, *db_path, *topic, *keys_file;
+static long threads, request_timeout_ms, waiters_max, insecure;
 
 static const ns_opt opts[] = {
     {"QUERY_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:8081", 0, 0, "HTTP listen address",
@@ -17,6 +17,8 @@ static const ns_opt opts[] = {
     {"QUERY_DB", "db", NS_OPT_STR, "./nstatus.db", 0, 0,
      "SQLite read model written by the projector", &db_path},
     NS_OPT_STATUS_TOPIC(&topic),
+    NS_OPT_API_KEYS_FILE(&keys_file),
+    NS_OPT_INSECURE_DEV(&insecure),
     {"QUERY_ADMIN_LISTEN", "admin-listen", NS_OPT_STR, "127.0.0.1:9081", 0, 0,
      "address of /healthz /readyz /metrics (own threads; keep it off the internet)", &admin_addr},
     {"QUERY_THREADS", "threads", NS_OPT_INT, "32", 1, 1024,
@@ -51,10 +53,17 @@ int main(int argc, char **argv)
 		fprintf(stderr, "query: cannot install signal handlers\n");
 		return 1;
 	}
+	if (ns_auth_open(&ctx.auth, keys_file, (int)insecure, err, sizeof(err))) {
+		NS_ERROR("query.start", "err=\"%s\"", err);
+		goto out;
+	}
 	ctx.topic = topic;
 	ctx.waiters_max = waiters_max > 0 ? (int)waiters_max : (int)(threads / 4 ? threads / 4 : 1);
 	atomic_init(&ctx.waiters, 0);
-	ctx.db = query_db_new(db_path, (int)threads + 1);
+	ctx.watch = query_watch_start(db_path);
+	/* a connection for every API worker, every admin worker (readiness) and one spare:
+	 * nothing ever waits for one */
+	ctx.db = query_db_new(db_path, (int)threads + NS_HTTP_ADMIN_THREADS + 1);
 	if (!ctx.db) {
 		NS_ERROR("query.start", "err=\"out of memory\"");
 		goto out;
@@ -78,14 +87,19 @@ int main(int argc, char **argv)
 		goto out;
 	NS_INFO("query.start", "listen=%s port=%d db=%s topic=%s threads=%ld", listen_addr,
 		ns_http_port(http), db_path, topic, threads);
+	ns_http_set_warning(admin, ns_auth_warning(&ctx.auth));
+	ns_http_set_warning(http, ns_auth_warning(&ctx.auth));
 	while (!ns_signal_sleep_ms(200))
-		;
+		if (ns_signal_take_reload())
+			ns_auth_reload(&ctx.auth);
 	NS_INFO("query.stop", "listen=%s", listen_addr);
 	ret = 0;
 out:
 	ns_http_stop(http);
 	ns_http_stop(admin);
 	query_db_free(ctx.db);
+	query_watch_stop(ctx.watch);
+	ns_auth_close(&ctx.auth);
 	ns_metrics_reset();
 	return ret;
 }

@@ -22,7 +22,8 @@ static int refuse(query_param_error *e, const char *name, const char *fmt, ...)
 	return -1;
 }
 
-/* Value of name in qs into out: its length, -1 absent, -2 too long (out ""). */
+/* Value of name in qs into out: its length, -1 absent, -2 too long or holding a NUL
+ * (%00: no value of ours has one; out ""). */
 static int get(const char *qs, const char *name, char *out, size_t outlen)
 {
 	int n;
@@ -31,6 +32,10 @@ static int get(const char *qs, const char *name, char *out, size_t outlen)
 	if (!qs)
 		return -1;
 	n = mg_get_var(qs, strlen(qs), name, out, outlen);
+	if (n >= 0 && memchr(out, '\0', (size_t)n)) {
+		out[0] = '\0';
+		return -2;
+	}
 	if (n < -1)
 		out[0] = '\0';
 	return n < -1 ? -2 : n;

@@ -1,6 +1,7 @@
 /* render.c -- read-model rows as JSON (see render.h). */
 #include "render.h"
 
+#include "ns_mask.h"
 #include "ns_readmodel.h"
 #include "ns_time.h"
 
@@ -27,7 +28,18 @@ static json_t *integer(sqlite3_stmt *st, int i)
 	return json_integer(sqlite3_column_int64(st, i));
 }
 
-json_t *query_render_state(sqlite3_stmt *st)
+/* The recipient: as stored with pii, else masked; null when there is none yet. */
+static json_t *recipient(sqlite3_stmt *st, int pii)
+{
+	const char *to = (const char *)sqlite3_column_text(st, NS_READMODEL_NOTIF_TO_ADDR);
+	char masked[NS_MASK_MAX];
+
+	if (!to || !to[0])
+		return json_null();
+	return json_string(pii ? to : ns_mask_address(to, masked, sizeof(masked)));
+}
+
+json_t *query_render_state(sqlite3_stmt *st, int pii)
 {
 	json_t *o = json_object();
 	const unsigned char *req = sqlite3_column_text(st, NS_READMODEL_NOTIF_REQUEST_ID);
@@ -37,8 +49,9 @@ json_t *query_render_state(sqlite3_stmt *st)
 	json_object_set_new(o, "externalId", text(st, NS_READMODEL_NOTIF_EXTERNAL_ID));
 	json_object_set_new(o, "channel", text_or_null(st, NS_READMODEL_NOTIF_CHANNEL));
 	json_object_set_new(o, "status", text_or_null(st, NS_READMODEL_NOTIF_STATUS));
-	json_object_set_new(o, "to", text_or_null(st, NS_READMODEL_NOTIF_TO_ADDR));
-	json_object_set_new(o, "body", text_or_null(st, NS_READMODEL_NOTIF_BODY));
+	json_object_set_new(o, "to", recipient(st, pii));
+	json_object_set_new(o, "body",
+			    pii ? text_or_null(st, NS_READMODEL_NOTIF_BODY) : json_null());
 	json_object_set_new(o, "providerId", text_or_null(st, NS_READMODEL_NOTIF_PROVIDER_ID));
 	json_object_set_new(o, "reason", text_or_null(st, NS_READMODEL_NOTIF_REASON));
 	json_object_set_new(o, "createdAt", iso(st, NS_READMODEL_NOTIF_CREATED_AT));

@@ -11,8 +11,9 @@
 
 /* {externalId, channel, status, to, body, providerId, reason, createdAt, updatedAt,
  * events, orphan} of a notifications row (NULL when out of memory). orphan is true when
- * no requested event was folded yet (statuses arrived for an unknown externalId). */
-json_t *query_render_state(sqlite3_stmt *st);
+ * no requested event was folded yet (statuses arrived for an unknown externalId). Without
+ * pii (the caller's key lacks read:pii) `to` is masked (ns_mask) and `body` is null. */
+json_t *query_render_state(sqlite3_stmt *st, int pii);
 
 /* {eventId, type, source, status, outcome, detail, occurredAt, receivedAt, partition,
  * offset} of an events row (NULL when out of memory). */

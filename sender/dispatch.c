@@ -40,12 +40,13 @@ static void produce(sender_worker *w, sender_job *j)
 	size_t len = 0;
 	char *buf = ns_event_encode(&j->out, &len);
 
-	if (buf &&
-	    ns_producer_send_async(w->prod, w->cfg->topic, j->out.external_id,
-				   strlen(j->out.external_id), buf, len, on_delivery, j) == 0) {
+	if (j->produced_s == 0)
+		j->produced_s = ns_time_mono_s();
+	if (buf && ns_producer_send_async(w->prod, w->cfg->topic, j->ref, strlen(j->ref), buf, len,
+					  on_delivery, j) == 0) {
 		j->state = SENDER_JOB_PRODUCING;
 	} else {
-		NS_WARN("sender.produce_retry", "external_id=%s", j->out.external_id);
+		NS_WARN("sender.produce_retry", "ref=%s", j->ref);
 		j->state = SENDER_JOB_PRODUCE;
 		j->due_ms = ns_time_mono_ms() + PRODUCE_RETRY_MS;
 	}
@@ -62,6 +63,7 @@ static void outcome(sender_worker *w, sender_job *j, ns_event_type type, const c
 	memset(o, 0, sizeof(*o));
 	o->type = type;
 	o->source = NS_SRC_SENDER;
+	snprintf(o->tenant, sizeof(o->tenant), "%s", j->req.tenant);
 	snprintf(o->external_id, sizeof(o->external_id), "%s", j->req.external_id);
 	snprintf(o->channel, sizeof(o->channel), "%s", j->req.channel);
 	o->occurred_at = now;
@@ -83,7 +85,7 @@ static void outcome(sender_worker *w, sender_job *j, ns_event_type type, const c
 static void delivered(sender_worker *w, sender_job *j)
 {
 	if (j->dr_err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-		NS_WARN("sender.outcome_not_acked", "external_id=%s err=%s", j->out.external_id,
+		NS_WARN("sender.outcome_not_acked", "ref=%s err=%s", j->ref,
 			rd_kafka_err2name((rd_kafka_resp_err_t)j->dr_err));
 		if (j->abandoned) {
 			sender_dispatch_release(w, j);
@@ -94,11 +96,12 @@ static void delivered(sender_worker *w, sender_job *j)
 		return;
 	}
 	ns_counter_add(j->out.type == NS_EV_DISPATCHED ? w->m.dispatched : w->m.failed, 1);
+	ns_histogram_observe(w->m.stage_ack, ns_time_mono_s() - j->produced_s);
+	ns_histogram_observe(w->m.job, ns_time_mono_s() - j->consumed_s);
 	if (!j->abandoned && sender_parts_current(&w->parts, j->partition, j->gen))
 		sender_tracker_done(&sender_parts_get(&w->parts, j->partition)->t, j->offset);
-	NS_DEBUG("sender.outcome", "external_id=%s type=%s partition=%d offset=%lld",
-		 j->out.external_id, ns_event_type_name(j->out.type), (int)j->partition,
-		 (long long)j->offset);
+	NS_DEBUG("sender.outcome", "ref=%s type=%s partition=%d offset=%lld", j->ref,
+		 ns_event_type_name(j->out.type), (int)j->partition, (long long)j->offset);
 	sender_dispatch_release(w, j);
 }
 
@@ -133,8 +136,7 @@ static void retry_or_fail(sender_worker *w, sender_job *j)
 		char reason[NS_REASON_MAX + 1];
 		snprintf(reason, sizeof(reason), "provider unavailable, retry budget spent: %s",
 			 j->last_error);
-		NS_WARN("sender.give_up", "external_id=%s attempts=%d", j->req.external_id,
-			j->attempt + 1);
+		NS_WARN("sender.give_up", "ref=%s attempts=%d", j->ref, j->attempt + 1);
 		outcome(w, j, NS_EV_FAILED, NULL, reason, 0);
 		return;
 	}
@@ -155,8 +157,12 @@ static void start_job(sender_worker *w, sender_job *j)
 		sender_dispatch_release(w, j);
 		return;
 	}
+	if (!j->started) {
+		j->started = 1;
+		ns_histogram_observe(w->m.stage_wait, ns_time_mono_s() - j->consumed_s);
+	}
 	if (j->need_exists) {
-		rc = sender_provider_exists(w->prov, j->req.external_id, j);
+		rc = sender_provider_exists(w->prov, j->ref, j);
 		if (rc == 0)
 			ns_counter_add(w->m.exists, 1);
 	} else {
@@ -165,8 +171,8 @@ static void start_job(sender_worker *w, sender_job *j)
 			j->due_ms = now + wait;
 			return;
 		}
-		rc = sender_provider_send(w->prov, j->req.channel, j->req.to, j->req.body,
-					  j->req.external_id, j);
+		rc = sender_provider_send(w->prov, j->req.channel, j->req.to, j->req.body, j->ref,
+					  j);
 	}
 	if (rc != 0) {
 		j->due_ms = now + START_RETRY_MS;
@@ -178,6 +184,8 @@ static void start_job(sender_worker *w, sender_job *j)
 static void count_send(sender_worker *w, const sender_provider_result *r)
 {
 	ns_histogram_observe(w->m.provider, r->seconds);
+	ns_histogram_observe(r->kind == SENDER_REQ_SEND ? w->m.stage_send : w->m.stage_exists,
+			     r->seconds);
 	if (r->kind != SENDER_REQ_SEND)
 		return;
 	ns_counter_add(r->outcome == SENDER_OUT_OK	    ? w->m.accepted
@@ -191,7 +199,7 @@ static void refused(sender_worker *w, sender_job *j, const sender_provider_resul
 	char reason[NS_REASON_MAX + 1], q[200];
 
 	snprintf(reason, sizeof(reason), "provider refused (HTTP %ld): %.200s", r->status, r->body);
-	NS_INFO("sender.refused", "external_id=%s code=%ld body=%s", j->req.external_id, r->status,
+	NS_INFO("sender.refused", "ref=%s code=%ld body=%s", j->ref, r->status,
 		ns_log_quote(r->body, q, sizeof(q)));
 	outcome(w, j, NS_EV_FAILED, NULL, reason, (int)r->status);
 }
@@ -216,8 +224,8 @@ static void on_http(void *ctx, const sender_provider_result *r)
 	switch (r->outcome) {
 	case SENDER_OUT_OK:
 		if (r->kind == SENDER_REQ_EXISTS)
-			NS_INFO("sender.already_sent", "external_id=%s provider_id=%s",
-				j->req.external_id, r->provider_id);
+			NS_INFO("sender.already_sent", "ref=%s provider_id=%s", j->ref,
+				r->provider_id);
 		outcome(w, j, NS_EV_DISPATCHED, r->provider_id, NULL, 0);
 		break;
 	case SENDER_OUT_NOTFOUND:
@@ -232,8 +240,8 @@ static void on_http(void *ctx, const sender_provider_result *r)
 	default:
 		/* the send may or may not have landed: ask before the next one */
 		j->need_exists = 1;
-		NS_DEBUG("sender.transient", "external_id=%s attempt=%d error=\"%s\"",
-			 j->req.external_id, j->attempt, j->last_error);
+		NS_DEBUG("sender.transient", "ref=%s attempt=%d error=\"%s\"", j->ref, j->attempt,
+			 j->last_error);
 		retry_or_fail(w, j);
 		break;
 	}

@@ -14,7 +14,7 @@ static sender_job **bucket(sender_jobs *t, const char *id)
 
 static void hash_insert(sender_jobs *t, sender_job *j)
 {
-	sender_job **b = bucket(t, j->req.external_id);
+	sender_job **b = bucket(t, j->ref);
 
 	j->hnext = *b;
 	*b = j;
@@ -23,7 +23,7 @@ static void hash_insert(sender_jobs *t, sender_job *j)
 
 static void hash_remove(sender_jobs *t, sender_job *j)
 {
-	for (sender_job **pp = bucket(t, j->req.external_id); *pp; pp = &(*pp)->hnext) {
+	for (sender_job **pp = bucket(t, j->ref); *pp; pp = &(*pp)->hnext) {
 		if (*pp == j) {
 			*pp = j->hnext;
 			break;
@@ -52,19 +52,19 @@ void sender_jobs_init(sender_jobs *t)
 	memset(t, 0, sizeof(*t));
 }
 
-sender_job *sender_jobs_active(const sender_jobs *t, const char *external_id)
+sender_job *sender_jobs_active(const sender_jobs *t, const char *ref)
 {
-	sender_job *j = t->hash[ns_str_hash(external_id) % SENDER_JOBS_BUCKETS];
+	sender_job *j = t->hash[ns_str_hash(ref) % SENDER_JOBS_BUCKETS];
 
 	for (; j; j = j->hnext)
-		if (strcmp(j->req.external_id, external_id) == 0)
+		if (strcmp(j->ref, ref) == 0)
 			return j;
 	return NULL;
 }
 
 int sender_jobs_add(sender_jobs *t, sender_job *j, int64_t now_ms)
 {
-	sender_job *act = sender_jobs_active(t, j->req.external_id);
+	sender_job *act = sender_jobs_active(t, j->ref);
 
 	j->first_ms = now_ms;
 	j->due_ms = now_ms;

@@ -1,5 +1,6 @@
 /* jobs.h -- the sender's job table: every `requested` event being worked on, in
- * consumption order, with one active job per externalId and the others queued behind it.
+ * consumption order, with one active job per notification (its reference: tenant and
+ * externalId) and the others queued behind it.
  *
  * A job is one consumed `requested` event. Only the active job of an externalId runs;
  * later requests for the same notification wait in its queue (state SENDER_JOB_WAITING)
@@ -44,10 +45,14 @@ struct sender_job {
 	int attempt;		  /* failed attempts so far (backoff) */
 	int abandoned;		  /* partition gone: free when its callback comes, nothing else */
 	int64_t first_ms, due_ms; /* monotonic: first attempt, next action */
-	int dr_err;		  /* delivery report error (rd_kafka_resp_err_t) */
-	char last_error[160];	  /* the last provider failure, for the failed reason */
-	ns_event req;		  /* the requested event */
-	ns_event out;		  /* the outcome event (dispatched / failed) */
+	double consumed_s, produced_s; /* monotonic seconds: stage timing (metrics) */
+	int started;		       /* its first provider call was made */
+	int dr_err;		       /* delivery report error (rd_kafka_resp_err_t) */
+	char last_error[160];	       /* the last provider failure, for the failed reason */
+	char ref[NS_REF_MAX + 1];      /* "<tenant>:<externalId>": the table's key, the Kafka key
+					  and the id the provider knows (ns_event_ref) */
+	ns_event req;		       /* the requested event */
+	ns_event out;		       /* the outcome event (dispatched / failed) */
 };
 
 typedef struct {
@@ -59,14 +64,14 @@ typedef struct {
 /* An empty table. */
 void sender_jobs_init(sender_jobs *t);
 
-/* Append j (zeroed by the caller but for partition, offset, gen and req) at now_ms, taking
+/* Append j (zeroed by the caller but for partition, offset, gen, ref and req) at now_ms, taking
  * ownership. It becomes the active job of its externalId (SENDER_JOB_READY, due now) when
  * there is none, else waits behind the last one (SENDER_JOB_WAITING). Returns 1 when
  * active, 0 when waiting. */
 int sender_jobs_add(sender_jobs *t, sender_job *j, int64_t now_ms);
 
-/* The active job of external_id, or NULL. */
-sender_job *sender_jobs_active(const sender_jobs *t, const char *external_id);
+/* The active job of the notification ref, or NULL. */
+sender_job *sender_jobs_active(const sender_jobs *t, const char *ref);
 
 /* Remove j and free it. When j was active, the next job of its externalId becomes active
  * (READY, due at now_ms, its first attempt now) and is returned; else NULL. */

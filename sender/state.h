@@ -30,6 +30,9 @@ typedef struct {
 	ns_counter *abandoned;			    /* jobs left to the next owner */
 	ns_gauge *inflight;			    /* jobs in the table */
 	ns_histogram *provider;			    /* provider call duration */
+	/* where a job's time goes: waiting to start, exists(), send, the outcome's ack */
+	ns_histogram *stage_wait, *stage_exists, *stage_send, *stage_ack;
+	ns_histogram *job; /* consumed -> outcome acked */
 } sender_metrics;
 
 struct sender_worker {

@@ -46,6 +46,13 @@ static void metrics_init(sender_metrics *m)
 	m->inflight = ns_metrics_gauge("sender_inflight", NULL, "jobs in progress");
 	m->provider =
 	    ns_metrics_histogram("sender_provider_seconds", NULL, "provider call duration");
+	h = "time a job spends in each stage: waiting to start, exists(), send, outcome ack";
+	m->stage_wait = ns_metrics_histogram("sender_stage_seconds", "stage=\"wait\"", h);
+	m->stage_exists = ns_metrics_histogram("sender_stage_seconds", "stage=\"exists\"", h);
+	m->stage_send = ns_metrics_histogram("sender_stage_seconds", "stage=\"send\"", h);
+	m->stage_ack = ns_metrics_histogram("sender_stage_seconds", "stage=\"ack\"", h);
+	m->job = ns_metrics_histogram("sender_job_seconds", NULL,
+				      "from a request consumed to its outcome acked");
 }
 
 sender_worker *sender_worker_new(const sender_config *cfg, sender_ratelimit *rl)
@@ -118,11 +125,17 @@ static void on_message(sender_worker *w, const rd_kafka_message_t *m)
 		free(j);
 		return;
 	}
+	if (ns_event_ref(j->req.tenant, j->req.external_id, j->ref, sizeof(j->ref)) < 0) {
+		ignore(w, pt, m, "reference too long");
+		free(j);
+		return;
+	}
 	j->owner = w;
 	j->partition = m->partition;
 	j->offset = m->offset;
 	j->gen = pt->gen;
 	j->need_exists = 1; /* the simple rule: always ask before the first send */
+	j->consumed_s = ns_time_mono_s();
 	(void)sender_jobs_add(&w->jobs, j, ns_time_mono_ms());
 	ns_gauge_set(w->m.inflight, w->jobs.count);
 }

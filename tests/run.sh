@@ -35,6 +35,14 @@ echo "run.sh: starting a Kafka broker for the tests" >&2
 bootstrap=$("$top/deploy/kafka/kafka.sh" start "$kdir") || { echo "run.sh: broker failed" >&2; exit 1; }
 "$top/deploy/kafka/kafka.sh" topics "$kdir" >/dev/null 2>&1 || { echo "run.sh: topics failed" >&2; exit 1; }
 
+# Security on, as in production: one API key of tenant "test" with every scope, and the
+# webhook secret the simulator signs with. Tests that need other keys make their own.
+keys="$tmp/api-keys"
+NS_TEST_API_KEY=$("$top/$BUILD/bin/apikey" --tenant test --scopes send,read,read:pii \
+	--id k-test --file "$keys") || { echo "run.sh: apikey failed" >&2; exit 1; }
+export NS_TEST_API_KEY NS_TEST_KEYS_FILE="$keys"
+export NS_TEST_WEBHOOK_SECRET="test-webhook-secret-$RANDOM$RANDOM$RANDOM"
+
 export NS_TEST_BOOTSTRAP=$bootstrap
 export KAFKA_BOOTSTRAP_SERVERS=$bootstrap
 export NS_BIN_DIR="$top/$BUILD/bin"

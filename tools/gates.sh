@@ -18,7 +18,7 @@ cd "$top" || exit 1
 MAX_LINES=${MAX_LINES:-80}
 MAX_CC=${MAX_CC:-20}
 # Folders holding one binary each: the daemons, then the tools.
-UNITS="ingest sender projector query tools/simulator"
+UNITS="ingest sender projector query apikey tools/simulator tools/loadgen"
 fail=0
 
 gate_size() {

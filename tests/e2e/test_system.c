@@ -259,10 +259,19 @@ static json_t *query_statuses(sys_t *s)
 	return out;
 }
 
+/* The simulator's item of the suite tenant's id (the provider knows "<tenant>:<id>"). */
+static json_t *report_item(json_t *report, const char *id)
+{
+	char ref[256];
+
+	snprintf(ref, sizeof(ref), "%s:%s", NT_TENANT, id);
+	return json_object_get(json_object_get(report, "items"), ref);
+}
+
 /* Last status of the path the simulator played for id, or NULL while it has none. */
 static const char *expected_final(json_t *report, const char *id)
 {
-	json_t *item = json_object_get(json_object_get(report, "items"), id);
+	json_t *item = report_item(report, id);
 	json_t *path = json_object_get(item, "path");
 	size_t n = json_array_size(path);
 	return n ? json_string_value(json_array_get(path, n - 1)) : NULL;
@@ -318,7 +327,7 @@ static void assert_sent_once(sys_t *s)
 
 	ck_assert_msg(report != NULL, "no simulator report");
 	for (int i = 0; i < s->nids; i++) {
-		json_t *item = json_object_get(json_object_get(report, "items"), s->ids[i]);
+		json_t *item = report_item(report, s->ids[i]);
 		json_int_t sends = json_integer_value(json_object_get(item, "sends"));
 		if (sends > 1)
 			dup++;

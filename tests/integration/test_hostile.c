@@ -230,6 +230,41 @@ START_TEST(test_slow_headers)
 }
 END_TEST
 
+/* A body that trickles in, a byte at a time, is cut off one request timeout after it began
+ * (2 s here), whatever each read's own timeout: a worker is not held for longer. */
+START_TEST(test_slow_body)
+{
+	char head[512], buf[2048];
+	int fd, closed = 0, status = 0;
+	ssize_t n;
+
+	snprintf(head, sizeof(head),
+		 "POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+		 "Authorization: Bearer %s\r\nContent-Length: 1000\r\n\r\n{",
+		 nt_api_key() ? nt_api_key() : "");
+	fd = nt_raw_open_partial(sys.port[NT_INGEST], head, strlen(head));
+	ck_assert_int_ge(fd, 0);
+	for (int i = 0; i < 40 && !closed; i++) { /* up to 20 s of a byte every 500 ms */
+		usleep(500 * 1000);
+		if (send(fd, " ", 1, MSG_NOSIGNAL) != 1) {
+			closed = 1;
+			break;
+		}
+		while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+			buf[n] = '\0';
+			if (!status && !strncmp(buf, "HTTP/1.", 7))
+				status = (int)strtol(buf + 9, NULL, 10);
+		}
+		if (n == 0)
+			closed = 1;
+	}
+	close(fd);
+	ck_assert_msg(closed, "ingest kept reading a trickling body for 20 s");
+	ck_assert_int_eq(status, 408);
+	assert_alive();
+}
+END_TEST
+
 /* ---- framing and size ---------------------------------------------------------------- */
 
 static const char *const framing[] = {
@@ -256,15 +291,15 @@ END_TEST
 START_TEST(test_body_far_too_large)
 {
 	size_t n = 2u << 20;
-	char *req = malloc(n + 256);
+	char *req = malloc(n + 512);
 	int h;
 	nt_raw_reply r;
 
 	ck_assert_ptr_nonnull(req);
-	h = snprintf(req, 256,
+	h = snprintf(req, 512,
 		     "POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-		     "Content-Length: %zu\r\n\r\n",
-		     n);
+		     "Authorization: Bearer %s\r\nContent-Length: %zu\r\n\r\n",
+		     nt_api_key() ? nt_api_key() : "", n);
 	memset(req + h, ' ', n);
 	/* the whole body goes out before the reply is read, as Python's urllib does */
 	ck_assert_int_eq(nt_raw_request(sys.port[NT_INGEST], req, (size_t)h + n, 20000, &r), 0);
@@ -333,8 +368,8 @@ static int visible(void *arg)
 
 static char *webhook(const char *id, const char *event, const char *ts)
 {
-	return nt_fmt("{\"externalId\":\"%s\",\"event\":\"%s\",\"timestamp\":\"%s\"}", id, event,
-		      ts);
+	return nt_fmt("{\"externalId\":\"%s:%s\",\"event\":\"%s\",\"timestamp\":\"%s\"}", NT_TENANT,
+		      id, event, ts);
 }
 
 START_TEST(test_times)
@@ -452,7 +487,8 @@ START_TEST(test_history_paged)
 		char body[256];
 		snprintf(ts, sizeof(ts), "2025-03-01T12:%02d:%02d.000Z", i / 60, i % 60);
 		snprintf(body, sizeof(body),
-			 "{\"externalId\":\"%s\",\"event\":\"sent\",\"timestamp\":\"%s\"}", id, ts);
+			 "{\"externalId\":\"%s:%s\",\"event\":\"sent\",\"timestamp\":\"%s\"}",
+			 NT_TENANT, id, ts);
 		ck_assert_int_eq(post(NT_INGEST, "/webhooks", body, &resp), 202);
 		free(resp);
 	}
@@ -496,6 +532,7 @@ int main(void)
 	tcase_add_test(tc, test_deep_json);
 	tcase_add_test(tc, test_waits_capped);
 	tcase_add_test(tc, test_slow_headers);
+	tcase_add_test(tc, test_slow_body);
 	tcase_add_loop_test(tc, test_framing, 0, (int)(sizeof(framing) / sizeof(framing[0])));
 	tcase_add_test(tc, test_body_far_too_large);
 	tcase_add_test(tc, test_unreachable_ids_refused);

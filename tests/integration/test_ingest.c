@@ -79,7 +79,7 @@ static void request(int p, const char *method, const char *path, const char *con
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
-	char url[512], ct[256];
+	char url[512], ct[256], auth[256], sig[256];
 
 	memset(r, 0, sizeof(*r));
 	r->status = -1;
@@ -98,6 +98,14 @@ static void request(int p, const char *method, const char *path, const char *con
 		hdrs = curl_slist_append(hdrs, ct);
 	}
 	hdrs = curl_slist_append(hdrs, "Expect:");
+	/* as the suite's producer and the provider would: with the key, signed webhooks */
+	if (nt_api_key()) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", nt_api_key());
+		hdrs = curl_slist_append(hdrs, auth);
+	}
+	if (body && strcmp(path, "/webhooks") == 0 &&
+	    nt_webhook_signature(body, sig, sizeof(sig)) == 0)
+		hdrs = curl_slist_append(hdrs, sig);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	if (body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -195,8 +203,10 @@ static int consume_until(wanted *w, int n, int timeout_ms)
 			continue;
 		if (!m->err && m->key) {
 			for (int i = 0; i < n; i++) {
-				if (w[i].found || strlen(w[i].key) != m->key_len ||
-				    memcmp(w[i].key, m->key, m->key_len))
+				char ref[NS_REF_MAX + 1]; /* the Kafka key: tenant and externalId */
+				snprintf(ref, sizeof(ref), "%s:%s", NT_TENANT, w[i].key);
+				if (w[i].found || strlen(ref) != m->key_len ||
+				    memcmp(ref, m->key, m->key_len))
 					continue;
 				ck_assert_msg(ns_event_decode(m->payload, m->len, &w[i].ev, err,
 							      sizeof(err)) == 0,
@@ -277,6 +287,8 @@ START_TEST(test_notification_lands_on_topic)
 	ck_assert_int_eq(w.ev.type, NS_EV_REQUESTED);
 	ck_assert_int_eq(w.ev.source, NS_SRC_API);
 	ck_assert_str_eq(w.ev.external_id, w.key);
+	ck_assert_str_eq(w.ev.tenant, NT_TENANT); /* the tenant of the key that sent it */
+	ck_assert_str_eq(w.ev.key_id, "k-test");
 	ck_assert_str_eq(w.ev.channel, "sms");
 	ck_assert_str_eq(w.ev.to, "+4915112345678");
 	ck_assert_str_eq(w.ev.body, "hello \xc3\xa9");
@@ -298,7 +310,8 @@ static char *post_webhook(const char *xid, const char *event, const char *ts)
 	json_t *j;
 
 	snprintf(body, sizeof(body),
-		 "{\"externalId\":\"%s\",\"event\":\"%s\",\"timestamp\":\"%s\"}", xid, event, ts);
+		 "{\"externalId\":\"%s:%s\",\"event\":\"%s\",\"timestamp\":\"%s\"}", NT_TENANT, xid,
+		 event, ts);
 	request(port, "POST", "/webhooks", "application/json", body, &r);
 	ck_assert_msg(r.status == 202, "status %ld: %s", r.status, r.body);
 	j = json_of(&r);
@@ -362,8 +375,8 @@ static const struct {
     {"POST", "/notifications", "application/json",
      "{\"externalId\":\"x\",\"channel\":\"sms\",\"to\":\"0151\",\"body\":\"b\"}", 422, "to", NULL},
     {"POST", "/webhooks", "application/json",
-     "{\"externalId\":\"x\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:00:00+0100\"}", 422,
-     "timestamp", NULL},
+     "{\"externalId\":\"test:x\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:00:00+0100\"}",
+     422, "timestamp", NULL},
     {"GET", "/webhooks", NULL, NULL, 405, NULL, "Allow"},
     {"PUT", "/notifications", "application/json", "{}", 405, NULL, "Allow"},
     {"GET", "/nowhere", NULL, NULL, 404, NULL, NULL},
@@ -456,10 +469,10 @@ START_TEST(test_sigterm_exits_zero)
 
 	snprintf(log, sizeof(log), "%s/ingest-term.log", scratch("ingest-term"));
 	child = start_ingest(p2, topic, log);
-	request(
-	    p2, "POST", "/webhooks", "application/json",
-	    "{\"externalId\":\"term-1\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:00:00Z\"}",
-	    &r);
+	request(p2, "POST", "/webhooks", "application/json",
+		"{\"externalId\":\"test:term-1\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:"
+		"00:00Z\"}",
+		&r);
 	ck_assert_int_eq(r.status, 202);
 	free(r.body);
 	status = nt_stop(child, SIGTERM, 20000);

@@ -199,7 +199,8 @@ static void post_webhook(stack *s, const char *id, const char *event, const char
 	long code;
 
 	snprintf(body, sizeof(body),
-		 "{\"externalId\":\"%s\",\"event\":\"%s\",\"timestamp\":\"%s\"}", id, event, ts);
+		 "{\"externalId\":\"%s:%s\",\"event\":\"%s\",\"timestamp\":\"%s\"}", NT_TENANT, id,
+		 event, ts);
 	code = nt_http_json("POST", s->ingest_port, "/webhooks", NULL, body, &ans);
 	ck_assert_msg(code == 202, "POST /webhooks %s: %ld", body, code);
 	if (pos)
@@ -383,11 +384,11 @@ START_TEST(test_refusals_reach_nothing)
 	     "\"body\":\"x\"}",
 	     422, "to"},
 	    {"unknown webhook event", "/webhooks", NULL,
-	     "{\"externalId\":\"bad-8\",\"event\":\"exploded\","
+	     "{\"externalId\":\"test:bad-8\",\"event\":\"exploded\","
 	     "\"timestamp\":\"2025-03-01T12:00:00.000Z\"}",
 	     422, "event"},
 	    {"webhook bad timestamp", "/webhooks", NULL,
-	     "{\"externalId\":\"bad-9\",\"event\":\"sent\",\"timestamp\":\"yesterday\"}", 422,
+	     "{\"externalId\":\"test:bad-9\",\"event\":\"sent\",\"timestamp\":\"yesterday\"}", 422,
 	     "timestamp"},
 	};
 	const char *const ids[] = {"bad-1", "bad-2", "bad-3", "bad-4", "bad-5",
@@ -484,7 +485,7 @@ static void *post_stream(void *arg)
 			 id, i % 2 ? "whatsapp" : "sms", i);
 #define HOOK(buf, ev, sec)                                                                         \
 	snprintf(buf, sizeof(buf),                                                                 \
-		 "{\"externalId\":\"%s\",\"event\":\"" ev "\",\"timestamp\":"                      \
+		 "{\"externalId\":\"test:%s\",\"event\":\"" ev "\",\"timestamp\":"                 \
 		 "\"2025-03-01T12:00:%02d.000Z\"}",                                                \
 		 id, sec)
 		HOOK(r[1], "sent", 20);

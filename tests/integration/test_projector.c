@@ -301,7 +301,7 @@ START_TEST(test_crash_restart_equals_clean_replay)
 
 	da = nt_db_dump(a.db);
 	db = nt_db_dump(b.db);
-	ck_assert_ptr_nonnull(strstr(da, "notification\tr3-449\t"));
+	ck_assert_ptr_nonnull(strstr(da, "notification\t" NT_TENANT "\tr3-449\t"));
 	ck_assert_msg(strcmp(da, db) == 0, "crash-restarted and clean databases differ");
 	free(da);
 	free(db);

@@ -208,7 +208,7 @@ START_TEST(test_rebuild_swaps_while_query_serves)
 	ck_assert_int_eq(get(f.qport, "/notifications/rb-0001/events"), 200);
 	nt_stop_ok(&f.projector, 30000, "live projector", f.plog);
 	live = nt_db_dump(f.db);
-	ck_assert_ptr_nonnull(strstr(live, "notification\trb-0599\t"));
+	ck_assert_ptr_nonnull(strstr(live, "notification\t" NT_TENANT "\trb-0599\t"));
 	old_ino = inode_of(f.db);
 	ck_assert(old_ino != 0);
 

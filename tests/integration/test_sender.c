@@ -150,6 +150,7 @@ static void produce_requests(fixture *f)
 		memset(&ev, 0, sizeof(ev));
 		ev.type = NS_EV_REQUESTED;
 		ev.source = NS_SRC_API;
+		snprintf(ev.tenant, sizeof(ev.tenant), "%s", NT_TENANT);
 		snprintf(ev.external_id, sizeof(ev.external_id), "%s-%d", f->prefix, i);
 		snprintf(ev.channel, sizeof(ev.channel), "%s", i % 2 ? "whatsapp" : "sms");
 		snprintf(ev.to, sizeof(ev.to), "+49151%08u", (unsigned)i % 100000000u);
@@ -158,9 +159,14 @@ static void produce_requests(fixture *f)
 		ns_event_make_id(&ev);
 		buf = ns_event_encode(&ev, &len);
 		ck_assert_ptr_nonnull(buf);
-		ck_assert_int_eq(ns_producer_send(p, f->topic, ev.external_id,
-						  strlen(ev.external_id), buf, len, 10000, &d),
-				 0);
+		{
+			char key[NS_REF_MAX + 1]; /* the notification's reference */
+			int klen = ns_event_ref(ev.tenant, ev.external_id, key, sizeof(key));
+			ck_assert_int_gt(klen, 0);
+			ck_assert_int_eq(
+			    ns_producer_send(p, f->topic, key, (size_t)klen, buf, len, 10000, &d),
+			    0);
+		}
 		free(buf);
 	}
 	ns_producer_destroy(p, 5000);
@@ -217,7 +223,8 @@ static void check_report(fixture *f)
 	items = json_object_get(r, "items");
 	for (i = 0; i < N; i++) {
 		json_t *it;
-		snprintf(id, sizeof(id), "%s-%d", f->prefix, i);
+		/* the provider knows a notification by its reference, tenant and externalId */
+		snprintf(id, sizeof(id), "%s:%s-%d", NT_TENANT, f->prefix, i);
 		it = json_object_get(items, id);
 		ck_assert_msg(it != NULL, "%s never reached the provider", id);
 		ck_assert_msg(json_integer_value(json_object_get(it, "sends")) == 1,

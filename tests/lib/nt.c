@@ -1,5 +1,6 @@
 /* nt.c -- test support: broker, topics, daemons and HTTP for the Check runners. */
 #include "nt.h"
+#include "ns_sign.h"
 #include "ns_kafka.h"
 
 #include <check.h>
@@ -152,6 +153,13 @@ pid_t nt_spawn_args(const char *bin, const char *const *args, const char *const 
 	setenv("QUERY_ADMIN_LISTEN", "127.0.0.1:0", 1);
 	setenv("PROJECTOR_ADMIN_LISTEN", "127.0.0.1:0", 1);
 	setenv("SENDER_ADMIN_LISTEN", "127.0.0.1:0", 1);
+	/* The suite's key file and webhook secret (tests/run.sh makes them), unless given. */
+	if (getenv("NS_TEST_KEYS_FILE"))
+		setenv("API_KEYS_FILE", getenv("NS_TEST_KEYS_FILE"), 1);
+	if (getenv("NS_TEST_WEBHOOK_SECRET")) {
+		setenv("WEBHOOK_SECRET", getenv("NS_TEST_WEBHOOK_SECRET"), 1);
+		setenv("SIM_WEBHOOK_SECRET", getenv("NS_TEST_WEBHOOK_SECRET"), 1);
+	}
 	for (const char *const *e = env; e && *e; e++)
 		putenv((char *)*e);
 	if (logfile) {
@@ -242,31 +250,64 @@ void nt_stop_ok(pid_t *pid, int timeout_ms, const char *what, const char *log)
 	}
 }
 
-long nt_http(const char *method, const char *url, const char *content_type, const char *body,
-	     char **resp)
+int nt_webhook_signature(const char *body, char *line, size_t linelen)
+{
+	const char *secret = getenv("NS_TEST_WEBHOOK_SECRET");
+	int n;
+
+	if (!secret || !secret[0])
+		return -1;
+	n = snprintf(line, linelen, "%s: ", NS_SIGN_HEADER);
+	if (n < 0 || (size_t)n >= linelen)
+		return -1;
+	return ns_sign_value(secret, (int64_t)time(NULL), body, strlen(body), line + n,
+			     linelen - (size_t)n);
+}
+
+/* hdrs with the signature line of body appended (unchanged without a suite secret). */
+static struct curl_slist *sign_webhook(struct curl_slist *hdrs, const char *body)
+{
+	char line[sizeof(NS_SIGN_HEADER) + NS_SIGN_VALUE_LEN + 4];
+
+	if (nt_webhook_signature(body, line, sizeof(line)) != 0)
+		return hdrs;
+	return curl_slist_append(hdrs, line);
+}
+
+long nt_http_req(const nt_req *q, char **resp)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
 	nt_buf b = {calloc(1, 1), 0};
 	long code = -1;
-	char ct[256];
+	char ct[256], auth[256];
 
 	if (!c || !b.buf)
 		goto out;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_URL, q->url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, q->method);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 30000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	if (body) {
-		snprintf(ct, sizeof(ct), "Content-Type: %s",
-			 content_type ? content_type : "application/json");
-		hdrs = curl_slist_append(hdrs, ct);
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	if (q->key && q->key[0]) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", q->key);
+		hdrs = curl_slist_append(hdrs, auth);
 	}
+	for (const char *const *h = q->headers; h && *h; h++)
+		hdrs = curl_slist_append(hdrs, *h);
+	if (q->body) {
+		snprintf(ct, sizeof(ct), "Content-Type: %s",
+			 q->content_type ? q->content_type : "application/json");
+		hdrs = curl_slist_append(hdrs, ct);
+		if (!q->unsigned_webhook && strcmp(q->method, "POST") == 0 &&
+		    strstr(q->url, "/webhooks"))
+			hdrs = sign_webhook(hdrs, q->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, q->body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(q->body));
+	}
+	if (hdrs)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	if (curl_easy_perform(c) == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 out:
@@ -279,6 +320,32 @@ out:
 	if (c)
 		curl_easy_cleanup(c);
 	return code;
+}
+
+long nt_http_as(const char *key, const char *method, const char *url, const char *content_type,
+		const char *body, char **resp)
+{
+	nt_req q = {
+	    .method = method, .url = url, .key = key, .content_type = content_type, .body = body};
+
+	return nt_http_req(&q, resp);
+}
+
+long nt_http(const char *method, const char *url, const char *content_type, const char *body,
+	     char **resp)
+{
+	return nt_http_as(nt_api_key(), method, url, content_type, body, resp);
+}
+
+const char *nt_api_key(void)
+{
+	const char *k = getenv("NS_TEST_API_KEY");
+	return k && k[0] ? k : NULL;
+}
+
+const char *nt_ref(const char *external_id)
+{
+	return nt_fmt("%s:%s", NT_TENANT, external_id);
 }
 
 int nt_eventually(int (*cond)(void *arg), void *arg, int timeout_ms)

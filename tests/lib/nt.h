@@ -2,8 +2,10 @@
  * topics, starting and stopping the daemons, and a small HTTP client.
  *
  * Environment (set by tests/run.sh): NS_TEST_BOOTSTRAP, NS_BIN_DIR, NS_SCHEMAS_DIR,
- * NS_TEST_TMP. Functions abort the test (ck_abort) only where noted; the rest return
- * status codes. */
+ * NS_TEST_TMP, and the security every daemon runs with: NS_TEST_KEYS_FILE (an API key file
+ * with one key of tenant NT_TENANT and every scope), NS_TEST_API_KEY (that key) and
+ * NS_TEST_WEBHOOK_SECRET (what the simulator signs with and ingest checks). Functions abort the
+ * test (ck_abort) only where noted; the rest return status codes. */
 #ifndef NT_H
 #define NT_H
 
@@ -60,9 +62,43 @@ int nt_stop(pid_t pid, int sig, int timeout_ms);
  * with status 0, prints log and aborts the test naming what. */
 void nt_stop_ok(pid_t *pid, int timeout_ms, const char *what, const char *log);
 
-/* One HTTP request with libcurl. body may be NULL. *resp (may be NULL) receives the
- * malloc'd response body (caller frees). Returns the status code, or -1 on a transport
- * error. content_type NULL means application/json when a body is given. */
+/* The tenant of the suite's API key (tests/run.sh provisions it with every scope). */
+#define NT_TENANT "test"
+
+/* The suite's API key ("<id>.<secret>", NS_TEST_API_KEY), or NULL when there is none. */
+const char *nt_api_key(void);
+
+/* The reference of the suite tenant's notification external_id, "test:<id>": its Kafka
+ * key, the id the provider knows, and what a webhook names. Kept for the process (like
+ * nt_fmt: not for loops of thousands). */
+const char *nt_ref(const char *external_id);
+
+/* One HTTP request with libcurl, sending `Authorization: Bearer <key>` when key is not
+ * NULL, and a POST to a .../webhooks URL signed with NS_TEST_WEBHOOK_SECRET (as the
+ * provider signs). body may be NULL. *resp (may be NULL) receives the malloc'd response
+ * body (caller frees). Returns the status code, or -1 on a transport error. content_type
+ * NULL means application/json when a body is given. */
+long nt_http_as(const char *key, const char *method, const char *url, const char *content_type,
+		const char *body, char **resp);
+
+/* The header line "X-Nstatus-Signature: t=..,v1=.." signing body now with the suite's
+ * webhook secret, into line. Returns 0, or -1 without a secret (or room). */
+int nt_webhook_signature(const char *body, char *line, size_t linelen);
+
+/* Everything about one request, for nt_http_req. */
+typedef struct {
+	const char *method, *url;
+	const char *key;	    /* API key to send, or NULL */
+	const char *content_type;   /* NULL: application/json (with a body) */
+	const char *body;	    /* NULL: none */
+	const char *const *headers; /* extra "Name: value" lines, NULL-terminated, or NULL */
+	int unsigned_webhook;	    /* do not sign a POST to /webhooks */
+} nt_req;
+
+/* The request q; returns and fills *resp as nt_http_as does. */
+long nt_http_req(const nt_req *q, char **resp);
+
+/* nt_http_as with the suite's key (nt_api_key). */
 long nt_http(const char *method, const char *url, const char *content_type, const char *body,
 	     char **resp);
 

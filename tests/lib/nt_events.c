@@ -19,6 +19,8 @@ void nt_ev_requested(ns_event *ev, const char *id, const char *channel, const ch
 {
 	*ev = (ns_event){
 	    .type = NS_EV_REQUESTED, .source = NS_SRC_API, .occurred_at = t, .received_at = t};
+	snprintf(ev->tenant, sizeof(ev->tenant), "%s", NT_TENANT);
+	snprintf(ev->tenant, sizeof(ev->tenant), "%s", NT_TENANT);
 	snprintf(ev->external_id, sizeof(ev->external_id), "%s", id);
 	snprintf(ev->channel, sizeof(ev->channel), "%s", channel);
 	snprintf(ev->to, sizeof(ev->to), "+4915112345678");
@@ -29,6 +31,8 @@ void nt_ev_dispatched(ns_event *ev, const char *id, const char *provider_id, int
 {
 	*ev = (ns_event){
 	    .type = NS_EV_DISPATCHED, .source = NS_SRC_SENDER, .occurred_at = t, .received_at = t};
+	snprintf(ev->tenant, sizeof(ev->tenant), "%s", NT_TENANT);
+	snprintf(ev->tenant, sizeof(ev->tenant), "%s", NT_TENANT);
 	snprintf(ev->external_id, sizeof(ev->external_id), "%s", id);
 	snprintf(ev->channel, sizeof(ev->channel), "sms");
 	snprintf(ev->status, sizeof(ev->status), "processing");
@@ -42,6 +46,8 @@ void nt_ev_status(ns_event *ev, const char *id, const char *status, int64_t occu
 			 .source = NS_SRC_PROVIDER,
 			 .occurred_at = occurred,
 			 .received_at = received};
+	snprintf(ev->tenant, sizeof(ev->tenant), "%s", NT_TENANT);
+	snprintf(ev->tenant, sizeof(ev->tenant), "%s", NT_TENANT);
 	snprintf(ev->external_id, sizeof(ev->external_id), "%s", id);
 	snprintf(ev->status, sizeof(ev->status), "%s", status);
 }
@@ -108,8 +114,10 @@ void nt_produce_raw(const char *topic, const char *key, const char *value)
 
 void nt_produce_event(const char *topic, ns_event *ev)
 {
-	char *v = nt_ev_encode(ev);
-	nt_produce_raw(topic, ev->external_id, v);
+	char *v = nt_ev_encode(ev), key[NS_REF_MAX + 1];
+
+	ck_assert_int_ge(ns_event_ref(ev->tenant, ev->external_id, key, sizeof(key)), 0);
+	nt_produce_raw(topic, key, v);
 	free(v);
 }
 

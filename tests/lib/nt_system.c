@@ -108,6 +108,10 @@ void nt_system_start(nt_system *s, nt_daemon d)
 	ck_assert_msg(s->pid[d] > 0, "%s: spawn failed", names[d]);
 	if (nt_wait_http(s->admin[d], ready, 30000) != 0) {
 		nt_dump_log(nt_system_log(s, d));
+		/* an abort in an unchecked fixture skips its teardown: leave nothing running */
+		for (int i = 0; i < NT_DAEMONS; i++)
+			if (s->pid[i] > 0)
+				nt_stop(s->pid[i], SIGKILL, 5000);
 		ck_abort_msg("%s not up on port %d", names[d], s->admin[d]);
 	}
 }

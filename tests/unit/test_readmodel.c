@@ -129,9 +129,12 @@ START_TEST(test_version_mismatch_refused)
 		int create;
 		int version; /* what the error must name */
 	} cases[] = {
-	    {"PRAGMA user_version = 1", 1, 1}, /* the first version: rebuild */
-	    {"PRAGMA user_version = 3", 1, 3},	 {"PRAGMA user_version = 0", 1, 0},
-	    {"PRAGMA user_version = 99", 1, 99}, {"CREATE TABLE something_else (x INTEGER)", 0, 0},
+	    {"PRAGMA user_version = 1", 1, 1}, /* an older version: rebuild */
+	    {"PRAGMA user_version = 2", 1, 2},
+	    {"PRAGMA user_version = 4", 1, 4},
+	    {"PRAGMA user_version = 0", 1, 0},
+	    {"PRAGMA user_version = 99", 1, 99},
+	    {"CREATE TABLE something_else (x INTEGER)", 0, 0},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -15,6 +15,7 @@ static sender_job *job(const char *id, int32_t partition, int64_t offset)
 
 	ck_assert_ptr_nonnull(j);
 	snprintf(j->req.external_id, sizeof(j->req.external_id), "%s", id);
+	snprintf(j->ref, sizeof(j->ref), "%s", id);
 	j->partition = partition;
 	j->offset = offset;
 	return j;
@@ -56,6 +57,23 @@ START_TEST(test_one_active_per_id)
 	sender_jobs_free(&t);
 	ck_assert_int_eq(t.count, 0);
 	ck_assert_ptr_null(t.head);
+}
+END_TEST
+
+/* The same externalId of two tenants: two notifications, each with its own active job. */
+START_TEST(test_tenants_apart)
+{
+	sender_jobs t;
+	sender_job *a = job("n-1", 0, 1), *b = job("n-1", 0, 2);
+
+	snprintf(a->ref, sizeof(a->ref), "acme:n-1");
+	snprintf(b->ref, sizeof(b->ref), "globex:n-1");
+	sender_jobs_init(&t);
+	ck_assert_int_eq(sender_jobs_add(&t, a, 0), 1);
+	ck_assert_int_eq(sender_jobs_add(&t, b, 0), 1);
+	ck_assert_ptr_eq(sender_jobs_active(&t, "acme:n-1"), a);
+	ck_assert_ptr_eq(sender_jobs_active(&t, "globex:n-1"), b);
+	sender_jobs_free(&t);
 }
 END_TEST
 
@@ -107,6 +125,7 @@ int main(void)
 
 	tcase_add_test(tc, test_one_active_per_id);
 	tcase_add_test(tc, test_forget_partition);
+	tcase_add_test(tc, test_tenants_apart);
 	suite_add_tcase(s, tc);
 	return nt_run_suite(s);
 }

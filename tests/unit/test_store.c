@@ -147,16 +147,16 @@ START_TEST(test_fold_sequence)
 		ck_assert_msg(out[i].outcome == want[i], "message %zu: %s, want %s", i,
 			      ns_outcome_name(out[i].outcome), ns_outcome_name(want[i]));
 	}
-	ck_assert_int_eq(proj_store_load_state(s, "n1", &st), 1);
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st), 1);
 	ck_assert_str_eq(st.status, "delivered");
 	ck_assert_str_eq(st.channel, "sms");
 	ck_assert_str_eq(st.body, "hello");
 	ck_assert_str_eq(st.provider_id, "prov-1");
 	ck_assert_int_eq(st.events, 7);
 	ck_assert_int_eq(st.created_at, T0);
-	ck_assert_int_eq(proj_store_load_state(s, "n2", &st), 1);
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n2", &st), 1);
 	ck_assert_str_eq(st.status, "queued");
-	ck_assert_int_eq(proj_store_load_state(s, "nope", &st), 0);
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "nope", &st), 0);
 	ck_assert_int_eq(stored_offset(s, 0), 7);
 	ck_assert_int_eq(stored_offset(s, 1), 1);
 	ck_assert_int_eq(stored_offset(s, 2), -1);
@@ -193,7 +193,7 @@ START_TEST(test_redelivery_skipped)
 	ck_assert_int_eq(out[2].result, PROJ_MSG_FOLDED);
 	ck_assert_int_eq(out[2].outcome, NS_OUT_APPLIED);
 	ck_assert_int_eq(stored_offset(s, 0), 3);
-	ck_assert_int_eq(proj_store_load_state(s, "n1", &st), 1);
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st), 1);
 	ck_assert_str_eq(st.status, "sent");
 	ck_assert_int_eq(st.events, 3);
 	history(db_path, "n1", hist, sizeof(hist));
@@ -221,7 +221,7 @@ START_TEST(test_duplicate_within_batch)
 	ck_assert_msg(s != NULL, "%s", err);
 	ck_assert_int_eq(apply(s, tm, 3, out, NULL, NULL), 0);
 	ck_assert_int_eq(out[2].outcome, NS_OUT_DUPLICATE);
-	ck_assert_int_eq(proj_store_load_state(s, "n1", &st), 1);
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st), 1);
 	ck_assert_int_eq(st.events, 3);
 	ck_assert_int_eq(stored_offset(s, 3), 13);
 	proj_store_close(s);
@@ -264,7 +264,7 @@ START_TEST(test_undecodable_to_dlq)
 	ck_assert_int_eq(apply(s, tm, 3, out, probe_dlq, &probe), -1);
 	ck_assert_int_eq(probe.calls, 1);
 	ck_assert_int_eq(stored_offset(s, 0), -1);
-	ck_assert_int_eq(proj_store_load_state(s, "n1", &st), 0);
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st), 0);
 
 	probe = (dlq_probe){.fail = 0};
 	ck_assert_int_eq(apply(s, tm, 3, out, probe_dlq, &probe), 0);
@@ -275,7 +275,7 @@ START_TEST(test_undecodable_to_dlq)
 	ck_assert_str_eq(out[1].reason, probe.reason);
 	ck_assert_int_eq(out[2].result, PROJ_MSG_FOLDED);
 	ck_assert_int_eq(stored_offset(s, 0), 3);
-	ck_assert_int_eq(proj_store_load_state(s, "n1", &st), 1);
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st), 1);
 	ck_assert_str_eq(st.status, "sent");
 	ck_assert_int_eq(st.events, 2);
 	proj_store_close(s);
@@ -321,7 +321,7 @@ START_TEST(test_dump_batch_independent)
 	}
 	d1 = nt_db_dump(db_path);
 	d2 = nt_db_dump(path2);
-	ck_assert_ptr_nonnull(strstr(d1, "notification\tn7\tsms\tdelivered"));
+	ck_assert_ptr_nonnull(strstr(d1, "notification\ttest\tn7\tsms\tdelivered"));
 	ck_assert_ptr_nonnull(strstr(d1, "body\\twith\\ttabs\\n"));
 	ck_assert_str_eq(d1, d2);
 	free(d1);

@@ -41,7 +41,7 @@ typedef struct {
 } vcase;
 
 #define N_OK "\"externalId\":\"n-1\",\"channel\":\"sms\",\"to\":\"+4915112345678\""
-#define W_OK "\"externalId\":\"n-1\",\"event\":\"delivered\""
+#define W_OK "\"externalId\":\"t:n-1\",\"event\":\"delivered\""
 
 static const vcase cases[] = {
     /* accepted */
@@ -55,8 +55,9 @@ static const vcase cases[] = {
      0, NULL},
     {HOOK, "{" W_OK ",\"timestamp\":\"2025-03-01T12:00:00.000Z\"}", 0, NULL},
     {HOOK, "{" W_OK ",\"timestamp\":\"2025-03-01T12:00:00Z\"}", 0, NULL},
-    {HOOK, "{\"externalId\":\"n-1\",\"event\":\"viewed\",\"timestamp\":\"2024-02-29T23:59:59.5Z\"}",
-     0, NULL},
+    {HOOK,
+     "{\"externalId\":\"t:n-1\",\"event\":\"viewed\",\"timestamp\":\"2024-02-29T23:59:59.5Z\"}", 0,
+     NULL},
     /* malformed: 400, no field */
     {NOTIF, "{" N_OK ",\"body\":\"hello\"", 400, ""},
     {NOTIF, "", 400, ""},
@@ -76,7 +77,7 @@ static const vcase cases[] = {
     {NOTIF, "{\"externalId\":\"n\",\"channel\":\"sms\",\"body\":\"x\"}", 422, "to"},
     {NOTIF, "{}", 422, "externalId"},
     {HOOK, "{" W_OK "}", 422, "timestamp"},
-    {HOOK, "{\"externalId\":\"n\",\"timestamp\":\"2025-03-01T12:00:00Z\"}", 422, "event"},
+    {HOOK, "{\"externalId\":\"t:n\",\"timestamp\":\"2025-03-01T12:00:00Z\"}", 422, "event"},
     /* wrong JSON types */
     {NOTIF, "{" N_OK ",\"body\":5}", 422, "body"},
     {NOTIF, "{\"externalId\":42,\"channel\":\"sms\",\"to\":\"+4915112345678\",\"body\":\"x\"}", 422,
@@ -87,7 +88,7 @@ static const vcase cases[] = {
      "to"},
     {NOTIF, "{" N_OK ",\"body\":null}", 422, "body"},
     {HOOK, "{" W_OK ",\"timestamp\":1740830400000}", 422, "timestamp"},
-    {HOOK, "{\"externalId\":\"n\",\"event\":true,\"timestamp\":\"2025-03-01T12:00:00Z\"}", 422,
+    {HOOK, "{\"externalId\":\"t:n\",\"event\":true,\"timestamp\":\"2025-03-01T12:00:00Z\"}", 422,
      "event"},
     /* bad channel */
     {NOTIF, "{\"externalId\":\"n\",\"channel\":\"email\",\"to\":\"+4915112345678\",\"body\":\"x\"}",
@@ -128,18 +129,30 @@ static const vcase cases[] = {
     {NOTIF, XID("~!"), 422, "externalId"},
     {NOTIF, XID("."), 422, "externalId"},
     {NOTIF, XID(".."), 422, "externalId"},
-    {HOOK, "{\"externalId\":\"a/b\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:00:00Z\"}",
+    {HOOK, "{\"externalId\":\"t:a/b\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:00:00Z\"}",
      422, "externalId"},
+    /* a webhook names a reference <tenant>:<externalId> */
+    {HOOK, "{\"externalId\":\"n-1\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:00:00Z\"}",
+     422, "externalId"},
+    {HOOK, "{\"externalId\":\":n-1\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:00:00Z\"}",
+     422, "externalId"},
+    {HOOK, "{\"externalId\":\"T:n-1\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:00:00Z\"}",
+     422, "externalId"},
+    {HOOK, "{\"externalId\":\"t:\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:00:00Z\"}", 422,
+     "externalId"},
+    {HOOK,
+     "{\"externalId\":\"acme:order:7\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:00:00Z\"}",
+     0, NULL},
     {HOOK, "{\"externalId\":\"\",\"event\":\"sent\",\"timestamp\":\"2025-03-01T12:00:00Z\"}", 422,
      "externalId"},
 /* webhook event */
-#define EV(v) "{\"externalId\":\"n\",\"event\":\"" v "\",\"timestamp\":\"2025-03-01T12:00:00Z\"}"
+#define EV(v) "{\"externalId\":\"t:n\",\"event\":\"" v "\",\"timestamp\":\"2025-03-01T12:00:00Z\"}"
     {HOOK, EV("bounced"), 422, "event"},
     {HOOK, EV(""), 422, "event"},
     {HOOK, EV("Delivered"), 422, "event"},
     {HOOK, EV("delivered "), 422, "event"},
 /* timestamps */
-#define TS(v) "{\"externalId\":\"n\",\"event\":\"sent\",\"timestamp\":\"" v "\"}"
+#define TS(v) "{\"externalId\":\"t:n\",\"event\":\"sent\",\"timestamp\":\"" v "\"}"
     {HOOK, TS("2025-03-01T12:00:00.000+01:00"), 0, ""}, /* RFC 3339 offsets accepted */
     {HOOK, TS("2025-03-01T12:00:00.000+00:00"), 0, ""},
     {HOOK, TS("2025-03-01T12:00:00.000-05:30"), 0, ""},
@@ -215,10 +228,11 @@ START_TEST(test_webhook_fills_event)
 	ingest_problem p;
 	ns_event ev;
 	int64_t want = 0;
-	json_t *root = parse_ok("{\"externalId\":\"notif-123\",\"event\":\"delivered\","
+	json_t *root = parse_ok("{\"externalId\":\"acme:notif-123\",\"event\":\"delivered\","
 				"\"timestamp\":\"2025-03-01T12:00:00.250Z\"}");
 
 	ck_assert_int_eq(ingest_validate_webhook(chs, root, &ev, &p), 0);
+	ck_assert_str_eq(ev.tenant, "acme");
 	json_decref(root);
 	ck_assert_int_eq(ns_time_parse("2025-03-01T12:00:00.250Z", &want), 0);
 	ck_assert_int_eq(ev.type, NS_EV_STATUS);

@@ -115,7 +115,7 @@ static int handle_send(sim_api *a, struct mg_connection *conn)
 	to = json_string_value(json_object_get(j, "to"));
 	text = json_string_value(json_object_get(j, "body"));
 	ext = json_string_value(json_object_get(j, "externalId"));
-	if (!ch || !to || !text || !ext || !ext[0] || strlen(ext) > 128) {
+	if (!ch || !to || !text || !ext || !ext[0] || strlen(ext) > NS_REF_MAX) {
 		rc = ns_http_send_problem(conn, 400, "Bad Request",
 					  "channel, to, body and externalId are required", NULL);
 		goto out;

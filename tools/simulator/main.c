@@ -15,7 +15,7 @@
 #include <curl/curl.h>
 #include <stdio.h>
 
-static const char *listen_addr, *webhook, *schemas_dir;
+static const char *listen_addr, *webhook, *schemas_dir, *secret;
 static long seed, dmin, dmax, rej, dup, reo, window, base, hold, threads, workers, send_delay;
 
 static const ns_opt opts[] = {
@@ -23,6 +23,8 @@ static const ns_opt opts[] = {
     NS_OPT_SCHEMAS_DIR(&schemas_dir),
     {"SIM_WEBHOOK_URL", "webhook-url", NS_OPT_STR, "http://127.0.0.1:8080/webhooks", 0, 0,
      "where status webhooks are posted", &webhook},
+    {"SIM_WEBHOOK_SECRET", "webhook-secret", NS_OPT_STR, NULL, 0, 0,
+     "sign every webhook with this secret (X-Nstatus-Signature); unset: unsigned", &secret},
     {"SIM_SEED", "seed", NS_OPT_INT, "0", 0, 2147483647L, "random seed (0: from the clock)", &seed},
     {"SIM_DELAY_MIN_MS", "delay-min-ms", NS_OPT_INT, "50", 0, 86400000,
      "least delay between two statuses", &dmin},
@@ -101,7 +103,8 @@ int main(int argc, char **argv)
 	store = sim_store_new();
 	if (!store)
 		goto out;
-	hooks = sim_hooks_start(webhook, (int)workers, window, base, store, err, sizeof(err));
+	hooks =
+	    sim_hooks_start(webhook, secret, (int)workers, window, base, store, err, sizeof(err));
 	if (!hooks) {
 		NS_ERROR("sim.start", "err=\"%s\"", err);
 		goto out;

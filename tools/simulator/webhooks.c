@@ -4,6 +4,7 @@
 #include "webhooks.h"
 #include "ns_backoff.h"
 #include "ns_log.h"
+#include "ns_sign.h"
 #include "ns_time.h"
 
 #include <curl/curl.h>
@@ -36,6 +37,7 @@ struct sim_hooks {
 	hook *heap;
 	size_t n, cap;
 	char url[512];
+	const char *secret; /* signs every webhook (ns_sign); NULL: unsigned */
 	int64_t window_ms;
 	ns_backoff retry; /* the ceiling doubles from SIM_RETRY_BASE_MS up to a minute */
 	sim_store *store;
@@ -98,15 +100,22 @@ static size_t discard(char *p, size_t s, size_t n, void *u)
 }
 
 /* Post one webhook; returns the HTTP status or 0 on a transport error. */
-static long post(CURL *c, const char *url, const hook *k)
+static long post(CURL *c, const char *url, const char *secret, const hook *k)
 {
-	char ts[NS_TIME_ISO_LEN];
+	char ts[NS_TIME_ISO_LEN], sig[sizeof(NS_SIGN_HEADER) + NS_SIGN_VALUE_LEN + 4];
 	json_t *j = json_pack("{s:s, s:s, s:s}", "externalId", k->external_id, "event", k->event,
 			      "timestamp", ns_time_format(k->ts_ms, ts));
 	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	long status = 0;
 
+	/* signed as the provider signs: over the exact bytes posted, at the time of posting */
+	if (body && hdr && secret && secret[0]) {
+		size_t n = (size_t)snprintf(sig, sizeof(sig), "%s: ", NS_SIGN_HEADER);
+		if (ns_sign_value(secret, ns_time_now_ms() / 1000, body, strlen(body), sig + n,
+				  sizeof(sig) - n) == 0)
+			hdr = curl_slist_append(hdr, sig);
+	}
 	if (body && hdr) {
 		curl_easy_setopt(c, CURLOPT_URL, url);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
@@ -149,7 +158,7 @@ static void *run(void *arg)
 		}
 		k = heap_pop(h);
 		pthread_mutex_unlock(&h->lock);
-		status = c ? post(c, h->url, &k) : 0;
+		status = c ? post(c, h->url, h->secret, &k) : 0;
 		now = ns_time_now_ms();
 		pthread_mutex_lock(&h->lock);
 		if (status >= 200 && status < 300) {
@@ -174,8 +183,9 @@ static void *run(void *arg)
 	return NULL;
 }
 
-sim_hooks *sim_hooks_start(const char *url, int workers, int64_t retry_window_ms,
-			   int64_t retry_base_ms, sim_store *store, char *err, size_t errlen)
+sim_hooks *sim_hooks_start(const char *url, const char *secret, int workers,
+			   int64_t retry_window_ms, int64_t retry_base_ms, sim_store *store,
+			   char *err, size_t errlen)
 {
 	sim_hooks *h = calloc(1, sizeof(*h));
 
@@ -184,6 +194,7 @@ sim_hooks *sim_hooks_start(const char *url, int workers, int64_t retry_window_ms
 		return NULL;
 	}
 	snprintf(h->url, sizeof(h->url), "%s", url);
+	h->secret = secret;
 	h->window_ms = retry_window_ms;
 	h->retry = (ns_backoff){.base_ms = retry_base_ms > 0 ? retry_base_ms : 1,
 				.cap_ms = BACKOFF_CAP_MS};

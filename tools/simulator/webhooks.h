@@ -3,7 +3,8 @@
  * {externalId,event,timestamp} to the webhook URL with libcurl; a non-2xx or transport
  * error reschedules with exponential backoff (ns_backoff: base, doubling, capped at 60 s)
  * until the retry window since the first attempt has passed. A 2xx is recorded in the
- * store. */
+ * store. Each attempt is signed anew (SIM_WEBHOOK_SECRET), so retries carry a fresh
+ * timestamp, as a real provider's do. */
 #ifndef SIM_WEBHOOKS_H
 #define SIM_WEBHOOKS_H
 
@@ -13,10 +14,12 @@
 
 typedef struct sim_hooks sim_hooks;
 
-/* Start `workers` delivery threads (1..64). url: the webhook URL; the store is borrowed.
- * Returns NULL with err. */
-sim_hooks *sim_hooks_start(const char *url, int workers, int64_t retry_window_ms,
-			   int64_t retry_base_ms, sim_store *store, char *err, size_t errlen);
+/* Start `workers` delivery threads (1..64). url: the webhook URL; secret (NULL: none)
+ * signs every webhook as the provider does (ns_sign.h), and must outlive the dispatcher;
+ * the store is borrowed. Returns NULL with err. */
+sim_hooks *sim_hooks_start(const char *url, const char *secret, int workers,
+			   int64_t retry_window_ms, int64_t retry_base_ms, sim_store *store,
+			   char *err, size_t errlen);
 
 /* Queue one webhook, first posted at due_ms (wall clock). Thread-safe. Returns 0 or -1
  * when out of memory. */

@@ -1,0 +1,37 @@
+# query.sh -- GET by externalId on a read model of NOTIFS notifications against GET
+# /healthz on the same server (sourced by bench/run.sh). The database gets its schema from
+# the projector (ns_readmodel) and its rows from one SQL statement.
+
+qdb="$tmp/query.db"
+topic="bench.query"
+"$top/deploy/kafka/kafka.sh" create "$tmp/kafka" "$topic" 1 2>/dev/null
+pport=$(free_port)
+start projector "$tmp/projector-q.log" STATUS_TOPIC=$topic PROJECTOR_DB="$qdb" \
+	PROJECTOR_ADMIN_LISTEN="127.0.0.1:$pport" PROJECTOR_GROUP=bench-q
+p=$last_pid
+wait_http "http://127.0.0.1:$pport/healthz" || exit 1
+for _ in $(seq 1 200); do
+	[ "$(sqlite3 "$qdb" "SELECT count(*) FROM sqlite_master" 2>/dev/null || echo 0)" -gt 0 ] && break
+	sleep 0.05
+done
+kill -TERM "$p" && wait "$p" 2>/dev/null
+sqlite3 "$qdb" "PRAGMA journal_mode=WAL;
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $NOTIFS - 1)
+INSERT INTO notifications SELECT 'bench', 'q-' || i, 'sms', 'delivered', '+4915112345678',
+  'hello', printf('%032x', i), 'p-' || i, '', 1740830400000, 1740830400000, 4, 0, i FROM n;" \
+	>/dev/null || exit 1
+qport=$(free_port)
+start query "$tmp/query.log" QUERY_DB="$qdb" QUERY_LISTEN="127.0.0.1:$qport" \
+	QUERY_ADMIN_LISTEN="127.0.0.1:$(free_port)"
+q=$last_pid
+wait_http "http://127.0.0.1:$qport/readyz" || exit 1
+wrk -t2 -c"$CONNS" -d1s "http://127.0.0.1:$qport/healthz" >/dev/null 2>&1
+wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$qport/healthz" >"$tmp/qbase.txt" 2>&1
+BENCH_IDS=$NOTIFS wrk -t2 -c"$CONNS" -d"${SECS}s" -s "$top/bench/get_notification.lua" \
+	"http://127.0.0.1:$qport" >"$tmp/qget.txt" 2>&1
+qbase=$(rps "$tmp/qbase.txt")
+qget=$(rps "$tmp/qget.txt")
+qerr=$(awk '/^non-2xx/ {print $NF}' "$tmp/qget.txt")
+row "query: GET /notifications/{id}, ${NOTIFS} notifications (req/s, non-2xx ${qerr:-0})" \
+	"$qget" "$qbase (GET /healthz)" "$(ratio "$qget" "$qbase")" ">= 0.8"
+kill -TERM "$q" && wait "$q" 2>/dev/null
