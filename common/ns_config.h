@@ -64,6 +64,11 @@ typedef struct {
 		"SCHEMAS_DIR", "schemas-dir", NS_OPT_STR, "schemas/channels", 0, 0,                \
 		    "folder of channel definitions (*.json)", (dst)                                \
 	}
+#define NS_OPT_CHANGELOG_TOPIC(dst)                                                                \
+	{                                                                                          \
+		"CHANGELOG_TOPIC", "changelog-topic", NS_OPT_STR, "notification.status", 0, 0,     \
+		    "the changelog topic: every applied change, compacted", (dst)                  \
+	}
 #define NS_OPT_DLQ_TOPIC(dst)                                                                      \
 	{                                                                                          \
 		"DLQ_TOPIC", "dlq-topic", NS_OPT_STR, "", 0, 0,                                    \

@@ -145,6 +145,8 @@ char *ns_event_encode(const ns_event *ev, size_t *len)
 	case NS_EV_REQUESTED:
 		rc |= set_str(data, "to", ev->to);
 		rc |= set_str(data, "body", ev->body);
+		if (ev->callback_url[0])
+			rc |= set_str(data, "callbackUrl", ev->callback_url);
 		break;
 	case NS_EV_DISPATCHED:
 		rc |= set_str(data, "status", ev->status);
@@ -188,7 +190,7 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-enum form { F_ANY, F_NAME, F_HEX_ID, F_TEXT, F_ADDRESS };
+enum form { F_ANY, F_NAME, F_HEX_ID, F_TEXT, F_ADDRESS, F_URL };
 
 /* Check a string against a form (ns_check.h); `text` forms only refuse ASCII control
  * characters; an address is E.164 or else an email address. */
@@ -205,6 +207,8 @@ static int form_ok(const char *s, size_t n, enum form f)
 		return ns_check_text(s, n);
 	case F_ADDRESS:
 		return n > 0 && s[0] == '+' ? ns_check_e164(s, n) : ns_check_email(s, n);
+	case F_URL:
+		return ns_url_parse(s, n, NULL, NULL, 0) == 0;
 	}
 	return 0;
 }
@@ -256,8 +260,9 @@ static int lookup(const char *s, const char *const *names, int n)
 
 /* Data members per type: allowed[type] lists the members of that type; a member of any
  * type's list that is not in the event's own list is refused. */
-static const char *const data_keys[] = {"to", "body", "status", "providerId", "reason", "code"};
-static const char *const data_allowed[4] = {"to body", "status providerId", "status reason code",
+static const char *const data_keys[] = {"to",	  "body",	"callbackUrl", "status",
+					"providerId", "reason", "code"};
+static const char *const data_allowed[4] = {"to body callbackUrl", "status providerId", "status reason code",
 					    "status"};
 
 static int data_member_ok(ns_event_type t, const char *key)
@@ -292,6 +297,10 @@ static int decode_data(json_t *data, ns_event *ev, char *err, size_t errlen)
 	case NS_EV_REQUESTED:
 		if (get_str(data, "data.", "to", ev->to, NS_TO_MAX, 1, F_ADDRESS, err, errlen) ||
 		    get_str(data, "data.", "body", ev->body, NS_BODY_MAX, 1, F_ANY, err, errlen))
+			return -1;
+		if (json_object_get(data, "callbackUrl") &&
+		    get_str(data, "data.", "callbackUrl", ev->callback_url, NS_URL_MAX, 1, F_URL,
+			    err, errlen))
 			return -1;
 		ev->status[0] = '\0'; /* claims the channel's initial status (ns_fold) */
 		return 0;

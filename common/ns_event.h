@@ -12,8 +12,9 @@
  * optional (never the secret).
  *
  * data by type:
- *   requested:  {"to":"+4915...","body":"..."}  (claims the channel's initial status;
- *               "to" is E.164 or an email address, as the channel's address kind says)
+ *   requested:  {"to":"+4915...","body":"...","callbackUrl":"https://..."}  (claims the
+ *               channel's initial status; "to" is E.164 or an email address, as the
+ *               channel's address kind says; callbackUrl optional, ns_url_parse's form)
  *   dispatched: {"status":"processing","providerId":"..."}     (provider took it)
  *   failed:     {"status":"failed","reason":"...","code":422}  (code optional)
  *   status:     {"status":"delivered"}                         (provider webhook)
@@ -31,6 +32,7 @@
 #define NS_EVENT_H
 
 #include "ns_channel.h"
+#include "ns_url.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -75,6 +77,7 @@ typedef struct {
 					   channel's initial status) */
 	char to[NS_TO_MAX + 1];		/* requested */
 	char body[NS_BODY_MAX + 1];	/* requested */
+	char callback_url[NS_URL_MAX + 1]; /* requested: "" when none */
 	char provider_id[NS_PROVIDER_ID_MAX + 1]; /* dispatched */
 	char reason[NS_REASON_MAX + 1];		  /* failed */
 	int code;				  /* failed: HTTP status from provider, or 0 */

@@ -72,6 +72,7 @@ static ns_outcome fold_requested(const ns_channels *set, ns_state *st, const ns_
 	copy(st->channel, ev->channel, NS_STATUS_MAX);
 	copy(st->to, ev->to, NS_TO_MAX);
 	copy(st->body, ev->body, NS_BODY_MAX);
+	copy(st->callback_url, ev->callback_url, NS_URL_MAX);
 	copy(st->request_id, ev->id, NS_EVENT_ID_LEN);
 	st->created_at = ev->occurred_at;
 	if (ev->occurred_at > st->updated_at)

@@ -18,7 +18,7 @@
  *     changes;
  *   - requested: unknown channel -> invalid; after a requested: same id or same
  *     (channel, to, body) -> duplicate, else conflict; first one -> applied, fills channel,
- *     to, body, request_id, created_at; status becomes the initial one when none yet, or
+ *     to, body, callback_url, request_id, created_at; status becomes the initial one when none yet, or
  *     stays (the detail says so when the initial status does not reach it);
  *   - dispatched/failed/status: a dispatched's providerId is merged first, whatever the
  *     outcome (the first non-empty one is kept); S unknown (to the notification's channel,
@@ -57,6 +57,7 @@ typedef struct {
 	char status[NS_STATUS_MAX + 1];
 	char to[NS_TO_MAX + 1];
 	char body[NS_BODY_MAX + 1];
+	char callback_url[NS_URL_MAX + 1]; /* the requested's callbackUrl, "" when none */
 	char request_id[NS_EVENT_ID_LEN + 1]; /* id of the winning requested event */
 	char provider_id[NS_PROVIDER_ID_MAX + 1];
 	char reason[NS_REASON_MAX + 1]; /* reason of the applied failed event */

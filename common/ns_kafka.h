@@ -182,6 +182,62 @@ rd_kafka_t *ns_consumer_handle(ns_consumer *c);
 /* rd_kafka_consumer_close (revoke hooks run) then destroy. NULL is a no-op. */
 void ns_consumer_close(ns_consumer *c);
 
+/* The committed offsets of the n partitions of topic in pos (pos[i].offset set; -1 where
+ * none is committed). With isolation.level=read_committed (the default) the broker answers
+ * only once no transaction that sends offsets for them is pending (KIP-447), so what a
+ * predecessor's transaction wrote is settled when this returns. Blocking: may be called
+ * from a rebalance hook. Returns 0, or -1 (logged). */
+int ns_consumer_committed(ns_consumer *c, const char *topic, ns_kafka_pos *pos, size_t n,
+			  int timeout_ms);
+
+/* Seek every assigned partition back to its committed offset (the earliest when none),
+ * e.g. after an aborted transaction: what was consumed since is consumed again. Returns 0
+ * or -1 (logged). */
+int ns_consumer_rewind(ns_consumer *c, int timeout_ms);
+
+/* ---- transactional producer (consume-transform-produce) ----------------------------- */
+
+/* Results of the transactional calls: ok; retry the same call; abort the transaction
+ * (then rewind the consumer and redo the work); the producer is fenced or broken (stop:
+ * another instance with the same transactional.id took over). */
+#define NS_TXN_OK    0
+#define NS_TXN_RETRY 1
+#define NS_TXN_ABORT 2
+#define NS_TXN_FATAL 3
+
+typedef struct ns_txn_producer ns_txn_producer;
+
+/* A transactional producer with transactional_id (stable per instance: a restarted
+ * instance fences its predecessor and aborts what it left open) and transaction.timeout.ms
+ * timeout_ms (how long a dead instance's open transaction holds read_committed readers
+ * back), configured from the environment; init_transactions done. NULL with err. */
+ns_txn_producer *ns_txn_producer_new(const char *transactional_id, int timeout_ms, char *err,
+				     size_t errlen);
+
+/* Begin a transaction (no-op when one is open). Returns an NS_TXN_* code. */
+int ns_txn_begin(ns_txn_producer *t, char *err, size_t errlen);
+
+/* Produce value keyed by key to partition of topic within the open transaction (copied).
+ * Returns NS_TXN_OK, NS_TXN_ABORT or NS_TXN_FATAL with err. */
+int ns_txn_produce(ns_txn_producer *t, const char *topic, int32_t partition, const char *key,
+		   size_t keylen, const void *value, size_t len, char *err, size_t errlen);
+
+/* Send the n next-to-read positions of c's input topic to the transaction (as c's group)
+ * and commit it: the records and the offsets become visible together. Retriable errors
+ * are retried. Returns NS_TXN_OK, NS_TXN_ABORT (call ns_txn_abort, rewind, redo) or
+ * NS_TXN_FATAL, with err. No-op without an open transaction. */
+int ns_txn_commit(ns_txn_producer *t, ns_consumer *c, const char *topic, const ns_kafka_pos *pos,
+		  size_t n, char *err, size_t errlen);
+
+/* Abort the open transaction (no-op without one). Returns an NS_TXN_* code. */
+int ns_txn_abort(ns_txn_producer *t, char *err, size_t errlen);
+
+/* Non-zero after a fatal error (fenced). */
+int ns_txn_fatal(ns_txn_producer *t);
+
+/* Abort what is open, flush, destroy. NULL is a no-op. */
+void ns_txn_producer_destroy(ns_txn_producer *t);
+
 /* ---- admin -------------------------------------------------------------------------- */
 
 /* Create topic with partitions, the broker's default replication factor and infinite
@@ -190,6 +246,15 @@ void ns_consumer_close(ns_consumer *c);
  * already there) or -1 with err filled. */
 int ns_kafka_topic_ensure(const char *topic, int partitions, int timeout_ms, char *err,
 			  size_t errlen);
+
+/* ns_kafka_topic_ensure for a compacted topic (cleanup.policy=compact, e.g. a changelog:
+ * the latest record of each key is kept forever). */
+int ns_kafka_topic_ensure_compacted(const char *topic, int partitions, int timeout_ms, char *err,
+				    size_t errlen);
+
+/* The partition count of topic, waiting (within timeout_ms, or until a stop) for it to
+ * exist. Uses a short-lived client. Returns the count (> 0), or -1 with err filled. */
+int ns_kafka_partition_count(const char *topic, int timeout_ms, char *err, size_t errlen);
 
 /* High watermark (next offset) of every partition of topic into hw[0..*n), indexed by
  * partition id, *n set to the partition count. Returns 0, or -1 with err (also when the

@@ -93,7 +93,8 @@ int ns_kafka_wait_topic(rd_kafka_t *rk, const char *topic, int timeout_ms, int p
 
 /* A NewTopic with partitions, the broker's default replication factor (-1, brokers >=
  * 2.4) and infinite retention: the status topic is the system of record. NULL with err. */
-static rd_kafka_NewTopic_t *new_topic(const char *topic, int partitions, char *err, size_t errlen)
+static rd_kafka_NewTopic_t *new_topic(const char *topic, int partitions, int compacted, char *err,
+				       size_t errlen)
 {
 	char rderr[512];
 	rd_kafka_NewTopic_t *nt =
@@ -104,7 +105,8 @@ static rd_kafka_NewTopic_t *new_topic(const char *topic, int partitions, char *e
 		return NULL;
 	}
 	if (rd_kafka_NewTopic_set_config(nt, "retention.ms", "-1") ||
-	    rd_kafka_NewTopic_set_config(nt, "retention.bytes", "-1")) {
+	    rd_kafka_NewTopic_set_config(nt, "retention.bytes", "-1") ||
+	    (compacted && rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact"))) {
 		snprintf(err, errlen, "NewTopic %s: set config failed", topic);
 		rd_kafka_NewTopic_destroy(nt);
 		return NULL;
@@ -144,8 +146,9 @@ static int create_result(rd_kafka_event_t *ev, const char *topic, int partitions
 	return 0;
 }
 
-int ns_kafka_topic_ensure(const char *topic, int partitions, int timeout_ms, char *err,
-			  size_t errlen)
+/* Create topic (compacted or not) unless it exists and wait for its leaders. */
+static int topic_ensure(const char *topic, int partitions, int compacted, int timeout_ms,
+			char *err, size_t errlen)
 {
 	rd_kafka_t *rk = NULL;
 	rd_kafka_NewTopic_t *nt = NULL;
@@ -158,7 +161,7 @@ int ns_kafka_topic_ensure(const char *topic, int partitions, int timeout_ms, cha
 	rk = admin_handle(err, errlen);
 	if (!rk)
 		goto out;
-	nt = new_topic(topic, partitions, err, errlen);
+	nt = new_topic(topic, partitions, compacted, err, errlen);
 	if (!nt)
 		goto out;
 	opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
@@ -194,6 +197,30 @@ out:
 	if (rk)
 		rd_kafka_destroy(rk);
 	return rc;
+}
+
+int ns_kafka_topic_ensure(const char *topic, int partitions, int timeout_ms, char *err,
+			  size_t errlen)
+{
+	return topic_ensure(topic, partitions, 0, timeout_ms, err, errlen);
+}
+
+int ns_kafka_topic_ensure_compacted(const char *topic, int partitions, int timeout_ms, char *err,
+				    size_t errlen)
+{
+	return topic_ensure(topic, partitions, 1, timeout_ms, err, errlen);
+}
+
+int ns_kafka_partition_count(const char *topic, int timeout_ms, char *err, size_t errlen)
+{
+	rd_kafka_t *rk = admin_handle(err, errlen);
+	int n;
+
+	if (!rk)
+		return -1;
+	n = ns_kafka_wait_topic(rk, topic, timeout_ms, 200, 0, err, errlen);
+	rd_kafka_destroy(rk);
+	return n;
 }
 
 int ns_kafka_high_watermarks(rd_kafka_t *rk, const char *topic, int64_t *hw, int cap, int *n,

@@ -334,6 +334,46 @@ int ns_consumer_high_watermarks(ns_consumer *c, const char *topic, int64_t *hw, 
 	return ns_kafka_high_watermarks(c->cl.rk, topic, hw, cap, n, timeout_ms, err, errlen);
 }
 
+int ns_consumer_committed(ns_consumer *c, const char *topic, ns_kafka_pos *pos, size_t n,
+			  int timeout_ms)
+{
+	rd_kafka_topic_partition_list_t *l = pos_list(topic, pos, n);
+	rd_kafka_resp_err_t e;
+
+	if (!l)
+		return -1;
+	e = rd_kafka_committed(c->cl.rk, l, timeout_ms);
+	for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < l->cnt; i++)
+		pos[i].offset = l->elems[i].err ? -1 : l->elems[i].offset < 0 ? -1 : l->elems[i].offset;
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+		NS_ERROR("kafka.committed.failed", "topic=%s err=%s", topic, rd_kafka_err2name(e));
+	rd_kafka_topic_partition_list_destroy(l);
+	return e == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+int ns_consumer_rewind(ns_consumer *c, int timeout_ms)
+{
+	rd_kafka_topic_partition_list_t *a = NULL;
+	rd_kafka_error_t *se = NULL;
+	rd_kafka_resp_err_t e = rd_kafka_assignment(c->cl.rk, &a);
+
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR && a->cnt > 0)
+		e = rd_kafka_committed(c->cl.rk, a, timeout_ms);
+	for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < a->cnt; i++)
+		if (a->elems[i].offset < 0)
+			a->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+	if (e == RD_KAFKA_RESP_ERR_NO_ERROR && a->cnt > 0)
+		se = rd_kafka_seek_partitions(c->cl.rk, a, timeout_ms);
+	if (e != RD_KAFKA_RESP_ERR_NO_ERROR || se)
+		NS_ERROR("kafka.rewind.failed", "err=%s",
+			 se ? rd_kafka_error_string(se) : rd_kafka_err2name(e));
+	if (se)
+		rd_kafka_error_destroy(se);
+	if (a)
+		rd_kafka_topic_partition_list_destroy(a);
+	return e == RD_KAFKA_RESP_ERR_NO_ERROR && !se ? 0 : -1;
+}
+
 int ns_consumer_failed(ns_consumer *c)
 {
 	return atomic_load(&c->cl.fatal);
