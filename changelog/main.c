@@ -16,8 +16,7 @@ static const ns_opt opts[] = {
     NS_OPT_STATUS_TOPIC(&cfg.topic),
     NS_OPT_SCHEMAS_DIR(&cfg.schemas_dir),
     NS_OPT_CHANGELOG_TOPIC(&cfg.changelog),
-    {"CHANGELOG_GROUP", "group", NS_OPT_STR, "changelog", 0, 0, "consumer group id",
-     &cfg.group},
+    {"CHANGELOG_GROUP", "group", NS_OPT_STR, "changelog", 0, 0, "consumer group id", &cfg.group},
     {"CHANGELOG_TRANSACTIONAL_ID", "transactional-id", NS_OPT_STR, "", 0, 0,
      "transactional.id (default: nstatus-changelog-$KAFKA_GROUP_INSTANCE_ID, else "
      "-<host>-<pid>)",

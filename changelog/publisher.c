@@ -31,9 +31,9 @@ struct clog {
 	ns_txn_producer *txn;
 	unsigned char assigned[CLOG_MAX_PARTITIONS];
 	unsigned char touched[CLOG_MAX_PARTITIONS]; /* consumed in the open transaction */
-	int64_t next[CLOG_MAX_PARTITIONS];	     /* next input offset, where touched */
-	size_t held;				     /* input messages in the open transaction */
-	int need_restore;			     /* an abort left the state ahead of Kafka */
+	int64_t next[CLOG_MAX_PARTITIONS];	    /* next input offset, where touched */
+	size_t held;				    /* input messages in the open transaction */
+	int need_restore;			    /* an abort left the state ahead of Kafka */
 	int failed;
 	atomic_int ready;
 	ns_counter *events[3]; /* changed, unchanged, undecodable */
@@ -49,8 +49,7 @@ enum { EV_CHANGED, EV_UNCHANGED, EV_UNDECODABLE };
 /* The state of ref in partition before ev: from its latest record, or empty. *version and
  * previous receive the record's version and status. Returns 0 or -1 (a record that does
  * not decode: corruption of our own topic, logged). */
-static int state_before(clog *x, int32_t partition, const char *ref, ns_state *st,
-			int64_t *version)
+static int state_before(clog *x, int32_t partition, const char *ref, ns_state *st, int64_t *version)
 {
 	const clog_entry *e = clog_state_get(x->state, partition, ref);
 	char err[256];
@@ -375,8 +374,7 @@ fail:
 int clog_ready(void *opaque)
 {
 	clog *x = opaque;
-	return atomic_load(&x->ready) && !ns_consumer_failed(x->consumer) &&
-	       !ns_txn_fatal(x->txn);
+	return atomic_load(&x->ready) && !ns_consumer_failed(x->consumer) && !ns_txn_fatal(x->txn);
 }
 
 /* The changelog must have exactly the input's partition count: partition p of one is the
@@ -426,8 +424,9 @@ static int start(clog *x)
 		NS_ERROR("changelog.consumer", "err=\"%s\"", err);
 		return -1;
 	}
-	NS_INFO("changelog.start", "topic=%s changelog=%s partitions=%d group=%s "
-				   "transactional_id=%s batch=%ld",
+	NS_INFO("changelog.start",
+		"topic=%s changelog=%s partitions=%d group=%s "
+		"transactional_id=%s batch=%ld",
 		cfg->topic, cfg->changelog, n, cfg->group, x->txn_id, cfg->batch);
 	return 0;
 }

@@ -26,13 +26,13 @@
 #include <stddef.h>
 
 typedef struct {
-	const char *topic;	    /* STATUS_TOPIC: the input */
-	const char *changelog;	    /* CHANGELOG_TOPIC */
-	const char *group;	    /* CHANGELOG_GROUP */
-	const char *schemas_dir;    /* SCHEMAS_DIR */
+	const char *topic;	      /* STATUS_TOPIC: the input */
+	const char *changelog;	      /* CHANGELOG_TOPIC */
+	const char *group;	      /* CHANGELOG_GROUP */
+	const char *schemas_dir;      /* SCHEMAS_DIR */
 	const char *transactional_id; /* CHANGELOG_TRANSACTIONAL_ID ("": derived) */
-	long batch;		    /* CHANGELOG_BATCH: input messages per transaction at most */
-	long txn_timeout_ms;	    /* CHANGELOG_TXN_TIMEOUT_MS */
+	long batch;		      /* CHANGELOG_BATCH: input messages per transaction at most */
+	long txn_timeout_ms;	      /* CHANGELOG_TXN_TIMEOUT_MS */
 } clog_config;
 
 typedef struct clog clog;

@@ -66,7 +66,8 @@ static int read_to_end(ns_consumer *c, clog_state *s, size_t n, int timeout_ms, 
 				ended++;
 			}
 		} else if (m->err) {
-			NS_WARN("changelog.restore.error", "err=\"%s\"", rd_kafka_message_errstr(m));
+			NS_WARN("changelog.restore.error", "err=\"%s\"",
+				rd_kafka_message_errstr(m));
 		} else if (keep(s, m) == 0) {
 			(*records)++;
 		} else {
@@ -82,8 +83,8 @@ out:
 	return rc;
 }
 
-int clog_restore(clog_state *s, const char *topic, const int32_t *parts, size_t n,
-		 int timeout_ms, long *records, char *err, size_t errlen)
+int clog_restore(clog_state *s, const char *topic, const int32_t *parts, size_t n, int timeout_ms,
+		 long *records, char *err, size_t errlen)
 {
 	ns_kafka_pos *pos = calloc(n ? n : 1, sizeof(*pos));
 	ns_consumer *c = NULL;

@@ -19,7 +19,7 @@
 /* Drop and restore partitions parts[0..n) of s from topic, for at most timeout_ms or
  * until a stop is requested. *records (may be NULL) receives the records read. Returns 0,
  * or -1 with err filled (the state of those partitions is then dropped). */
-int clog_restore(clog_state *s, const char *topic, const int32_t *parts, size_t n,
-		 int timeout_ms, long *records, char *err, size_t errlen);
+int clog_restore(clog_state *s, const char *topic, const int32_t *parts, size_t n, int timeout_ms,
+		 long *records, char *err, size_t errlen);
 
 #endif

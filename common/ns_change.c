@@ -10,6 +10,7 @@
 #include "ns_time.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -158,42 +159,56 @@ static int get_type(json_t *o, ns_event_type *t, char *err, size_t errlen)
 	return fail(err, errlen, "unknown", "eventType");
 }
 
+/* The string members: name, where, capacity, nullable. */
+typedef struct {
+	const char *key;
+	size_t off, cap;
+	int nullable;
+} str_member;
+
+#define STR_MEMBER(k, f, cap, nul)                                                                 \
+	{                                                                                          \
+		k, offsetof(ns_change, f), cap, nul                                                \
+	}
+static const str_member str_members[] = {
+    STR_MEMBER("tenant", tenant, NS_TENANT_MAX, 0),
+    STR_MEMBER("externalId", external_id, NS_EXTID_MAX, 0),
+    STR_MEMBER("status", status, NS_STATUS_MAX, 0),
+    STR_MEMBER("previous", previous, NS_STATUS_MAX, 1),
+    STR_MEMBER("channel", channel, NS_STATUS_MAX, 1),
+    STR_MEMBER("providerId", provider_id, NS_PROVIDER_ID_MAX, 1),
+    STR_MEMBER("reason", reason, NS_REASON_MAX, 1),
+    STR_MEMBER("requestId", request_id, NS_EVENT_ID_LEN, 1),
+    STR_MEMBER("eventId", event_id, NS_EVENT_ID_LEN, 0),
+    STR_MEMBER("callbackUrl", callback_url, NS_URL_MAX, 1),
+};
+
+/* Every member of a v1 record and nothing else: the 10 strings above, v, version, the
+ * three times and eventType. */
+#define RECORD_MEMBERS (sizeof(str_members) / sizeof(str_members[0]) + 6)
+
 static int decode_members(json_t *o, ns_change *c, char *err, size_t errlen)
 {
-	static const char *const members[] = {
-	    "v",	  "tenant",	"externalId", "version",   "status",	 "previous",
-	    "channel",	  "createdAt",	"updatedAt",  "providerId", "reason",	 "requestId",
-	    "eventId",	  "eventType",	"occurredAt", "callbackUrl"};
-	size_t n = sizeof(members) / sizeof(members[0]);
 	json_t *v = json_object_get(o, "v"), *ver = json_object_get(o, "version");
 
-	if (json_object_size(o) != n)
+	if (json_object_size(o) != RECORD_MEMBERS)
 		return fail(err, errlen, "not the members of a record of", "v1");
-	for (size_t i = 0; i < n; i++)
-		if (!json_object_get(o, members[i]))
-			return fail(err, errlen, "missing", members[i]);
 	if (!json_is_integer(v) || json_integer_value(v) != NS_CHANGE_VERSION)
-		return fail(err, errlen, "unsupported", "v");
+		return fail(err, errlen, "unsupported or missing", "v");
 	if (!json_is_integer(ver) || json_integer_value(ver) < 1)
 		return fail(err, errlen, "not a positive integer:", "version");
 	c->version = json_integer_value(ver);
-	return get_str(o, "tenant", c->tenant, NS_TENANT_MAX, 0, err, errlen) ||
-			       get_str(o, "externalId", c->external_id, NS_EXTID_MAX, 0, err, errlen) ||
-			       get_str(o, "status", c->status, NS_STATUS_MAX, 0, err, errlen) ||
-			       get_str(o, "previous", c->previous, NS_STATUS_MAX, 1, err, errlen) ||
-			       get_str(o, "channel", c->channel, NS_STATUS_MAX, 1, err, errlen) ||
-			       get_time(o, "createdAt", &c->created_at, err, errlen) ||
-			       get_time(o, "updatedAt", &c->updated_at, err, errlen) ||
-			       get_str(o, "providerId", c->provider_id, NS_PROVIDER_ID_MAX, 1, err,
-				       errlen) ||
-			       get_str(o, "reason", c->reason, NS_REASON_MAX, 1, err, errlen) ||
-			       get_str(o, "requestId", c->request_id, NS_EVENT_ID_LEN, 1, err, errlen) ||
-			       get_str(o, "eventId", c->event_id, NS_EVENT_ID_LEN, 0, err, errlen) ||
-			       get_type(o, &c->event_type, err, errlen) ||
-			       get_time(o, "occurredAt", &c->occurred_at, err, errlen) ||
-			       get_str(o, "callbackUrl", c->callback_url, NS_URL_MAX, 1, err, errlen)
-		   ? -1
-		   : 0;
+	for (size_t i = 0; i < sizeof(str_members) / sizeof(str_members[0]); i++) {
+		const str_member *m = &str_members[i];
+		if (get_str(o, m->key, (char *)c + m->off, m->cap, m->nullable, err, errlen))
+			return -1;
+	}
+	if (get_time(o, "createdAt", &c->created_at, err, errlen) ||
+	    get_time(o, "updatedAt", &c->updated_at, err, errlen) ||
+	    get_time(o, "occurredAt", &c->occurred_at, err, errlen) ||
+	    get_type(o, &c->event_type, err, errlen))
+		return -1;
+	return 0;
 }
 
 int ns_change_decode(const char *buf, size_t len, ns_change *c, char *err, size_t errlen)

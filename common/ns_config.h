@@ -69,6 +69,13 @@ typedef struct {
 		"CHANGELOG_TOPIC", "changelog-topic", NS_OPT_STR, "notification.status", 0, 0,     \
 		    "the changelog topic: every applied change, compacted", (dst)                  \
 	}
+#define NS_OPT_CALLBACKS_ALLOW_PRIVATE(dst)                                                        \
+	{                                                                                          \
+		"CALLBACKS_ALLOW_PRIVATE", "callbacks-allow-private", NS_OPT_BOOL, "0", 0, 1,      \
+		    "allow callback URLs to loopback, private and link-local destinations (local " \
+		    "runs and tests only)",                                                        \
+		    (dst)                                                                          \
+	}
 #define NS_OPT_DLQ_TOPIC(dst)                                                                      \
 	{                                                                                          \
 		"DLQ_TOPIC", "dlq-topic", NS_OPT_STR, "", 0, 0,                                    \

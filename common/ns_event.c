@@ -22,8 +22,10 @@
 #define EVENT_MAX_BYTES (64 * 1024) /* a message value larger than this is refused */
 #define ID_SEP		'\x1f'
 
-static const char *const type_names[] = {"requested", "dispatched", "failed", "status"};
-static const char *const source_names[] = {"api", "sender", "provider"};
+static const char *const type_names[] = {"requested", "dispatched", "failed", "status", "callback"};
+static const char *const source_names[] = {"api", "sender", "provider", "callbacks"};
+#define NTYPES	 ((int)(sizeof(type_names) / sizeof(type_names[0])))
+#define NSOURCES ((int)(sizeof(source_names) / sizeof(source_names[0])))
 
 const char *ns_event_type_name(ns_event_type t)
 {
@@ -67,6 +69,12 @@ void ns_event_make_id(ns_event *ev)
 		case NS_EV_STATUS:
 			digest_part(md, ev->status, 0);
 			digest_part(md, ns_time_format(ev->occurred_at, ts), 0);
+			break;
+		case NS_EV_CALLBACK:
+			snprintf(ts, sizeof(ts), "%d", ev->attempt);
+			digest_part(md, ev->delivery_id, 0);
+			digest_part(md, ts, 0);
+			digest_part(md, ev->status, 0);
 			break;
 		case NS_EV_DISPATCHED:
 		case NS_EV_FAILED:
@@ -160,6 +168,16 @@ char *ns_event_encode(const ns_event *ev, size_t *len)
 		break;
 	case NS_EV_STATUS:
 		rc |= set_str(data, "status", ev->status);
+		break;
+	case NS_EV_CALLBACK:
+		rc |= set_str(data, "status", ev->status);
+		rc |= set_str(data, "deliveryId", ev->delivery_id);
+		rc |= json_object_set_new(data, "version", json_integer(ev->version));
+		rc |= json_object_set_new(data, "attempt", json_integer(ev->attempt));
+		if (ev->code)
+			rc |= json_object_set_new(data, "code", json_integer(ev->code));
+		if (ev->reason[0])
+			rc |= set_str(data, "reason", ev->reason);
 		break;
 	}
 	rc |= json_object_set(root, "data", data);
@@ -260,10 +278,11 @@ static int lookup(const char *s, const char *const *names, int n)
 
 /* Data members per type: allowed[type] lists the members of that type; a member of any
  * type's list that is not in the event's own list is refused. */
-static const char *const data_keys[] = {"to",	  "body",	"callbackUrl", "status",
-					"providerId", "reason", "code"};
-static const char *const data_allowed[4] = {"to body callbackUrl", "status providerId", "status reason code",
-					    "status"};
+static const char *const data_keys[] = {"to",	  "body", "callbackUrl", "status",  "providerId",
+					"reason", "code", "deliveryId",	 "version", "attempt"};
+static const char *const data_allowed[] = {"to body callbackUrl", "status providerId",
+					   "status reason code", "status",
+					   "status deliveryId version attempt code reason"};
 
 static int data_member_ok(ns_event_type t, const char *key)
 {
@@ -277,6 +296,44 @@ static int data_member_ok(ns_event_type t, const char *key)
 	for (p = strstr(list, key); p; p = strstr(p + 1, key))
 		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
 			return 1;
+	return 0;
+}
+
+/* An integer member of data within lo..hi (required unless optional). */
+static int get_int(json_t *data, const char *key, int64_t lo, int64_t hi, int optional,
+		   int64_t *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(data, key);
+
+	if (!v) {
+		if (optional)
+			return 0;
+		return fail(err, errlen, "missing data.%s", key);
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+		return fail(err, errlen, "data.%s is not an integer %lld..%lld", key, (long long)lo,
+			    (long long)hi);
+	*out = json_integer_value(v);
+	return 0;
+}
+
+/* data of a callback attempt: result, delivery id, version, attempt, code?, reason?. */
+static int decode_callback(json_t *data, ns_event *ev, char *err, size_t errlen)
+{
+	int64_t attempt = 0, code = 0;
+
+	if (get_str(data, "data.", "status", ev->status, NS_STATUS_MAX, 1, F_NAME, err, errlen) ||
+	    get_str(data, "data.", "deliveryId", ev->delivery_id, NS_EVENT_ID_LEN, 1, F_HEX_ID, err,
+		    errlen) ||
+	    get_int(data, "version", 1, INT64_MAX, 0, &ev->version, err, errlen) ||
+	    get_int(data, "attempt", 1, 1000000, 0, &attempt, err, errlen) ||
+	    get_int(data, "code", 0, 999, 1, &code, err, errlen))
+		return -1;
+	if (json_object_get(data, "reason") &&
+	    get_str(data, "data.", "reason", ev->reason, NS_REASON_MAX, 0, F_TEXT, err, errlen))
+		return -1;
+	ev->attempt = (int)attempt;
+	ev->code = (int)code;
 	return 0;
 }
 
@@ -328,6 +385,8 @@ static int decode_data(json_t *data, ns_event *ev, char *err, size_t errlen)
 	case NS_EV_STATUS:
 		return get_str(data, "data.", "status", ev->status, NS_STATUS_MAX, 1, F_NAME, err,
 			       errlen);
+	case NS_EV_CALLBACK:
+		return decode_callback(data, ev, err, errlen);
 	}
 	return fail(err, errlen, "unknown type");
 }
@@ -370,13 +429,13 @@ static int decode_envelope(json_t *root, ns_event *ev, char *err, size_t errlen)
 		return fail(err, errlen, "unsupported version (want v=%d)", NS_EVENT_VERSION);
 	if (get_str(root, "", "type", word, sizeof(word) - 1, 1, F_NAME, err, errlen))
 		return -1;
-	i = lookup(word, type_names, 4);
+	i = lookup(word, type_names, NTYPES);
 	if (i < 0)
 		return fail(err, errlen, "unknown type %s", word);
 	ev->type = (ns_event_type)i;
 	if (get_str(root, "", "source", word, sizeof(word) - 1, 1, F_NAME, err, errlen))
 		return -1;
-	i = lookup(word, source_names, 3);
+	i = lookup(word, source_names, NSOURCES);
 	if (i < 0)
 		return fail(err, errlen, "unknown source %s", word);
 	ev->source = (ns_event_source)i;

@@ -18,6 +18,10 @@
  *   dispatched: {"status":"processing","providerId":"..."}     (provider took it)
  *   failed:     {"status":"failed","reason":"...","code":422}  (code optional)
  *   status:     {"status":"delivered"}                         (provider webhook)
+ *   callback:   {"status":"delivered|retrying|failed|dropped","deliveryId":"<id>",
+ *                "version":3,"attempt":1,"code":200,"reason":"..."}  (one delivery attempt
+ *               of a status callback: history only, it changes no state; code and
+ *               reason optional)
  * channel may be "" on status events: ingest cannot know a webhook's channel.
  *
  * Decoding is strict: unknown version, an unknown envelope member, missing or mistyped
@@ -58,9 +62,10 @@ typedef enum {
 	NS_EV_DISPATCHED,
 	NS_EV_FAILED,
 	NS_EV_STATUS,
+	NS_EV_CALLBACK,
 } ns_event_type;
 
-typedef enum { NS_SRC_API = 0, NS_SRC_SENDER, NS_SRC_PROVIDER } ns_event_source;
+typedef enum { NS_SRC_API = 0, NS_SRC_SENDER, NS_SRC_PROVIDER, NS_SRC_CALLBACKS } ns_event_source;
 
 typedef struct {
 	char id[NS_EVENT_ID_LEN + 1];
@@ -73,14 +78,18 @@ typedef struct {
 	int64_t occurred_at;		 /* ms since epoch */
 	int64_t received_at;		 /* ms since epoch */
 	/* data */
-	char status[NS_STATUS_MAX + 1]; /* claimed status; "" for requested (ns_fold uses the
-					   channel's initial status) */
-	char to[NS_TO_MAX + 1];		/* requested */
-	char body[NS_BODY_MAX + 1];	/* requested */
+	char status[NS_STATUS_MAX + 1];	   /* claimed status; "" for requested (ns_fold uses the
+					      channel's initial status) */
+	char to[NS_TO_MAX + 1];		   /* requested */
+	char body[NS_BODY_MAX + 1];	   /* requested */
 	char callback_url[NS_URL_MAX + 1]; /* requested: "" when none */
 	char provider_id[NS_PROVIDER_ID_MAX + 1]; /* dispatched */
 	char reason[NS_REASON_MAX + 1];		  /* failed */
 	int code;				  /* failed: HTTP status from provider, or 0 */
+	/* callback */
+	char delivery_id[NS_EVENT_ID_LEN + 1]; /* the change's delivery id (its event id) */
+	int64_t version;		       /* the change's version */
+	int attempt;			       /* 1, 2, ... */
 } ns_event;
 
 /* Wire names ("requested", ..., "api", ...): static strings; "?" for an out-of-range value. */
@@ -92,7 +101,8 @@ const char *ns_event_source_name(ns_event_source s);
  * tenant, when not "", comes first after the type):
  *   requested: (tenant, externalId, channel, to, body) -- an identical repeat, same id;
  *   status:    (tenant, externalId, event, timestamp)  -- provider retries collapse;
- *   dispatched/failed: (tenant, externalId, type).
+ *   dispatched/failed: (tenant, externalId, type);
+ *   callback:  (tenant, externalId, deliveryId, attempt, status).
  * Fills ev->id from the fields already set in ev. */
 void ns_event_make_id(ns_event *ev);
 

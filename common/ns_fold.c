@@ -6,7 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const outcome_names[] = {"applied", "duplicate", "stale", "invalid", "conflict"};
+static const char *const outcome_names[] = {"applied", "duplicate", "stale",
+					    "invalid", "conflict",  "recorded"};
 
 const char *ns_outcome_name(ns_outcome o)
 {
@@ -181,5 +182,11 @@ ns_outcome ns_fold_apply(const ns_channels *set, ns_state *st, const ns_event *e
 	}
 	if (ev->type == NS_EV_REQUESTED)
 		return fold_requested(set, st, ev, detail, detaillen);
+	if (ev->type == NS_EV_CALLBACK) {
+		say(detail, detaillen, "callback of version %lld, attempt %d: %s%s%s",
+		    (long long)ev->version, ev->attempt, ev->status, ev->reason[0] ? ": " : "",
+		    ev->reason);
+		return NS_OUT_RECORDED;
+	}
 	return fold_claim(set, st, ev, detail, detaillen);
 }

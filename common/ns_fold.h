@@ -18,8 +18,8 @@
  *     changes;
  *   - requested: unknown channel -> invalid; after a requested: same id or same
  *     (channel, to, body) -> duplicate, else conflict; first one -> applied, fills channel,
- *     to, body, callback_url, request_id, created_at; status becomes the initial one when none yet, or
- *     stays (the detail says so when the initial status does not reach it);
+ *     to, body, callback_url, request_id, created_at; status becomes the initial one when none yet,
+ * or stays (the detail says so when the initial status does not reach it);
  *   - dispatched/failed/status: a dispatched's providerId is merged first, whatever the
  *     outcome (the first non-empty one is kept); S unknown (to the notification's channel,
  *     or to every channel before requested) -> invalid; an event channel differing from
@@ -27,6 +27,8 @@
  *     reachability in the channel, or before requested in the union ("S reachable from C
  *     in any channel that has both") -> applied / stale / invalid. An applied failed
  *     stores its reason.
+ * A callback event (a delivery attempt of a status callback) is recorded: history, no
+ * state change.
  * Only an applied event changes timestamps: a duplicate, stale, invalid or conflicting one
  * changes nothing (the first event of a notification dates its row, whatever its outcome).
  * updated_at is the latest occurredAt of the applied events: it never moves backwards.
@@ -45,6 +47,7 @@ typedef enum {
 	NS_OUT_STALE,
 	NS_OUT_INVALID,
 	NS_OUT_CONFLICT,
+	NS_OUT_RECORDED, /* history only (a callback attempt): no state change */
 } ns_outcome;
 
 /* A notification's current state, as the projector stores it. */
@@ -57,7 +60,7 @@ typedef struct {
 	char status[NS_STATUS_MAX + 1];
 	char to[NS_TO_MAX + 1];
 	char body[NS_BODY_MAX + 1];
-	char callback_url[NS_URL_MAX + 1]; /* the requested's callbackUrl, "" when none */
+	char callback_url[NS_URL_MAX + 1];    /* the requested's callbackUrl, "" when none */
 	char request_id[NS_EVENT_ID_LEN + 1]; /* id of the winning requested event */
 	char provider_id[NS_PROVIDER_ID_MAX + 1];
 	char reason[NS_REASON_MAX + 1]; /* reason of the applied failed event */
@@ -68,7 +71,8 @@ typedef struct {
 	long events;			/* events folded, every outcome */
 } ns_state;
 
-/* "applied", "duplicate", "stale", "invalid", "conflict" (static; "?" out of range). */
+/* "applied", "duplicate", "stale", "invalid", "conflict", "recorded" (static; "?" out of
+ * range). */
 const char *ns_outcome_name(ns_outcome o);
 
 /* Apply ev to st (modified in place when the outcome says so; st->events always counts).

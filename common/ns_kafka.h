@@ -122,7 +122,10 @@ typedef struct {
 	void *opaque;
 } ns_rebalance;
 
-/* Create a consumer in group_id subscribed to topic, with enable.auto.commit=false,
+/* Create a consumer in group_id subscribed to topic. KAFKA_GROUP_INSTANCE_ID, when set,
+ * becomes its group.instance.id (static membership: a member restarted under the same
+ * name takes its partitions back at once; only this consumer gets it, never producers or
+ * assigned consumers). With enable.auto.commit=false,
  * enable.auto.offset.store=false (both refused if the environment says otherwise),
  * auto.offset.reset=earliest and enable.partition.eof=false as overridable defaults, from
  * the environment. When on_assign fails the partitions are not assigned. rb may be NULL. Works with

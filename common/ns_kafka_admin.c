@@ -94,7 +94,7 @@ int ns_kafka_wait_topic(rd_kafka_t *rk, const char *topic, int timeout_ms, int p
 /* A NewTopic with partitions, the broker's default replication factor (-1, brokers >=
  * 2.4) and infinite retention: the status topic is the system of record. NULL with err. */
 static rd_kafka_NewTopic_t *new_topic(const char *topic, int partitions, int compacted, char *err,
-				       size_t errlen)
+				      size_t errlen)
 {
 	char rderr[512];
 	rd_kafka_NewTopic_t *nt =
@@ -147,8 +147,8 @@ static int create_result(rd_kafka_event_t *ev, const char *topic, int partitions
 }
 
 /* Create topic (compacted or not) unless it exists and wait for its leaders. */
-static int topic_ensure(const char *topic, int partitions, int compacted, int timeout_ms,
-			char *err, size_t errlen)
+static int topic_ensure(const char *topic, int partitions, int compacted, int timeout_ms, char *err,
+			size_t errlen)
 {
 	rd_kafka_t *rk = NULL;
 	rd_kafka_NewTopic_t *nt = NULL;

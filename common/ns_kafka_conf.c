@@ -77,6 +77,8 @@ int ns_kafka_conf_from_env(rd_kafka_conf_t *conf, char *err, size_t errlen)
 			snprintf(err, errlen, "%.*s: name too long", (int)(eq - kv), kv);
 			return -1;
 		}
+		if (strcmp(prop, "group.instance.id") == 0)
+			continue; /* the group consumer's alone: ns_consumer_new sets it */
 		res = rd_kafka_conf_set(conf, prop, eq + 1, rderr, sizeof(rderr));
 		if (res == RD_KAFKA_CONF_UNKNOWN) {
 			/* KAFKA_HOME, KAFKA_HEAP_OPTS ... belong to other tools. */

@@ -162,6 +162,7 @@ ns_consumer *ns_consumer_new(const char *group_id, const char *topic, const ns_r
 {
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	ns_consumer *c = calloc(1, sizeof(*c));
+	const char *instance = getenv("KAFKA_GROUP_INSTANCE_ID");
 
 	if (!conf || !c) {
 		snprintf(err, errlen, "out of memory");
@@ -174,6 +175,9 @@ ns_consumer *ns_consumer_new(const char *group_id, const char *topic, const ns_r
 	    ns_kafka_conf_from_env(conf, err, errlen) ||
 	    ns_kafka_conf_lock(conf, NS_KAFKA_CONSUMER, err, errlen) ||
 	    ns_kafka_conf_set(conf, "group.id", group_id, err, errlen))
+		goto fail;
+	if (instance && instance[0] &&
+	    ns_kafka_conf_set(conf, "group.instance.id", instance, err, errlen))
 		goto fail;
 	rd_kafka_conf_set_rebalance_cb(conf, consumer_rebalance_cb);
 	if (consumer_create(c, conf, err, errlen)) {
@@ -344,7 +348,9 @@ int ns_consumer_committed(ns_consumer *c, const char *topic, ns_kafka_pos *pos, 
 		return -1;
 	e = rd_kafka_committed(c->cl.rk, l, timeout_ms);
 	for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < l->cnt; i++)
-		pos[i].offset = l->elems[i].err ? -1 : l->elems[i].offset < 0 ? -1 : l->elems[i].offset;
+		pos[i].offset = l->elems[i].err		 ? -1
+				: l->elems[i].offset < 0 ? -1
+							 : l->elems[i].offset;
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
 		NS_ERROR("kafka.committed.failed", "topic=%s err=%s", topic, rd_kafka_err2name(e));
 	rd_kafka_topic_partition_list_destroy(l);

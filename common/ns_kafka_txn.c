@@ -110,11 +110,10 @@ int ns_txn_produce(ns_txn_producer *t, const char *topic, int32_t partition, con
 	rd_kafka_resp_err_t e;
 
 	for (int tries = 0;; tries++) {
-		e = rd_kafka_producev(t->cl.rk, RD_KAFKA_V_TOPIC(topic),
-				      RD_KAFKA_V_PARTITION(partition),
-				      RD_KAFKA_V_KEY((void *)key, keylen),
-				      RD_KAFKA_V_VALUE((void *)value, len),
-				      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+		e = rd_kafka_producev(
+		    t->cl.rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+		    RD_KAFKA_V_KEY((void *)key, keylen), RD_KAFKA_V_VALUE((void *)value, len),
+		    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
 		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || tries > 1000)
 			break;
 		rd_kafka_poll(t->cl.rk, 10); /* the queue drains as it is sent */
@@ -145,14 +144,15 @@ int ns_txn_commit(ns_txn_producer *t, ns_consumer *c, const char *topic, const n
 			rc = NS_TXN_ABORT;
 			goto out;
 		}
-		rc = txn_error(t, rd_kafka_send_offsets_to_transaction(t->cl.rk, l, md, t->timeout_ms),
+		rc = txn_error(t,
+			       rd_kafka_send_offsets_to_transaction(t->cl.rk, l, md, t->timeout_ms),
 			       "send_offsets", err, errlen);
 		if (rc != NS_TXN_OK)
 			goto out;
 	}
 	do {
-		rc = txn_error(t, rd_kafka_commit_transaction(t->cl.rk, t->timeout_ms), "commit", err,
-			       errlen);
+		rc = txn_error(t, rd_kafka_commit_transaction(t->cl.rk, t->timeout_ms), "commit",
+			       err, errlen);
 	} while (rc == NS_TXN_RETRY);
 	if (rc == NS_TXN_OK)
 		t->in_txn = 0;

@@ -37,8 +37,7 @@ static size_t scheme(const char *s, size_t len, int *https)
 
 /* The host at s[0..n) (an authority without its port): a bracketed IPv6 literal or a name
  * / IPv4 literal of host characters. Copies it lowercased into host. */
-static int parse_host(const char *s, size_t n, char host[NS_HOST_MAX + 1], char *err,
-		      size_t errlen)
+static int parse_host(const char *s, size_t n, char host[NS_HOST_MAX + 1], char *err, size_t errlen)
 {
 	struct in6_addr a6;
 
@@ -57,7 +56,8 @@ static int parse_host(const char *s, size_t n, char host[NS_HOST_MAX + 1], char 
 		return fail(err, errlen, "a host longer than 253 bytes");
 	for (size_t i = 0; i < n; i++) {
 		if (!host_char(s[i]))
-			return fail(err, errlen, "a host with a character other than A-Z a-z 0-9 - . _");
+			return fail(err, errlen,
+				    "a host with a character other than A-Z a-z 0-9 - . _");
 		host[i] = (s[i] >= 'A' && s[i] <= 'Z') ? (char)(s[i] - 'A' + 'a') : s[i];
 	}
 	host[n] = '\0';
@@ -84,27 +84,24 @@ static int parse_port(const char *s, size_t n, int *port, char *err, size_t errl
 	return 0;
 }
 
-int ns_url_parse(const char *s, size_t len, ns_url *out, char *err, size_t errlen)
+/* Printable ASCII without '#' (no fragment). */
+static int url_chars_ok(const char *s, size_t len)
 {
-	ns_url u = {0};
-	size_t at, end, colon;
-
-	if (!s || len == 0)
-		return fail(err, errlen, "empty");
-	if (len > NS_URL_MAX)
-		return fail(err, errlen, "longer than 512 bytes");
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x21 || (unsigned char)s[i] > 0x7e || s[i] == '#')
-			return fail(err, errlen, "a space, control character, non-ASCII byte or "
-						 "fragment");
-	at = scheme(s, len, &u.https);
-	if (at == 0)
-		return fail(err, errlen, "not an absolute http or https URL");
-	for (end = at; end < len && s[end] != '/' && s[end] != '?'; end++)
-		if (s[end] == '@')
-			return fail(err, errlen, "credentials in the URL");
-	/* the port: after the last ':' that is not inside an IPv6 literal */
-	colon = end;
+			return 0;
+	return 1;
+}
+
+/* The authority s[at..end): host, then ":port" after the last ':' outside an IPv6
+ * literal. */
+static int parse_authority(const char *s, size_t at, size_t end, ns_url *u, char *err,
+			   size_t errlen)
+{
+	size_t colon = end;
+
+	if (memchr(s + at, '@', end - at))
+		return fail(err, errlen, "credentials in the URL");
 	for (size_t i = end; i > at; i--) {
 		if (s[i - 1] == ']')
 			break;
@@ -113,10 +110,31 @@ int ns_url_parse(const char *s, size_t len, ns_url *out, char *err, size_t errle
 			break;
 		}
 	}
-	u.port = u.https ? 443 : 80;
-	if (parse_host(s + at, colon - at, u.host, err, errlen) != 0)
+	if (parse_host(s + at, colon - at, u->host, err, errlen) != 0)
 		return -1;
-	if (colon < end && parse_port(s + colon, end - colon, &u.port, err, errlen) != 0)
+	if (colon < end && parse_port(s + colon, end - colon, &u->port, err, errlen) != 0)
+		return -1;
+	return 0;
+}
+
+int ns_url_parse(const char *s, size_t len, ns_url *out, char *err, size_t errlen)
+{
+	ns_url u = {0};
+	size_t at, end;
+
+	if (!s || len == 0)
+		return fail(err, errlen, "empty");
+	if (len > NS_URL_MAX)
+		return fail(err, errlen, "longer than 512 bytes");
+	if (!url_chars_ok(s, len))
+		return fail(err, errlen, "a space, control character, non-ASCII byte or fragment");
+	at = scheme(s, len, &u.https);
+	if (at == 0)
+		return fail(err, errlen, "not an absolute http or https URL");
+	for (end = at; end < len && s[end] != '/' && s[end] != '?';)
+		end++;
+	u.port = u.https ? 443 : 80;
+	if (parse_authority(s, at, end, &u, err, errlen) != 0)
 		return -1;
 	if (out)
 		*out = u;
@@ -150,9 +168,9 @@ static int v6_public(const struct in6_addr *a)
 		return v4_public(((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) |
 				 ((uint32_t)b[14] << 8) | b[15]);
 	return !(IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LOOPBACK(a) ||
-		 (b[0] & 0xfe) == 0xfc ||		   /* fc00::/7 unique local */
+		 (b[0] & 0xfe) == 0xfc ||		    /* fc00::/7 unique local */
 		 (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
-		 b[0] == 0xff);				   /* multicast */
+		 b[0] == 0xff);				    /* multicast */
 }
 
 int ns_url_addr_public(const struct sockaddr *sa)
@@ -160,7 +178,8 @@ int ns_url_addr_public(const struct sockaddr *sa)
 	if (!sa)
 		return 0;
 	if (sa->sa_family == AF_INET)
-		return v4_public(ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr));
+		return v4_public(
+		    ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr));
 	if (sa->sa_family == AF_INET6)
 		return v6_public(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
 	return 0;
@@ -172,7 +191,8 @@ int ns_url_host_public(const ns_url *u)
 	struct in6_addr a6;
 	size_t n = strlen(u->host);
 
-	if (strcmp(u->host, "localhost") == 0 || (n > 10 && strcmp(u->host + n - 10, ".localhost") == 0))
+	if (strcmp(u->host, "localhost") == 0 ||
+	    (n > 10 && strcmp(u->host + n - 10, ".localhost") == 0))
 		return 0;
 	if (inet_pton(AF_INET, u->host, &a4) == 1)
 		return v4_public(ntohl(a4.s_addr));

@@ -223,7 +223,8 @@ static int build_event(struct mg_connection *conn, request *r)
 			memcpy(ev->tenant, r->who.tenant, sizeof(ev->tenant));
 			memcpy(ev->key_id, r->who.id, sizeof(ev->key_id));
 		}
-		bad = ingest_check_time(ev, ev->received_at, ctx->max_future_ms, &pb);
+		bad = ingest_check_time(ev, ev->received_at, ctx->max_future_ms, &pb) ||
+		      ingest_check_callback(ev, ctx->callbacks_allow_private, &pb);
 	}
 	if (bad)
 		return ns_http_send_problem(

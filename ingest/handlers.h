@@ -34,6 +34,7 @@ typedef struct {
 	size_t max_body;		/* request bodies above this are refused with 413 */
 	int ack_timeout_ms;		/* longest wait for the broker's acknowledgement */
 	int64_t max_future_ms;		/* webhook timestamps further ahead are refused (422) */
+	int callbacks_allow_private;	/* CALLBACKS_ALLOW_PRIVATE: any callbackUrl destination */
 	ns_auth auth;			/* POST /notifications: a key with `send` says the tenant */
 	const char *webhook_secrets[2]; /* current and previous; none: unsigned (insecure) */
 	int64_t webhook_tolerance_s;	/* signature timestamps this far off are stale */

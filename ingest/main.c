@@ -26,6 +26,7 @@ static const char *secret, *secret_previous;
 static long insecure, tolerance_s;
 static long threads, max_body, ack_timeout_ms, start_timeout_ms, request_timeout_ms;
 static long max_future_ms;
+static long callbacks_allow_private;
 
 static const ns_opt opts[] = {
     {"INGEST_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:8080", 0, 0,
@@ -54,6 +55,7 @@ static const ns_opt opts[] = {
      "longest wait for the broker's acknowledgement before answering 503", &ack_timeout_ms},
     {"INGEST_MAX_FUTURE_MS", "max-future-ms", NS_OPT_INT, "86400000", 0, 31536000000L,
      "webhook timestamps further ahead of this server's clock are refused (422)", &max_future_ms},
+    NS_OPT_CALLBACKS_ALLOW_PRIVATE(&callbacks_allow_private),
     {"INGEST_START_TIMEOUT_MS", "start-timeout-ms", NS_OPT_INT, "30000", 1000, 600000,
      "longest wait at start for the topic's metadata", &start_timeout_ms},
 };
@@ -216,6 +218,7 @@ int main(int argc, char **argv)
 	ctx.max_body = (size_t)max_body;
 	ctx.ack_timeout_ms = (int)ack_timeout_ms;
 	ctx.max_future_ms = max_future_ms;
+	ctx.callbacks_allow_private = (int)callbacks_allow_private;
 	ingest_handlers_init(&ctx);
 	http = api_start(&ctx, &ready);
 	if (!http)

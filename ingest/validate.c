@@ -10,6 +10,7 @@
 #include "ns_check.h"
 #include "ns_json.h"
 #include "ns_time.h"
+#include "ns_url.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -148,6 +149,41 @@ static int take_to(const ns_channel *ch, const char *s, size_t len, ns_event *ou
 	return 0;
 }
 
+/* callbackUrl, optional: an absolute http(s) URL of ns_url_parse's form. */
+static int take_callback_url(json_t *root, ns_event *out, ingest_problem *p)
+{
+	char why[128];
+	const char *s;
+	size_t len = 0;
+
+	if (!json_object_get(root, "callbackUrl"))
+		return 0;
+	s = get_string(root, "callbackUrl", &len, p);
+	if (!s)
+		return -1;
+	if (ns_url_parse(s, len, NULL, why, sizeof(why)) != 0)
+		return fail(p, 422, "callbackUrl",
+			    "'callbackUrl' must be an absolute http or https URL of at most %d "
+			    "bytes: %s",
+			    NS_URL_MAX, why);
+	memcpy(out->callback_url, s, len + 1);
+	return 0;
+}
+
+int ingest_check_callback(const ns_event *ev, int allow_private, ingest_problem *p)
+{
+	ns_url u;
+
+	if (!ev->callback_url[0] || allow_private)
+		return 0;
+	if (ns_url_parse(ev->callback_url, strlen(ev->callback_url), &u, NULL, 0) != 0 ||
+	    !ns_url_host_public(&u))
+		return fail(p, 422, "callbackUrl",
+			    "'callbackUrl' must name a public destination (not localhost, "
+			    "loopback, private, link-local or multicast addresses)");
+	return 0;
+}
+
 /* What both request kinds start with: clear out, require an object with only the allowed
  * members, take the externalId (a reference when ref). Returns 0, or -1 with p filled. */
 static int begin(json_t *root, const char *const *allowed, int ref, ns_event *out,
@@ -164,7 +200,8 @@ static int begin(json_t *root, const char *const *allowed, int ref, ns_event *ou
 int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event *out,
 				 ingest_problem *p)
 {
-	static const char *const allowed[] = {"externalId", "channel", "to", "body", NULL};
+	static const char *const allowed[] = {"externalId", "channel",	   "to",
+					      "body",	    "callbackUrl", NULL};
 	const ns_channel *ch;
 	const char *s;
 	size_t len = 0;
@@ -197,6 +234,8 @@ int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event 
 		return fail(p, 422, "body", "'body' must be valid UTF-8 without NUL");
 	memcpy(out->body, s, len);
 	out->body[len] = '\0';
+	if (take_callback_url(root, out, p))
+		return -1;
 
 	out->type = NS_EV_REQUESTED;
 	out->source = NS_SRC_API;

@@ -32,7 +32,8 @@ typedef struct {
  * deep, or a value that is not an object. */
 json_t *ingest_parse_json(const char *buf, size_t len, ingest_problem *p);
 
-/* Validate a POST /notifications body {externalId, channel, to, body}. Returns 0 and
+/* Validate a POST /notifications body {externalId, channel, to, body, callbackUrl?}
+ * (callbackUrl: ns_url_parse's form; its destination is ingest_check_callback's). Returns 0 and
  * fills out (type requested, source api, external_id, channel, to, body; tenant, key id,
  * ids and times are left zero: the caller's key says them), or -1 with p filled (422 naming the
  * field: unknown member, wrong type, missing, or bad value). "to" must be of the named channel's
@@ -40,6 +41,11 @@ json_t *ingest_parse_json(const char *buf, size_t len, ingest_problem *p);
  * refusal names the expected form. out may be partly written on failure. */
 int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event *out,
 				 ingest_problem *p);
+
+/* Refuse a requested event whose callbackUrl names a destination that is not public
+ * (ns_url_host_public), unless allow_private (CALLBACKS_ALLOW_PRIVATE). 422 naming
+ * callbackUrl. Returns 0, or -1 with p filled. */
+int ingest_check_callback(const ns_event *ev, int allow_private, ingest_problem *p);
 
 /* Refuse a status event whose timestamp lies more than max_future_ms after now_ms (422
  * naming timestamp): a provider clock that far ahead is broken, and a time from the far

@@ -31,7 +31,7 @@ struct proj {
 	proj_batch b; /* held messages, folded in one transaction */
 	int64_t batch_start;
 	atomic_int ready;
-	ns_counter *outcome[NS_OUT_CONFLICT + 1];
+	ns_counter *outcome[NS_OUT_RECORDED + 1];
 	ns_counter *dlq_total;
 	ns_counter *skipped;
 	ns_counter *orphans_created, *orphans_adopted;
@@ -189,7 +189,7 @@ static void register_metrics(proj *x)
 {
 	char labels[64];
 
-	for (int o = NS_OUT_APPLIED; o <= NS_OUT_CONFLICT; o++) {
+	for (int o = NS_OUT_APPLIED; o <= NS_OUT_RECORDED; o++) {
 		snprintf(labels, sizeof(labels), "outcome=\"%s\"", ns_outcome_name((ns_outcome)o));
 		x->outcome[o] = ns_metrics_counter("projector_events_total", labels,
 						   "Events folded, by outcome");

@@ -468,6 +468,8 @@ START_TEST(test_no_pii_in_logs_or_metrics)
 {
 	for (int d = 0; d < NT_DAEMONS; d++) {
 		char cmd[1024], *resp = NULL;
+		if (sys.pid[d] <= 0)
+			continue; /* not part of this system */
 		snprintf(cmd, sizeof(cmd), "grep -c -e '%s' -e '%s' %s", RECIPIENT, BODY_TEXT,
 			 nt_system_log(&sys, (nt_daemon)d));
 		if (d != NT_SIM) /* the simulator plays the provider: it is sent both */

@@ -8,8 +8,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static const char *const names[NT_DAEMONS] = {"ingest", "query", "projector", "sender",
-					      "simulator"};
+static const char *const names[NT_DAEMONS] = {"ingest",	   "query",	"projector", "sender",
+					      "simulator", "changelog", "callbacks"};
 
 const char *nt_system_name(nt_daemon d)
 {
@@ -22,11 +22,13 @@ void nt_system_init(nt_system *s, const char *tag, int partitions)
 
 	memset(s, 0, sizeof(*s));
 	nt_topic_new(tag, partitions, s->topic, sizeof(s->topic));
+	snprintf(s->changelog, sizeof(s->changelog), "%s.changelog", s->topic);
 	snprintf(s->db, sizeof(s->db), "%s/nstatus.db", dir);
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
 	for (int d = 0; d < NT_DAEMONS; d++) {
 		s->admin[d] = nt_free_port();
-		s->port[d] = d == NT_INGEST || d == NT_QUERY ? nt_free_port() : 0;
+		s->port[d] =
+		    d == NT_INGEST || d == NT_QUERY || d == NT_CALLBACKS ? nt_free_port() : 0;
 		ck_assert(s->admin[d] > 0);
 	}
 	s->port[NT_SIM] = s->admin[NT_SIM];
@@ -89,6 +91,16 @@ static int base_env(nt_system *s, nt_daemon d, const char **env, int cap)
 		env[n++] = "SIM_DELAY_MAX_MS=300";
 		env[n++] = "SIM_RETRY_BASE_MS=200";
 		break;
+	case NT_CHANGELOG:
+		env[n++] = nt_fmt("CHANGELOG_ADMIN_LISTEN=127.0.0.1:%d", s->admin[d]);
+		env[n++] = nt_fmt("CHANGELOG_TOPIC=%s", s->changelog);
+		env[n++] = nt_fmt("CHANGELOG_GROUP=changelog-%s", s->topic);
+		break;
+	case NT_CALLBACKS:
+		env[n++] = nt_fmt("CALLBACKS_ADMIN_LISTEN=127.0.0.1:%d", s->admin[d]);
+		env[n++] = nt_fmt("CHANGELOG_TOPIC=%s", s->changelog);
+		env[n++] = nt_fmt("CALLBACKS_GROUP=callbacks-%s", s->topic);
+		break;
 	default:
 		break;
 	}
@@ -118,7 +130,8 @@ void nt_system_start(nt_system *s, nt_daemon d)
 
 void nt_system_up(nt_system *s, unsigned mask)
 {
-	static const nt_daemon order[] = {NT_PROJECTOR, NT_QUERY, NT_SIM, NT_INGEST, NT_SENDER};
+	static const nt_daemon order[] = {NT_PROJECTOR, NT_QUERY,     NT_SIM,	   NT_INGEST,
+					  NT_SENDER,	NT_CHANGELOG, NT_CALLBACKS};
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
 		if (mask & NT_BIT(order[i]))
@@ -140,7 +153,8 @@ int nt_system_alive(nt_system *s, nt_daemon d)
 
 void nt_system_down(nt_system *s)
 {
-	static const nt_daemon order[] = {NT_INGEST, NT_SENDER, NT_SIM, NT_QUERY, NT_PROJECTOR};
+	static const nt_daemon order[] = {NT_INGEST, NT_SENDER, NT_CALLBACKS, NT_CHANGELOG,
+					  NT_SIM,    NT_QUERY,	NT_PROJECTOR};
 
 	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
 		nt_daemon d = order[i];

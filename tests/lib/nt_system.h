@@ -1,6 +1,8 @@
 /* nt_system.h -- a whole system for one test: a topic of its own, free ports for every
  * API and admin listener, a database and a log folder, and every daemon plus the provider
- * simulator started with the settings that tie them together.
+ * simulator (and, for the tests that want them, the changelog publisher and the callback
+ * worker) started with the settings that tie them together. The changelog topic is
+ * "<topic>.changelog".
  *
  * A test fills what it needs (partitions, extra settings per daemon), calls
  * nt_system_up for the daemons it wants, drives them, and nt_system_down stops each with
@@ -12,13 +14,25 @@
 
 #include <sys/types.h>
 
-typedef enum { NT_INGEST = 0, NT_QUERY, NT_PROJECTOR, NT_SENDER, NT_SIM, NT_DAEMONS } nt_daemon;
+typedef enum {
+	NT_INGEST = 0,
+	NT_QUERY,
+	NT_PROJECTOR,
+	NT_SENDER,
+	NT_SIM,
+	NT_CHANGELOG,
+	NT_CALLBACKS,
+	NT_DAEMONS
+} nt_daemon;
 
-#define NT_ALL	  ((1u << NT_DAEMONS) - 1)
+/* The request pipeline: ingest, query, projector, sender, simulator (the changelog and
+ * the callback worker are started by the tests that want them). */
+#define NT_ALL	  ((1u << NT_CHANGELOG) - 1)
 #define NT_BIT(d) (1u << (d))
 
 typedef struct {
 	char topic[200];
+	char changelog[220]; /* "<topic>.changelog" */
 	char db[512];
 	char dir[512];
 	int port[NT_DAEMONS];  /* API listener (the simulator's only one); 0 for none */
@@ -38,7 +52,7 @@ void nt_system_init(nt_system *s, const char *tag, int partitions);
 void nt_system_setenv(nt_system *s, nt_daemon d, const char *kv);
 
 /* Start the daemons in mask, in dependency order (projector, query, simulator, ingest,
- * sender), each waited for. */
+ * sender, changelog, callbacks), each waited for. */
 void nt_system_up(nt_system *s, unsigned mask);
 
 /* Start daemon d alone (also to restart it after a kill). */

@@ -43,6 +43,16 @@ static ns_event sample(ns_event_type t)
 		ev.channel[0] = '\0';
 		snprintf(ev.status, sizeof(ev.status), "delivered");
 		break;
+	case NS_EV_CALLBACK:
+		ev.source = NS_SRC_CALLBACKS;
+		snprintf(ev.status, sizeof(ev.status), "retrying");
+		snprintf(ev.delivery_id, sizeof(ev.delivery_id),
+			 "0123456789abcdef0123456789abcdef");
+		snprintf(ev.reason, sizeof(ev.reason), "HTTP 503");
+		ev.version = 3;
+		ev.attempt = 2;
+		ev.code = 503;
+		break;
 	}
 	ns_event_make_id(&ev);
 	return ev;
@@ -63,6 +73,10 @@ static void assert_same(const ns_event *a, const ns_event *b)
 	ck_assert_str_eq(a->provider_id, b->provider_id);
 	ck_assert_str_eq(a->reason, b->reason);
 	ck_assert_int_eq(a->code, b->code);
+	ck_assert_str_eq(a->callback_url, b->callback_url);
+	ck_assert_str_eq(a->delivery_id, b->delivery_id);
+	ck_assert_int_eq(a->version, b->version);
+	ck_assert_int_eq(a->attempt, b->attempt);
 }
 
 START_TEST(test_round_trip)
@@ -474,7 +488,7 @@ int main(void)
 	Suite *s = suite_create("event");
 	TCase *tc = tcase_create("event");
 
-	tcase_add_loop_test(tc, test_round_trip, NS_EV_REQUESTED, NS_EV_STATUS + 1);
+	tcase_add_loop_test(tc, test_round_trip, NS_EV_REQUESTED, NS_EV_CALLBACK + 1);
 	tcase_add_test(tc, test_requested_claims_nothing);
 	tcase_add_test(tc, test_wire_form);
 	tcase_add_loop_test(tc, test_malformed, 0, (int)(sizeof(bad) / sizeof(bad[0])));

@@ -384,7 +384,36 @@ START_TEST(test_outcome_names)
 	ck_assert_str_eq(ns_outcome_name(NS_OUT_STALE), "stale");
 	ck_assert_str_eq(ns_outcome_name(NS_OUT_INVALID), "invalid");
 	ck_assert_str_eq(ns_outcome_name(NS_OUT_CONFLICT), "conflict");
+	ck_assert_str_eq(ns_outcome_name(NS_OUT_RECORDED), "recorded");
 	ck_assert_str_eq(ns_outcome_name((ns_outcome)99), "?");
+}
+END_TEST
+
+/* A callback attempt is history: recorded, the state untouched but for the count. */
+START_TEST(test_callback_recorded)
+{
+	ns_state st, before;
+	seen_set seen;
+	ns_event a = REQ("sms", "x", T0), cb;
+	char detail[256];
+
+	memset(&st, 0, sizeof(st));
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(fold(set, &st, &seen, &a), NS_OUT_APPLIED);
+	cb = a;
+	cb.type = NS_EV_CALLBACK;
+	cb.source = NS_SRC_CALLBACKS;
+	snprintf(cb.status, sizeof(cb.status), "retrying");
+	snprintf(cb.delivery_id, sizeof(cb.delivery_id), "%s", a.id);
+	cb.version = 1;
+	cb.attempt = 2;
+	cb.occurred_at = T0 + 5000;
+	ns_event_make_id(&cb);
+	before = st;
+	ck_assert_int_eq(ns_fold_apply(set, &st, &cb, 0, detail, sizeof(detail)), NS_OUT_RECORDED);
+	ck_assert_msg(strstr(detail, "attempt 2") != NULL, "%s", detail);
+	before.events++;
+	ck_assert_int_eq(memcmp(&before, &st, sizeof(st)), 0);
 }
 END_TEST
 
@@ -462,6 +491,7 @@ int main(void)
 	tcase_add_test(tc, test_conflict_keeps_first);
 	tcase_add_test(tc, test_timestamps_only_from_applied);
 	tcase_add_test(tc, test_outcome_names);
+	tcase_add_test(tc, test_callback_recorded);
 	tcase_add_test(tc, test_new_channel_email);
 	suite_add_tcase(s, tc);
 	return nt_run_suite(s);

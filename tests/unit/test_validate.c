@@ -151,6 +151,17 @@ static const vcase cases[] = {
     {HOOK, EV(""), 422, "event"},
     {HOOK, EV("Delivered"), 422, "event"},
     {HOOK, EV("delivered "), 422, "event"},
+/* callbackUrl: optional, an absolute http(s) URL */
+#define CB(v) "{" N_OK ",\"body\":\"x\",\"callbackUrl\":" v "}"
+    {NOTIF, CB("\"https://example.com/hooks?n=1\""), 0, NULL},
+    {NOTIF, CB("\"http://example.com:8080/\""), 0, NULL},
+    {NOTIF, CB("\"ftp://example.com/\""), 422, "callbackUrl"},
+    {NOTIF, CB("\"/relative\""), 422, "callbackUrl"},
+    {NOTIF, CB("\"https://u:p@example.com/\""), 422, "callbackUrl"},
+    {NOTIF, CB("\"https://example.com/a b\""), 422, "callbackUrl"},
+    {NOTIF, CB("\"\""), 422, "callbackUrl"},
+    {NOTIF, CB("42"), 422, "callbackUrl"},
+    {NOTIF, CB("null"), 422, "callbackUrl"},
 /* timestamps */
 #define TS(v) "{\"externalId\":\"t:n\",\"event\":\"sent\",\"timestamp\":\"" v "\"}"
     {HOOK, TS("2025-03-01T12:00:00.000+01:00"), 0, ""}, /* RFC 3339 offsets accepted */
@@ -203,6 +214,35 @@ static json_t *parse_ok(const char *text)
 	ck_assert_msg(root != NULL, "parse %s: %s", text, p.detail);
 	return root;
 }
+
+/* The destination rule: ingest refuses callbacks to private space unless allowed. */
+START_TEST(test_callback_destination)
+{
+	static const struct {
+		const char *url;
+		int pub;
+	} dests[] = {{"https://example.com/cb", 1},  {"http://127.0.0.1:9000/cb", 0},
+		     {"http://localhost/cb", 0},     {"http://10.0.0.7/", 0},
+		     {"http://169.254.169.254/", 0}, {"http://[::1]/", 0},
+		     {"https://93.184.216.34/", 1}};
+	ns_event ev;
+	ingest_problem p;
+
+	for (size_t i = 0; i < sizeof(dests) / sizeof(dests[0]); i++) {
+		memset(&ev, 0, sizeof(ev));
+		snprintf(ev.callback_url, sizeof(ev.callback_url), "%s", dests[i].url);
+		ck_assert_msg((ingest_check_callback(&ev, 0, &p) == 0) == dests[i].pub, "%s",
+			      dests[i].url);
+		if (!dests[i].pub) {
+			ck_assert_int_eq(p.status, 422);
+			ck_assert_str_eq(p.field, "callbackUrl");
+		}
+		ck_assert_int_eq(ingest_check_callback(&ev, 1, &p), 0); /* allowed */
+	}
+	memset(&ev, 0, sizeof(ev)); /* none at all */
+	ck_assert_int_eq(ingest_check_callback(&ev, 0, &p), 0);
+}
+END_TEST
 
 START_TEST(test_notification_fills_event)
 {
@@ -453,6 +493,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_cases, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_notification_fills_event);
+	tcase_add_test(tc, test_callback_destination);
 	tcase_add_test(tc, test_webhook_fills_event);
 	tcase_add_test(tc, test_limits);
 	tcase_add_loop_test(tc, test_utf8, 0, (int)(sizeof(utf8_cases) / sizeof(utf8_cases[0])));
