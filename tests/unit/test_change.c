@@ -19,20 +19,20 @@
 static void sample(ns_change *c)
 {
 	memset(c, 0, sizeof(*c));
-	strcpy(c->tenant, "acme");
-	strcpy(c->external_id, "n-1");
+	snprintf(c->tenant, sizeof(c->tenant), "%s", "acme");
+	snprintf(c->external_id, sizeof(c->external_id), "%s", "n-1");
 	c->version = 3;
-	strcpy(c->status, "sent");
-	strcpy(c->previous, "processing");
-	strcpy(c->channel, "sms");
+	snprintf(c->status, sizeof(c->status), "%s", "sent");
+	snprintf(c->previous, sizeof(c->previous), "%s", "processing");
+	snprintf(c->channel, sizeof(c->channel), "%s", "sms");
 	c->created_at = 1764633600000;
 	c->updated_at = 1764633600250;
-	strcpy(c->provider_id, "p-1");
-	strcpy(c->request_id, "0123456789abcdef0123456789abcdef");
-	strcpy(c->event_id, "fedcba9876543210fedcba9876543210");
+	snprintf(c->provider_id, sizeof(c->provider_id), "%s", "p-1");
+	snprintf(c->request_id, sizeof(c->request_id), "%s", "0123456789abcdef0123456789abcdef");
+	snprintf(c->event_id, sizeof(c->event_id), "%s", "fedcba9876543210fedcba9876543210");
 	c->event_type = NS_EV_STATUS;
 	c->occurred_at = 1764633600250;
-	strcpy(c->callback_url, "https://example.com/cb?x=1");
+	snprintf(c->callback_url, sizeof(c->callback_url), "%s", "https://example.com/cb?x=1");
 }
 
 START_TEST(test_roundtrip)
@@ -71,10 +71,11 @@ static char *edit(const char *s, const char *from, const char *to)
 	char *out;
 
 	ck_assert_msg(p != NULL, "%s not in %s", from, s);
-	out = malloc(strlen(s) + strlen(to) + 1);
-	memcpy(out, s, (size_t)(p - s));
-	strcpy(out + (p - s), to);
-	strcat(out, p + strlen(from));
+	size_t n = strlen(s) + strlen(to) + 1;
+
+	out = malloc(n);
+	ck_assert_ptr_nonnull(out);
+	snprintf(out, n, "%.*s%s%s", (int)(p - s), s, to, p + strlen(from));
 	return out;
 }
 
@@ -122,17 +123,17 @@ START_TEST(test_state_mapping)
 
 	st.exists = 1;
 	st.requested = 1;
-	strcpy(st.tenant, "acme");
-	strcpy(st.external_id, "n-1");
-	strcpy(st.channel, "sms");
-	strcpy(st.status, "delivered");
-	strcpy(st.to, "+4915112345678");
-	strcpy(st.request_id, "0123456789abcdef0123456789abcdef");
-	strcpy(st.callback_url, "http://example.com/");
+	snprintf(st.tenant, sizeof(st.tenant), "%s", "acme");
+	snprintf(st.external_id, sizeof(st.external_id), "%s", "n-1");
+	snprintf(st.channel, sizeof(st.channel), "%s", "sms");
+	snprintf(st.status, sizeof(st.status), "%s", "delivered");
+	snprintf(st.to, sizeof(st.to), "%s", "+4915112345678");
+	snprintf(st.request_id, sizeof(st.request_id), "%s", "0123456789abcdef0123456789abcdef");
+	snprintf(st.callback_url, sizeof(st.callback_url), "%s", "http://example.com/");
 	st.created_at = 10;
 	st.updated_at = 20;
 	st.events = 4;
-	strcpy(ev.id, "fedcba9876543210fedcba9876543210");
+	snprintf(ev.id, sizeof(ev.id), "%s", "fedcba9876543210fedcba9876543210");
 	ev.type = NS_EV_STATUS;
 	ev.occurred_at = 20;
 	ns_change_from_state(&c, &st, &ev, 7, "sent");
