@@ -49,7 +49,7 @@ endif
 VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo 0.1.0)
 CFLAGS   += -DNS_VERSION='"$(VERSION)"'
 
-DAEMONS  := ingest sender projector query changelog apikey
+DAEMONS  := ingest sender projector query changelog callbacks apikey
 TOOLS    := simulator loadgen
 BINS     := $(foreach d,$(DAEMONS),$(if $(wildcard $(d)/*.c),$(BUILD)/bin/$(d))) \
             $(foreach t,$(TOOLS),$(BUILD)/tools/$(t))

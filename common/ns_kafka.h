@@ -175,6 +175,14 @@ int ns_consumer_cached_watermark(ns_consumer *c, const char *topic, int32_t part
 int ns_consumer_high_watermarks(ns_consumer *c, const char *topic, int64_t *hw, int cap, int *n,
 				int timeout_ms, char *err, size_t errlen);
 
+/* A file descriptor that becomes readable when the consumer has something to hand out
+ * (a message, an error, a rebalance): for a loop that waits in another poll (curl's)
+ * rather than in ns_consumer_poll, so a new message wakes it at once. Created on the
+ * first call, closed by ns_consumer_close. Call ns_consumer_wake_drain before polling
+ * the consumer empty. Returns the fd, or -1. */
+int ns_consumer_wake_fd(ns_consumer *c);
+void ns_consumer_wake_drain(ns_consumer *c);
+
 /* Non-zero when a rebalance hook failed or a fatal error occurred. */
 int ns_consumer_failed(ns_consumer *c);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 /* ---- consumer ----------------------------------------------------------------------- */
@@ -19,6 +20,8 @@ struct ns_consumer {
 	ns_kafka_client cl; /* first: the error callback's opaque; cl.fatal = failed */
 	ns_rebalance rb;
 	int report_eof; /* assigned consumer: hand partition EOF events to the caller */
+	int wake[2];	/* ns_consumer_wake_fd's pipe, -1 until asked for */
+	rd_kafka_queue_t *q;
 };
 
 static int is_cooperative(rd_kafka_t *rk)
@@ -168,6 +171,7 @@ ns_consumer *ns_consumer_new(const char *group_id, const char *topic, const ns_r
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	c->wake[0] = c->wake[1] = -1;
 	if (rb)
 		c->rb = *rb;
 	if (ns_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, errlen) ||
@@ -210,6 +214,7 @@ ns_consumer *ns_consumer_new_assigned(const char *client_id, char *err, size_t e
 		goto fail;
 	}
 	c->report_eof = 1;
+	c->wake[0] = c->wake[1] = -1;
 	/* librdkafka wants a group.id to assign at all: a throwaway one, never joined (no
 	 * subscribe) and never committed to. */
 	snprintf(group, sizeof(group), "%s.assigned.%d", client_id, (int)getpid());
@@ -380,6 +385,34 @@ int ns_consumer_rewind(ns_consumer *c, int timeout_ms)
 	return e == RD_KAFKA_RESP_ERR_NO_ERROR && !se ? 0 : -1;
 }
 
+int ns_consumer_wake_fd(ns_consumer *c)
+{
+	if (c->wake[0] >= 0)
+		return c->wake[0];
+	if (pipe2(c->wake, O_NONBLOCK | O_CLOEXEC) != 0) {
+		c->wake[0] = c->wake[1] = -1;
+		return -1;
+	}
+	c->q = rd_kafka_queue_get_consumer(c->cl.rk);
+	if (!c->q) {
+		close(c->wake[0]);
+		close(c->wake[1]);
+		c->wake[0] = c->wake[1] = -1;
+		return -1;
+	}
+	rd_kafka_queue_io_event_enable(c->q, c->wake[1], "1", 1);
+	return c->wake[0];
+}
+
+void ns_consumer_wake_drain(ns_consumer *c)
+{
+	char buf[256];
+
+	if (c->wake[0] >= 0)
+		while (read(c->wake[0], buf, sizeof(buf)) > 0)
+			;
+}
+
 int ns_consumer_failed(ns_consumer *c)
 {
 	return atomic_load(&c->cl.fatal);
@@ -399,6 +432,14 @@ void ns_consumer_close(ns_consumer *c)
 	e = rd_kafka_consumer_close(c->cl.rk);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
 		NS_WARN("kafka.consumer.close", "err=%s", rd_kafka_err2name(e));
+	if (c->q) {
+		rd_kafka_queue_io_event_enable(c->q, -1, NULL, 0);
+		rd_kafka_queue_destroy(c->q);
+	}
 	rd_kafka_destroy(c->cl.rk);
+	if (c->wake[0] >= 0) {
+		close(c->wake[0]);
+		close(c->wake[1]);
+	}
 	free(c);
 }

@@ -30,6 +30,7 @@ static const char schema_sql[] = "CREATE TABLE notifications ("
 				 " events INTEGER NOT NULL,"
 				 " last_partition INTEGER NOT NULL,"
 				 " last_offset INTEGER NOT NULL,"
+				 " callback_url TEXT NOT NULL DEFAULT '',"
 				 " PRIMARY KEY (tenant, external_id)"
 				 ") WITHOUT ROWID;"
 				 "CREATE INDEX notifications_channel_status"
@@ -76,6 +77,7 @@ const char *const ns_readmodel_notif_cols[NS_READMODEL_NOTIF_NCOLS] = {
     [NS_READMODEL_NOTIF_EVENTS] = "events",
     [NS_READMODEL_NOTIF_LAST_PARTITION] = "last_partition",
     [NS_READMODEL_NOTIF_LAST_OFFSET] = "last_offset",
+    [NS_READMODEL_NOTIF_CALLBACK_URL] = "callback_url",
 };
 
 const char *const ns_readmodel_event_cols[NS_READMODEL_EVENT_NCOLS] = {

@@ -16,7 +16,8 @@
  * Both tables are keyed by (tenant, external_id): a notification belongs to the tenant of
  * the key that created it, and every statement of a reader names the tenant.
  *
- * Versions: 1 the first; 2 adds events_by_event_id; 3 adds the tenant to every key.
+ * Versions: 1 the first; 2 adds events_by_event_id; 3 adds the tenant to every key; 4 adds
+ * notifications.callback_url (the requested's callbackUrl).
  *   events         the history: one row per consumed event with its fold outcome
  *                  (applied / duplicate / stale / invalid / conflict) and detail; keyed by
  *                  its log position, so the same message can never be stored twice.
@@ -42,7 +43,7 @@
 #include <stdio.h>
 
 /* The schema version this build writes and reads. Bump it with every schema change. */
-#define NS_READMODEL_VERSION 3
+#define NS_READMODEL_VERSION 4
 
 /* How long a connection waits for a lock before SQLITE_BUSY. */
 #define NS_READMODEL_BUSY_TIMEOUT_MS 5000
@@ -73,13 +74,15 @@ typedef enum {
 	NS_READMODEL_NOTIF_EVENTS,
 	NS_READMODEL_NOTIF_LAST_PARTITION,
 	NS_READMODEL_NOTIF_LAST_OFFSET,
+	NS_READMODEL_NOTIF_CALLBACK_URL,
 	NS_READMODEL_NOTIF_NCOLS
 } ns_readmodel_notif_col;
 
 #define NS_READMODEL_NOTIF_COLUMNS                                                                 \
 	"tenant, external_id, channel, status, to_addr, body, request_id, provider_id, reason,"    \
-	" created_at, updated_at, events, last_partition, last_offset"
-#define NS_READMODEL_NOTIF_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14"
+	" created_at, updated_at, events, last_partition, last_offset, callback_url"
+#define NS_READMODEL_NOTIF_PARAMS                                                                  \
+	"?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15"
 
 /* events */
 typedef enum {
@@ -135,6 +138,11 @@ extern const char *const ns_readmodel_offset_cols[NS_READMODEL_OFFSET_NCOLS];
 #define NS_READMODEL_SQL_EVENTS_PAGE                                                               \
 	"SELECT " NS_READMODEL_EVENT_COLUMNS " FROM events WHERE tenant = ?1 AND external_id = ?2" \
 	" AND (partition > ?3 OR (partition = ?3 AND offset > ?4))"                                \
+	" ORDER BY partition, offset LIMIT ?5"
+/* The same page, of the callback attempts only (type 'callback'). */
+#define NS_READMODEL_SQL_CALLBACKS_PAGE                                                            \
+	"SELECT " NS_READMODEL_EVENT_COLUMNS " FROM events WHERE tenant = ?1 AND external_id = ?2" \
+	" AND (partition > ?3 OR (partition = ?3 AND offset > ?4)) AND type = 'callback'"          \
 	" ORDER BY partition, offset LIMIT ?5"
 /* One stored offset: ?1 topic, ?2 partition. */
 #define NS_READMODEL_SQL_OFFSET                                                                    \

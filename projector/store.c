@@ -155,6 +155,8 @@ int proj_store_load_state(proj_store *s, const char *tenant, const char *externa
 		col_text(q, NS_READMODEL_NOTIF_PROVIDER_ID, st->provider_id,
 			 sizeof(st->provider_id));
 		col_text(q, NS_READMODEL_NOTIF_REASON, st->reason, sizeof(st->reason));
+		col_text(q, NS_READMODEL_NOTIF_CALLBACK_URL, st->callback_url,
+			 sizeof(st->callback_url));
 		st->created_at = sqlite3_column_int64(q, NS_READMODEL_NOTIF_CREATED_AT);
 		st->updated_at = sqlite3_column_int64(q, NS_READMODEL_NOTIF_UPDATED_AT);
 		st->events = (long)sqlite3_column_int64(q, NS_READMODEL_NOTIF_EVENTS);
@@ -191,6 +193,8 @@ int proj_store_save_state(proj_store *s, const ns_state *st, int32_t partition, 
 	sqlite3_bind_int64(q, PARAM(NS_READMODEL_NOTIF_EVENTS), st->events);
 	sqlite3_bind_int64(q, PARAM(NS_READMODEL_NOTIF_LAST_PARTITION), partition);
 	sqlite3_bind_int64(q, PARAM(NS_READMODEL_NOTIF_LAST_OFFSET), offset);
+	sqlite3_bind_text(q, PARAM(NS_READMODEL_NOTIF_CALLBACK_URL), st->callback_url, -1,
+			  SQLITE_STATIC);
 	return step_done(s, ST_SAVE);
 }
 

@@ -16,6 +16,7 @@
 static const char *const sql_text[QUERY_ST_COUNT] = {
     [QUERY_ST_STATE] = NS_READMODEL_SQL_NOTIF,
     [QUERY_ST_EVENTS] = NS_READMODEL_SQL_EVENTS_PAGE,
+    [QUERY_ST_CALLBACKS] = NS_READMODEL_SQL_CALLBACKS_PAGE,
     [QUERY_ST_LIST] = "SELECT " NS_READMODEL_NOTIF_COLUMNS " FROM notifications"
 		      " WHERE tenant = ?1 AND external_id > ?2 AND (?3 IS NULL OR channel = ?3)"
 		      " AND (?4 IS NULL OR status = ?4) AND (?6 OR request_id <> '')"

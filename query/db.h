@@ -40,6 +40,7 @@ typedef enum {
 	QUERY_ST_LIST,	    /* notifications columns; ?1 tenant, ?2 after id, ?3 channel or
 			       NULL, ?4 status or NULL, ?5 limit, ?6 orphans too (0/1) */
 	QUERY_ST_OFFSET,    /* offsets columns; ?1 topic, ?2 partition */
+	QUERY_ST_CALLBACKS, /* as QUERY_ST_EVENTS, callback attempts only */
 	QUERY_ST_COUNT
 } query_stmt;
 

@@ -86,6 +86,7 @@ static int wait_position(struct mg_connection *conn, query_ctx *x, query_conn *c
 typedef struct {
 	query_route route;
 	char id[NS_EXTID_MAX + 1]; /* QUERY_STATE, QUERY_EVENTS */
+	int callbacks;		   /* QUERY_EVENTS of /callbacks: the attempts only */
 	query_params p;
 	ns_key_identity who; /* the caller: its tenant is the only one it sees */
 	int pii;	     /* the key may see recipients and bodies */
@@ -119,12 +120,26 @@ static int send_page(struct mg_connection *conn, const char *key, json_t *items,
 	return ns_http_send_json(conn, 200, body, NULL);
 }
 
-/* One page of a history. The first page of an unknown notification is a 404. */
+/* Non-zero when r's notification has a row (a notification without callbacks yet). */
+static int exists(query_conn *c, const req *r)
+{
+	sqlite3_stmt *st = query_conn_stmt(c, QUERY_ST_STATE);
+	int rc;
+
+	sqlite3_reset(st);
+	sqlite3_bind_text(st, 1, r->who.tenant, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, r->id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW;
+}
+
+/* One page of a history (of its callback attempts, for /callbacks). The first page of an unknown notification is a 404. */
 static int get_events(struct mg_connection *conn, query_conn *c, const req *r)
 {
 	const query_params *p = &r->p;
 	const char *id = r->id;
-	sqlite3_stmt *st = query_conn_stmt(c, QUERY_ST_EVENTS);
+	sqlite3_stmt *st = query_conn_stmt(c, r->callbacks ? QUERY_ST_CALLBACKS : QUERY_ST_EVENTS);
 	json_t *items = json_array();
 	char cursor[QUERY_CURSOR_MAX + 1];
 	int32_t lp = 0;
@@ -150,13 +165,14 @@ static int get_events(struct mg_connection *conn, query_conn *c, const req *r)
 		json_decref(items);
 		return unavailable(conn, "read model error");
 	}
-	if (n == 0 && p->ev_partition < 0) {
+	if (n == 0 && p->ev_partition < 0 && (!r->callbacks || !exists(c, r))) {
 		json_decref(items);
 		return not_found(conn, id);
 	}
 	if (more)
 		query_cursor_events(lp, lo, cursor, sizeof(cursor));
-	return send_page(conn, "events", items, more ? cursor : NULL, id);
+	return send_page(conn, r->callbacks ? "callbacks" : "events", items, more ? cursor : NULL,
+			 id);
 }
 
 static int list(struct mg_connection *conn, query_conn *c, const req *r)
@@ -196,7 +212,8 @@ static int list(struct mg_connection *conn, query_conn *c, const req *r)
 }
 
 /* Read the route and parameters of a GET: /notifications (a list, or one notification by
- * ?externalId=), /notifications/{id}, /notifications/{id}/events. Returns 0 with r
+ * ?externalId=), /notifications/{id}, /notifications/{id}/events, /notifications/{id}/
+ * callbacks. Returns 0 with r
  * filled, or the status of the problem already sent. */
 static int parse_request(struct mg_connection *conn, req *r)
 {
@@ -214,12 +231,14 @@ static int parse_request(struct mg_connection *conn, req *r)
 	if (rest[0] == '/')
 		rest++;
 	r->route = QUERY_LIST;
+	r->callbacks = 0;
 	if (rest[0]) {
 		slash = strchr(rest, '/');
 		len = slash ? (size_t)(slash - rest) : strlen(rest);
-		if (slash && strcmp(slash, "/events") != 0)
+		if (slash && strcmp(slash, "/events") != 0 && strcmp(slash, "/callbacks") != 0)
 			return ns_http_send_problem(conn, 404, "Not Found", "no such resource",
 						    NULL);
+		r->callbacks = slash && strcmp(slash, "/callbacks") == 0;
 		if (len == 0 || len > NS_EXTID_MAX)
 			return bad_param(
 			    conn, &(query_param_error){"externalId", "expected 1..128 bytes"});

@@ -58,6 +58,7 @@ json_t *query_render_state(sqlite3_stmt *st, int pii)
 	json_object_set_new(o, "updatedAt", iso(st, NS_READMODEL_NOTIF_UPDATED_AT));
 	json_object_set_new(o, "events", integer(st, NS_READMODEL_NOTIF_EVENTS));
 	json_object_set_new(o, "orphan", json_boolean(!req || !req[0]));
+	json_object_set_new(o, "callbackUrl", text_or_null(st, NS_READMODEL_NOTIF_CALLBACK_URL));
 	return o;
 }
 

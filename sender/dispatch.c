@@ -99,7 +99,7 @@ static void delivered(sender_worker *w, sender_job *j)
 	ns_histogram_observe(w->m.stage_ack, ns_time_mono_s() - j->produced_s);
 	ns_histogram_observe(w->m.job, ns_time_mono_s() - j->consumed_s);
 	if (!j->abandoned && sender_parts_current(&w->parts, j->partition, j->gen))
-		sender_tracker_done(&sender_parts_get(&w->parts, j->partition)->t, j->offset);
+		ns_tracker_done(&sender_parts_get(&w->parts, j->partition)->t, j->offset);
 	NS_DEBUG("sender.outcome", "ref=%s type=%s partition=%d offset=%lld", j->ref,
 		 ns_event_type_name(j->out.type), (int)j->partition, (long long)j->offset);
 	sender_dispatch_release(w, j);

@@ -15,7 +15,7 @@ void sender_parts_init(sender_parts *ps)
 void sender_parts_free(sender_parts *ps)
 {
 	for (int i = 0; i < ps->n; i++)
-		sender_tracker_free(&ps->p[i].t);
+		ns_tracker_free(&ps->p[i].t);
 	free(ps->p);
 	sender_parts_init(ps);
 }
@@ -31,7 +31,7 @@ sender_part *sender_parts_get(sender_parts *ps, int32_t id)
 			return NULL;
 		for (int i = ps->n; i < n; i++) {
 			memset(&np[i], 0, sizeof(np[i]));
-			sender_tracker_init(&np[i].t);
+			ns_tracker_init(&np[i].t);
 		}
 		ps->p = np;
 		ps->n = n;
@@ -55,7 +55,7 @@ int sender_parts_own(sender_parts *ps, int32_t id)
 	pt->owned = 1;
 	pt->draining = 0;
 	pt->gen++;
-	sender_tracker_reset(&pt->t);
+	ns_tracker_reset(&pt->t);
 	return 0;
 }
 
@@ -68,7 +68,7 @@ void sender_parts_disown(sender_parts *ps, int32_t id)
 	pt->owned = 0;
 	pt->draining = 0;
 	pt->gen++;
-	sender_tracker_reset(&pt->t);
+	ns_tracker_reset(&pt->t);
 }
 
 static int wanted(const int32_t *only, int n, int32_t id)
@@ -94,7 +94,7 @@ int sender_parts_commit(sender_parts *ps, ns_consumer *c, const char *topic, con
 		int64_t off;
 		if (!ps->p[i].owned || !wanted(only, n, i))
 			continue;
-		off = sender_tracker_take_commit(&ps->p[i].t);
+		off = ns_tracker_take_commit(&ps->p[i].t);
 		if (off >= 0)
 			pos[cnt++] = (ns_kafka_pos){i, off};
 	}

@@ -9,7 +9,7 @@
 #ifndef SENDER_PARTITIONS_H
 #define SENDER_PARTITIONS_H
 
-#include "tracker.h"
+#include "ns_tracker.h"
 
 #include "ns_kafka.h"
 
@@ -21,7 +21,7 @@ typedef struct {
 	int owned;	  /* assigned to this member */
 	int draining;	  /* being revoked: nothing new starts */
 	uint64_t gen;	  /* moves on at every assign and revoke */
-	sender_tracker t; /* offsets in flight, the committable prefix */
+	ns_tracker t; /* offsets in flight, the committable prefix */
 } sender_part;
 
 typedef struct {

@@ -91,7 +91,7 @@ static void ignore(sender_worker *w, sender_part *pt, const rd_kafka_message_t *
 		NS_WARN("sender.undecodable", "partition=%d offset=%lld err=%s", (int)m->partition,
 			(long long)m->offset, ns_log_quote(why, q, sizeof(q)));
 	ns_counter_add(w->m.ignored, 1);
-	sender_tracker_done(&pt->t, m->offset);
+	ns_tracker_done(&pt->t, m->offset);
 }
 
 static void on_message(sender_worker *w, const rd_kafka_message_t *m)
@@ -107,7 +107,7 @@ static void on_message(sender_worker *w, const rd_kafka_message_t *m)
 	pt = sender_parts_get(&w->parts, m->partition);
 	if (!pt || !pt->owned || pt->draining)
 		return;
-	if (sender_tracker_add(&pt->t, m->offset) != 0) {
+	if (ns_tracker_add(&pt->t, m->offset) != 0) {
 		NS_WARN("sender.offset_order", "partition=%d offset=%lld", (int)m->partition,
 			(long long)m->offset);
 		return;

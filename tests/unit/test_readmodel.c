@@ -131,7 +131,8 @@ START_TEST(test_version_mismatch_refused)
 	} cases[] = {
 	    {"PRAGMA user_version = 1", 1, 1}, /* an older version: rebuild */
 	    {"PRAGMA user_version = 2", 1, 2},
-	    {"PRAGMA user_version = 4", 1, 4},
+	    {"PRAGMA user_version = 3", 1, 3}, /* before callback_url */
+	    {"PRAGMA user_version = 5", 1, 5}, /* a newer one */
 	    {"PRAGMA user_version = 0", 1, 0},
 	    {"PRAGMA user_version = 99", 1, 99},
 	    {"CREATE TABLE something_else (x INTEGER)", 0, 0},

@@ -1,24 +1,24 @@
-/* tracker.c -- per-partition contiguous done-prefix over a ring buffer (see tracker.h). */
-#include "tracker.h"
+/* ns_tracker.c -- per-partition contiguous done-prefix over a ring buffer (see ns_tracker.h). */
+#include "ns_tracker.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-void sender_tracker_init(sender_tracker *t)
+void ns_tracker_init(ns_tracker *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->next = -1;
 	t->committed = -1;
 }
 
-void sender_tracker_free(sender_tracker *t)
+void ns_tracker_free(ns_tracker *t)
 {
 	free(t->off);
 	free(t->done);
-	sender_tracker_init(t);
+	ns_tracker_init(t);
 }
 
-void sender_tracker_reset(sender_tracker *t)
+void ns_tracker_reset(ns_tracker *t)
 {
 	t->head = 0;
 	t->len = 0;
@@ -26,12 +26,12 @@ void sender_tracker_reset(sender_tracker *t)
 	t->committed = -1;
 }
 
-static size_t slot(const sender_tracker *t, size_t i)
+static size_t slot(const ns_tracker *t, size_t i)
 {
 	return (t->head + i) % t->cap;
 }
 
-static int grow(sender_tracker *t)
+static int grow(ns_tracker *t)
 {
 	size_t ncap = t->cap ? t->cap * 2 : 64, i;
 	int64_t *noff = malloc(ncap * sizeof(*noff));
@@ -56,7 +56,7 @@ static int grow(sender_tracker *t)
 }
 
 /* Drop the done prefix, moving `next` over it. */
-static void advance(sender_tracker *t)
+static void advance(ns_tracker *t)
 {
 	while (t->len > 0 && t->done[t->head]) {
 		t->head = (t->head + 1) % t->cap;
@@ -64,7 +64,7 @@ static void advance(sender_tracker *t)
 	}
 }
 
-int sender_tracker_add(sender_tracker *t, int64_t offset)
+int ns_tracker_add(ns_tracker *t, int64_t offset)
 {
 	if (offset < 0)
 		return -1;
@@ -80,7 +80,7 @@ int sender_tracker_add(sender_tracker *t, int64_t offset)
 	return 0;
 }
 
-int sender_tracker_done(sender_tracker *t, int64_t offset)
+int ns_tracker_done(ns_tracker *t, int64_t offset)
 {
 	size_t lo = 0, hi = t->len;
 
@@ -108,17 +108,17 @@ int sender_tracker_done(sender_tracker *t, int64_t offset)
 	return -1;
 }
 
-size_t sender_tracker_pending(const sender_tracker *t)
+size_t ns_tracker_pending(const ns_tracker *t)
 {
 	return t->len;
 }
 
-int64_t sender_tracker_committable(const sender_tracker *t)
+int64_t ns_tracker_committable(const ns_tracker *t)
 {
 	return t->next;
 }
 
-int64_t sender_tracker_take_commit(sender_tracker *t)
+int64_t ns_tracker_take_commit(ns_tracker *t)
 {
 	if (t->next < 0 || t->next == t->committed)
 		return -1;

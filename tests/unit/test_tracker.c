@@ -1,7 +1,7 @@
-/* test_sender_tracker.c -- unit tests of sender/tracker.c (the contiguous-offset tracker)
+/* test_tracker.c -- unit tests of common/ns_tracker.c (the contiguous-offset tracker)
  * and of the provider response classification: commits only ever cover a done prefix. */
 #include "../../sender/provider.h"
-#include "../../sender/tracker.h"
+#include "ns_tracker.h"
 
 #include "nt.h"
 
@@ -10,31 +10,31 @@
 
 START_TEST(test_prefix)
 {
-	sender_tracker t;
+	ns_tracker t;
 
-	sender_tracker_init(&t);
-	ck_assert_int_eq(sender_tracker_committable(&t), -1);
-	ck_assert_int_eq(sender_tracker_add(&t, 10), 0);
-	ck_assert_int_eq(sender_tracker_add(&t, 11), 0);
-	ck_assert_int_eq(sender_tracker_add(&t, 13), 0);  /* gaps are allowed */
-	ck_assert_int_eq(sender_tracker_add(&t, 12), -1); /* out of order refused */
-	ck_assert_int_eq(sender_tracker_done(&t, 11), 0);
-	ck_assert_int_eq(sender_tracker_committable(&t), -1); /* 10 still pending */
-	ck_assert_int_eq(sender_tracker_take_commit(&t), -1);
-	ck_assert_int_eq(sender_tracker_done(&t, 10), 0);
-	ck_assert_int_eq(sender_tracker_committable(&t), 12); /* 10, 11 done; 13 pending */
-	ck_assert_int_eq(sender_tracker_take_commit(&t), 12);
-	ck_assert_int_eq(sender_tracker_take_commit(&t), -1); /* nothing new */
-	ck_assert_int_eq(sender_tracker_pending(&t), 1);
-	ck_assert_int_eq(sender_tracker_done(&t, 99), -1);
-	ck_assert_int_eq(sender_tracker_done(&t, 13), 0);
-	ck_assert_int_eq(sender_tracker_take_commit(&t), 14);
-	ck_assert_int_eq(sender_tracker_pending(&t), 0);
-	ck_assert_int_eq(sender_tracker_add(&t, 13), -1); /* below what was committed */
-	sender_tracker_reset(&t);
-	ck_assert_int_eq(sender_tracker_committable(&t), -1);
-	ck_assert_int_eq(sender_tracker_add(&t, 5), 0);
-	sender_tracker_free(&t);
+	ns_tracker_init(&t);
+	ck_assert_int_eq(ns_tracker_committable(&t), -1);
+	ck_assert_int_eq(ns_tracker_add(&t, 10), 0);
+	ck_assert_int_eq(ns_tracker_add(&t, 11), 0);
+	ck_assert_int_eq(ns_tracker_add(&t, 13), 0);  /* gaps are allowed */
+	ck_assert_int_eq(ns_tracker_add(&t, 12), -1); /* out of order refused */
+	ck_assert_int_eq(ns_tracker_done(&t, 11), 0);
+	ck_assert_int_eq(ns_tracker_committable(&t), -1); /* 10 still pending */
+	ck_assert_int_eq(ns_tracker_take_commit(&t), -1);
+	ck_assert_int_eq(ns_tracker_done(&t, 10), 0);
+	ck_assert_int_eq(ns_tracker_committable(&t), 12); /* 10, 11 done; 13 pending */
+	ck_assert_int_eq(ns_tracker_take_commit(&t), 12);
+	ck_assert_int_eq(ns_tracker_take_commit(&t), -1); /* nothing new */
+	ck_assert_int_eq(ns_tracker_pending(&t), 1);
+	ck_assert_int_eq(ns_tracker_done(&t, 99), -1);
+	ck_assert_int_eq(ns_tracker_done(&t, 13), 0);
+	ck_assert_int_eq(ns_tracker_take_commit(&t), 14);
+	ck_assert_int_eq(ns_tracker_pending(&t), 0);
+	ck_assert_int_eq(ns_tracker_add(&t, 13), -1); /* below what was committed */
+	ns_tracker_reset(&t);
+	ck_assert_int_eq(ns_tracker_committable(&t), -1);
+	ck_assert_int_eq(ns_tracker_add(&t, 5), 0);
+	ns_tracker_free(&t);
 }
 END_TEST
 
@@ -44,15 +44,15 @@ START_TEST(test_scrambled)
 {
 	enum { N = 5000 };
 	static unsigned char done[N];
-	sender_tracker t;
+	ns_tracker t;
 	uint64_t x = 12345;
 	int i, first = 0, base = 0, added = 0;
 
-	sender_tracker_init(&t);
+	ns_tracker_init(&t);
 	while (first < N) {
 		/* keep up to 300 in flight */
 		while (added < N && added - first < 300) {
-			ck_assert_int_eq(sender_tracker_add(&t, 1000 + added), 0);
+			ck_assert_int_eq(ns_tracker_add(&t, 1000 + added), 0);
 			added++;
 		}
 		x ^= x << 13;
@@ -61,18 +61,18 @@ START_TEST(test_scrambled)
 		i = first + (int)(x % (uint64_t)(added - first));
 		if (!done[i]) {
 			done[i] = 1;
-			ck_assert_int_eq(sender_tracker_done(&t, 1000 + i), 0);
+			ck_assert_int_eq(ns_tracker_done(&t, 1000 + i), 0);
 		}
 		while (first < N && done[first])
 			first++;
 		if (first > base) {
-			ck_assert_int_eq(sender_tracker_committable(&t), 1000 + first);
+			ck_assert_int_eq(ns_tracker_committable(&t), 1000 + first);
 			base = first;
 		}
-		ck_assert_int_eq(sender_tracker_pending(&t), (size_t)(added - first));
+		ck_assert_int_eq(ns_tracker_pending(&t), (size_t)(added - first));
 	}
-	ck_assert_int_eq(sender_tracker_take_commit(&t), 1000 + N);
-	sender_tracker_free(&t);
+	ck_assert_int_eq(ns_tracker_take_commit(&t), 1000 + N);
+	ns_tracker_free(&t);
 }
 END_TEST
 
@@ -111,7 +111,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("sender_tracker");
+	Suite *s = suite_create("ns_tracker");
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_prefix);
