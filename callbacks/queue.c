@@ -33,6 +33,7 @@ struct cb_queue {
 	size_t heap_n, heap_cap;
 	cb_delivery *ready, *ready_tail; /* got a host slot: start next */
 	size_t len, in_flight;
+	uint64_t seq;
 };
 
 /* ---- deliveries ---- */
@@ -153,10 +154,16 @@ static void heap_set(cb_queue *q, size_t i, cb_delivery *d)
 	d->heap_at = i;
 }
 
+/* a before b: earlier due, or as due and queued first */
+static int before(const cb_delivery *a, const cb_delivery *b)
+{
+	return a->due_ms < b->due_ms || (a->due_ms == b->due_ms && a->seq < b->seq);
+}
+
 static void heap_up(cb_queue *q, size_t i)
 {
 	cb_delivery *d = q->heap[i];
-	while (i > 0 && q->heap[(i - 1) / 2]->due_ms > d->due_ms) {
+	while (i > 0 && before(d, q->heap[(i - 1) / 2])) {
 		heap_set(q, i, q->heap[(i - 1) / 2]);
 		i = (i - 1) / 2;
 	}
@@ -170,9 +177,9 @@ static void heap_down(cb_queue *q, size_t i)
 		size_t c = 2 * i + 1;
 		if (c >= q->heap_n)
 			break;
-		if (c + 1 < q->heap_n && q->heap[c + 1]->due_ms < q->heap[c]->due_ms)
+		if (c + 1 < q->heap_n && before(q->heap[c + 1], q->heap[c]))
 			c++;
-		if (q->heap[c]->due_ms >= d->due_ms)
+		if (!before(q->heap[c], d))
 			break;
 		heap_set(q, i, q->heap[c]);
 		i = c;
@@ -191,6 +198,7 @@ static int heap_push(cb_queue *q, cb_delivery *d)
 		q->heap_cap = cap;
 	}
 	d->state = CB_DUE;
+	d->seq = q->seq++;
 	heap_set(q, q->heap_n++, d);
 	heap_up(q, q->heap_n - 1);
 	return 0;

@@ -49,6 +49,7 @@ typedef struct cb_delivery {
 	/* the queue's links */
 	struct cb_delivery *next_in_notif, *next_in_line;
 	size_t heap_at;
+	uint64_t seq; /* orders deliveries due at the same time: first come, first served */
 	struct cb_notif *notif;
 } cb_delivery;
 
