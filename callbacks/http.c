@@ -44,8 +44,7 @@ static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct cur
 	return socket(a->family, a->socktype, a->protocol);
 }
 
-cb_http *cb_http_new(long timeout_ms, long max_conns, int allow_private, char *err,
-		     size_t errlen)
+cb_http *cb_http_new(long timeout_ms, long max_conns, int allow_private, char *err, size_t errlen)
 {
 	cb_http *h = calloc(1, sizeof(*h));
 
@@ -125,8 +124,8 @@ static void free_req(cb_http *h, req *r)
 	free(r);
 }
 
-int cb_http_post(cb_http *h, const char *url, const char *body, size_t len,
-		 const char *signature, const char *delivery_id, int attempt, void *opaque)
+int cb_http_post(cb_http *h, const char *url, const char *body, size_t len, const char *signature,
+		 const char *delivery_id, int attempt, void *opaque)
 {
 	req *r = calloc(1, sizeof(*r));
 

@@ -33,13 +33,12 @@ typedef struct cb_http cb_http;
 
 /* A client with a per-request timeout and at most max_conns connections (per host too).
  * NULL with err filled. */
-cb_http *cb_http_new(long timeout_ms, long max_conns, int allow_private, char *err,
-		     size_t errlen);
+cb_http *cb_http_new(long timeout_ms, long max_conns, int allow_private, char *err, size_t errlen);
 
 /* Start a POST of body[0..len) (not copied: it must live until the result) to url with
  * the headers above. Returns 0, or -1 (out of memory). */
-int cb_http_post(cb_http *h, const char *url, const char *body, size_t len,
-		 const char *signature, const char *delivery_id, int attempt, void *opaque);
+int cb_http_post(cb_http *h, const char *url, const char *body, size_t len, const char *signature,
+		 const char *delivery_id, int attempt, void *opaque);
 
 /* Move transfers on, waiting up to wait_ms for activity, a wakeup or wake_fd becoming
  * readable (-1: none), and call done for each finished request. Returns the requests

@@ -17,8 +17,7 @@ static const char *listen_addr;
 static const ns_opt opts[] = {
     NS_OPT_CHANGELOG_TOPIC(&cfg.changelog),
     NS_OPT_STATUS_TOPIC(&cfg.status_topic),
-    {"CALLBACKS_GROUP", "group", NS_OPT_STR, "callbacks", 0, 0, "consumer group id",
-     &cfg.group},
+    {"CALLBACKS_GROUP", "group", NS_OPT_STR, "callbacks", 0, 0, "consumer group id", &cfg.group},
     {"CALLBACKS_DLQ_TOPIC", "dlq-topic", NS_OPT_STR, "", 0, 0,
      "dead-letter topic (default: CHANGELOG_TOPIC.callbacks.dlq)", &cfg.dlq_topic},
     {"CALLBACK_SECRETS_FILE", "secrets-file", NS_OPT_STR, "", 0, 0,

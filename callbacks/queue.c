@@ -39,15 +39,14 @@ struct cb_queue {
 /* ---- deliveries ---- */
 
 cb_delivery *cb_delivery_new(int32_t partition, int64_t offset, const char *ref, const char *url,
-			     const char *delivery_id, int64_t version, const char *body,
-			     size_t len, int64_t now_ms)
+			     const char *delivery_id, int64_t version, const char *body, size_t len,
+			     int64_t now_ms)
 {
 	cb_delivery *d = calloc(1, sizeof(*d));
 	ns_url u;
 
-	if (!d || ns_url_parse(url, strlen(url), &u, NULL, 0) != 0 ||
-	    strlen(ref) > NS_REF_MAX || strlen(delivery_id) > NS_EVENT_ID_LEN ||
-	    !(d->body = malloc(len + 1))) {
+	if (!d || ns_url_parse(url, strlen(url), &u, NULL, 0) != 0 || strlen(ref) > NS_REF_MAX ||
+	    strlen(delivery_id) > NS_EVENT_ID_LEN || !(d->body = malloc(len + 1))) {
 		cb_delivery_free(d);
 		return NULL;
 	}
@@ -246,8 +245,8 @@ void cb_queue_free(cb_queue *q)
 
 int cb_queue_add(cb_queue *q, cb_delivery *d, int64_t now_ms)
 {
-	cb_notif *n = (cb_notif *)table_get(&q->notifs, &q->nnotifs, d->ref, NOTIF_KEY,
-					    sizeof(cb_notif), 1);
+	cb_notif *n =
+	    (cb_notif *)table_get(&q->notifs, &q->nnotifs, d->ref, NOTIF_KEY, sizeof(cb_notif), 1);
 
 	if (!n)
 		return -1;

@@ -41,8 +41,8 @@ typedef struct cb_delivery {
 	int64_t version;
 	char *body; /* the changelog record, as POSTed */
 	size_t len;
-	int attempt;	     /* attempts made so far */
-	int64_t first_ms;    /* when it was added (the retry window counts from here) */
+	int attempt;	  /* attempts made so far */
+	int64_t first_ms; /* when it was added (the retry window counts from here) */
 	int64_t due_ms;
 	cb_state state;
 	void *opaque; /* the caller's */
@@ -58,8 +58,8 @@ typedef struct cb_queue cb_queue;
 /* A delivery of record body[0..len) (copied) to url for ref, from partition/offset.
  * NULL when out of memory or url does not parse. */
 cb_delivery *cb_delivery_new(int32_t partition, int64_t offset, const char *ref, const char *url,
-			     const char *delivery_id, int64_t version, const char *body,
-			     size_t len, int64_t now_ms);
+			     const char *delivery_id, int64_t version, const char *body, size_t len,
+			     int64_t now_ms);
 void cb_delivery_free(cb_delivery *d);
 
 /* An empty queue allowing per_host attempts in flight per host (at least 1). */

@@ -23,11 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_PARTITIONS	   1024
-#define COMMIT_EVERY_MS	   500
-#define CONSUME_PER_TURN   500
-#define GAUGES_EVERY_MS	   1000
-#define REASON_MAX	   160
+#define MAX_PARTITIONS	 1024
+#define COMMIT_EVERY_MS	 500
+#define CONSUME_PER_TURN 500
+#define GAUGES_EVERY_MS	 1000
+#define REASON_MAX	 160
 
 /* What the worker keeps per delivery beyond the queue's part. */
 typedef struct job {
@@ -55,9 +55,9 @@ struct cb_worker {
 	ns_tracker trackers[MAX_PARTITIONS];
 	unsigned char assigned[MAX_PARTITIONS];
 	unsigned gen[MAX_PARTITIONS];
-	size_t awaiting;	 /* final attempt events not yet acked */
-	int paused, more;	 /* consumption paused; messages left unread last turn */
-	int closing;		 /* the producer is gone: acks only free their jobs */
+	size_t awaiting;  /* final attempt events not yet acked */
+	int paused, more; /* consumption paused; messages left unread last turn */
+	int closing;	  /* the producer is gone: acks only free their jobs */
 	int64_t next_commit, next_gauges;
 	pthread_mutex_t mu; /* acks, from the producer's thread */
 	job *acked;
@@ -228,8 +228,8 @@ static void on_result(void *ctx, const cb_http_result *r)
 		snprintf(reason, sizeof(reason), "HTTP %ld", r->status);
 	else
 		snprintf(reason, sizeof(reason), "%s", r->error);
-	NS_INFO("callbacks.attempt_failed", "delivery=%s attempt=%d status=%ld curl=%d",
-		j->d->delivery_id, j->d->attempt, r->status, r->curl_code);
+	NS_DEBUG("callbacks.attempt_failed", "delivery=%s attempt=%d status=%ld curl=%d",
+		 j->d->delivery_id, j->d->attempt, r->status, r->curl_code);
 	if (ns_backoff_next(&w->backoff, j->d->attempt - 1, now - j->d->first_ms, &w->rng,
 			    &delay) != 0) {
 		give_up(w, j, reason);
@@ -288,7 +288,8 @@ static void consume(cb_worker *w)
 	w->more = 0;
 	while (n < CONSUME_PER_TURN && (m = ns_consumer_poll(w->consumer, 0)) != NULL) {
 		if (m->err)
-			NS_WARN("callbacks.consume_error", "err=\"%s\"", rd_kafka_message_errstr(m));
+			NS_WARN("callbacks.consume_error", "err=\"%s\"",
+				rd_kafka_message_errstr(m));
 		else if (m->partition >= 0 && m->partition < MAX_PARTITIONS &&
 			 w->assigned[m->partition])
 			take_record(w, m);
@@ -442,7 +443,8 @@ static void register_metrics(cb_worker *w)
 	const char *h = "Callback attempts, by result";
 
 	w->attempts_ok = ns_metrics_counter("callbacks_attempts_total", "result=\"success\"", h);
-	w->attempts_failed = ns_metrics_counter("callbacks_attempts_total", "result=\"failure\"", h);
+	w->attempts_failed =
+	    ns_metrics_counter("callbacks_attempts_total", "result=\"failure\"", h);
 	w->delivered = ns_metrics_counter("callbacks_delivered_total", NULL,
 					  "Changes delivered to their callback URL");
 	w->retries = ns_metrics_counter("callbacks_retries_total", NULL,
@@ -455,8 +457,8 @@ static void register_metrics(cb_worker *w)
 	w->in_flight = ns_metrics_gauge("callbacks_in_flight", NULL, "Attempts under way");
 	w->oldest_s = ns_metrics_gauge("callbacks_oldest_pending_seconds", NULL,
 				       "Age of the oldest delivery not yet done");
-	w->attempt_seconds = ns_metrics_histogram("callbacks_attempt_seconds", NULL,
-						  "Duration of one attempt");
+	w->attempt_seconds =
+	    ns_metrics_histogram("callbacks_attempt_seconds", NULL, "Duration of one attempt");
 }
 
 cb_worker *cb_worker_new(const cb_config *cfg, char *err, size_t errlen)
@@ -543,7 +545,7 @@ void cb_worker_free(cb_worker *w)
 {
 	if (!w)
 		return;
-	ns_consumer_close(w->consumer); /* on_revoke: commits, drops the queue */
+	ns_consumer_close(w->consumer);		/* on_revoke: commits, drops the queue */
 	ns_producer_destroy(w->producer, 5000); /* acks run: their jobs are freed */
 	w->producer = NULL;
 	w->closing = 1;

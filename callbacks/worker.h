@@ -32,8 +32,8 @@ typedef struct {
 	long max_pending;	  /* CALLBACKS_MAX_PENDING: deliveries held before pausing */
 	long timeout_ms;	  /* CALLBACKS_TIMEOUT_MS: one attempt */
 	long retry_base_ms, retry_cap_ms;
-	long window_s;		  /* CALLBACKS_RETRY_WINDOW_S */
-	long allow_private;	  /* CALLBACKS_ALLOW_PRIVATE */
+	long window_s;	    /* CALLBACKS_RETRY_WINDOW_S */
+	long allow_private; /* CALLBACKS_ALLOW_PRIVATE */
 } cb_config;
 
 typedef struct cb_worker cb_worker;

@@ -82,7 +82,8 @@ int ns_producer_send_hdrs(ns_producer *p, const char *topic, const char *key, si
 			  const void *value, size_t len, const ns_header *hdrs, size_t nhdrs,
 			  int timeout_ms, ns_delivery *d);
 
-/* Produce without waiting; cb(opaque, d) runs on the poll thread when the report arrives.
+/* Produce without waiting; cb(opaque, d) runs on the poll thread when the report arrives
+ * (cb NULL: fire and forget; a failed delivery is logged as kafka.delivery.failed).
  * Returns 0 when enqueued, -1 when librdkafka refused to enqueue (cb is not called). */
 int ns_producer_send_async(ns_producer *p, const char *topic, const char *key, size_t keylen,
 			   const void *value, size_t len, ns_delivery_cb *cb, void *opaque);

@@ -85,7 +85,11 @@ static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op
 		waiter_unref_locked(w);
 	} else {
 		async_ctx *a = (async_ctx *)head;
-		a->cb(a->opaque, &d);
+		if (a->cb)
+			a->cb(a->opaque, &d);
+		else if (d.err)
+			NS_WARN("kafka.delivery.failed", "topic=%s err=%s",
+				rd_kafka_topic_name(m->rkt), rd_kafka_err2name(d.err));
 		free(a);
 	}
 }

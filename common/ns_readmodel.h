@@ -81,8 +81,7 @@ typedef enum {
 #define NS_READMODEL_NOTIF_COLUMNS                                                                 \
 	"tenant, external_id, channel, status, to_addr, body, request_id, provider_id, reason,"    \
 	" created_at, updated_at, events, last_partition, last_offset, callback_url"
-#define NS_READMODEL_NOTIF_PARAMS                                                                  \
-	"?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15"
+#define NS_READMODEL_NOTIF_PARAMS "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15"
 
 /* events */
 typedef enum {

@@ -2,18 +2,22 @@
 # run-local.sh -- the whole system on this machine, in the foreground (what `make run` calls).
 #
 # Starts a Kafka broker (state in ./run/kafka), creates the topics, then every daemon that
-# has been built: projector, query, ingest, sender and the provider simulator, each logging
+# has been built: projector, query, ingest, sender, the provider simulator, the changelog
+# publisher and the callback worker, each logging
 # to ./run/logs/<name>.log, which are followed on the terminal. Ctrl-C (or SIGTERM) stops
 # the daemons with SIGTERM, in reverse order, then the broker.
 #
 # Security is on, as in production: on the first start it creates a development tenant
 # "dev" with an API key (./run/api-keys, the key itself in ./run/dev.key) and a webhook
-# secret shared by the simulator and ingest (./run/webhook.secret), and prints the key
-# with a curl line that uses it.
+# secret shared by the simulator and ingest (./run/webhook.secret), and a callback secret
+# every tenant's callbacks are signed with (./run/callback.secret), and prints the key
+# with a curl line that uses it. Callback URLs may name local addresses here
+# (CALLBACKS_ALLOW_PRIVATE=1): that is refused by default.
 #
 # Ports (environment): KAFKA_PORT 9092, INGEST_PORT 8080, QUERY_PORT 8081, SIM_PORT 9090;
 # the admin listeners (/healthz /readyz /metrics) INGEST_ADMIN_PORT 9080, QUERY_ADMIN_PORT
-# 9081, PROJECTOR_PORT 9082, SENDER_PORT 9083, all on loopback. RUN_DIR ./run.
+# 9081, PROJECTOR_PORT 9082, SENDER_PORT 9083, CHANGELOG_PORT 9084, CALLBACKS_PORT 9085,
+# all on loopback. RUN_DIR ./run.
 set -uo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -27,6 +31,8 @@ INGEST_ADMIN_PORT=${INGEST_ADMIN_PORT:-9080}
 QUERY_ADMIN_PORT=${QUERY_ADMIN_PORT:-9081}
 PROJECTOR_PORT=${PROJECTOR_PORT:-9082}
 SENDER_PORT=${SENDER_PORT:-9083}
+CHANGELOG_PORT=${CHANGELOG_PORT:-9084}
+CALLBACKS_PORT=${CALLBACKS_PORT:-9085}
 SIM_PORT=${SIM_PORT:-9090}
 bin="$top/$BUILD/bin"
 tools="$top/$BUILD/tools"
@@ -83,6 +89,10 @@ if [ ! -s "$RUN_DIR/webhook.secret" ]; then
 	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN_DIR/webhook.secret"
 	chmod 600 "$RUN_DIR/webhook.secret"
 fi
+if [ ! -s "$RUN_DIR/callback.secret" ]; then
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$RUN_DIR/callback.secret"
+	chmod 600 "$RUN_DIR/callback.secret"
+fi
 dev_key=$(cat "$RUN_DIR/dev.key")
 export API_KEYS_FILE="$keys"
 WEBHOOK_SECRET=$(cat "$RUN_DIR/webhook.secret")
@@ -101,7 +111,10 @@ start simulator SIM_LISTEN="127.0.0.1:$SIM_PORT" SIM_WEBHOOK_SECRET="$WEBHOOK_SE
 	SIM_WEBHOOK_URL="http://127.0.0.1:$INGEST_PORT/webhooks"
 start sender PROVIDER_URL="http://127.0.0.1:$SIM_PORT" SENDER_ADMIN_LISTEN="127.0.0.1:$SENDER_PORT"
 start ingest INGEST_LISTEN="127.0.0.1:$INGEST_PORT" INGEST_ADMIN_LISTEN="127.0.0.1:$INGEST_ADMIN_PORT" \
-	WEBHOOK_SECRET="$WEBHOOK_SECRET"
+	WEBHOOK_SECRET="$WEBHOOK_SECRET" CALLBACKS_ALLOW_PRIVATE=1
+start changelog CHANGELOG_ADMIN_LISTEN="127.0.0.1:$CHANGELOG_PORT"
+start callbacks CALLBACKS_ADMIN_LISTEN="127.0.0.1:$CALLBACKS_PORT" CALLBACKS_ALLOW_PRIVATE=1 \
+	CALLBACK_SECRET="$(cat "$RUN_DIR/callback.secret")"
 
 cat >&2 <<EOF
 
@@ -116,6 +129,10 @@ Try:
        -d '{"channel":"sms","to":"+4915112345678","body":"hello","externalId":"notif-1"}'
   curl -s -H "Authorization: Bearer \$KEY" localhost:$QUERY_PORT/notifications/notif-1
   curl -s -H "Authorization: Bearer \$KEY" localhost:$QUERY_PORT/notifications/notif-1/events
+Every applied change, exactly once (read_committed):
+  kcat -b $bootstrap -C -t notification.status -X isolation.level=read_committed -f '%k %s\n'
+Add "callbackUrl":"http://127.0.0.1:<port>/..." to a POST to get its changes POSTed there,
+signed with $RUN_DIR/callback.secret.
 More keys: $bin/apikey --tenant <name> --scopes send,read --file $keys, then
 kill -HUP the ingest and query processes. Ctrl-C stops everything.
 

@@ -134,7 +134,8 @@ static int exists(query_conn *c, const req *r)
 	return rc == SQLITE_ROW;
 }
 
-/* One page of a history (of its callback attempts, for /callbacks). The first page of an unknown notification is a 404. */
+/* One page of a history (of its callback attempts, for /callbacks). The first page of an unknown
+ * notification is a 404. */
 static int get_events(struct mg_connection *conn, query_conn *c, const req *r)
 {
 	const query_params *p = &r->p;

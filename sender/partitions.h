@@ -18,9 +18,9 @@
 #define SENDER_PARTITIONS_MAX 10000
 
 typedef struct {
-	int owned;	  /* assigned to this member */
-	int draining;	  /* being revoked: nothing new starts */
-	uint64_t gen;	  /* moves on at every assign and revoke */
+	int owned;    /* assigned to this member */
+	int draining; /* being revoked: nothing new starts */
+	uint64_t gen; /* moves on at every assign and revoke */
 	ns_tracker t; /* offsets in flight, the committable prefix */
 } sender_part;
 

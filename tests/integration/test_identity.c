@@ -67,7 +67,7 @@ static void setup(void)
 	nt_system_setenv(&sys, NT_SIM, "SIM_WEBHOOK_SECRET=" NEW_SECRET);
 	nt_system_setenv(&sys, NT_SIM, "SIM_REJECT_PERCENT=0");
 	nt_system_setenv(&sys, NT_SIM, "SIM_DUPLICATE_PERCENT=0");
-	nt_system_up(&sys, NT_ALL);
+	nt_system_up(&sys, NT_ALL | NT_BIT(NT_CHANGELOG) | NT_BIT(NT_CALLBACKS));
 }
 
 static void teardown(void)

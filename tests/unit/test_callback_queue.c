@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static cb_delivery *mk(int32_t part, int64_t off, const char *ref, const char *url,
-		       int64_t version, int64_t now)
+static cb_delivery *mk(int32_t part, int64_t off, const char *ref, const char *url, int64_t version,
+		       int64_t now)
 {
 	char id[NS_EVENT_ID_LEN + 1];
 	cb_delivery *d;
@@ -27,7 +27,8 @@ static cb_delivery *mk(int32_t part, int64_t off, const char *ref, const char *u
 START_TEST(test_order_per_notification)
 {
 	cb_queue *q = cb_queue_new(8);
-	cb_delivery *a1 = mk(0, 1, "t:a", "http://h1/", 1, 0), *a2 = mk(0, 2, "t:a", "http://h1/", 2, 0),
+	cb_delivery *a1 = mk(0, 1, "t:a", "http://h1/", 1, 0),
+		    *a2 = mk(0, 2, "t:a", "http://h1/", 2, 0),
 		    *b1 = mk(0, 3, "t:b", "http://h1/", 1, 0), *t;
 
 	ck_assert_int_eq(cb_queue_add(q, a1, 0), 0);
@@ -106,15 +107,17 @@ static void count_drop(void *ctx, cb_delivery *d)
 START_TEST(test_drop_partition)
 {
 	cb_queue *q = cb_queue_new(1);
-	cb_delivery *p0 = mk(0, 1, "t:x", "http://h/", 1, 0), *p1a = mk(1, 1, "t:y", "http://h/", 1, 0),
-		    *p1b = mk(1, 2, "t:y", "http://h/", 2, 0), *p1c = mk(1, 3, "t:z", "http://h/", 1, 0);
+	cb_delivery *p0 = mk(0, 1, "t:x", "http://h/", 1, 0),
+		    *p1a = mk(1, 1, "t:y", "http://h/", 1, 0),
+		    *p1b = mk(1, 2, "t:y", "http://h/", 2, 0),
+		    *p1c = mk(1, 3, "t:z", "http://h/", 1, 0);
 
 	ck_assert_int_eq(cb_queue_add(q, p1a, 0), 0);
 	ck_assert_int_eq(cb_queue_add(q, p1b, 0), 0);
 	ck_assert_int_eq(cb_queue_add(q, p0, 0), 0);
 	ck_assert_int_eq(cb_queue_add(q, p1c, 0), 0);
 	ck_assert_ptr_eq(cb_queue_take(q, 0), p1a); /* holds the host's only slot */
-	ck_assert_ptr_null(cb_queue_take(q, 0));	  /* p0 and p1c wait for the host */
+	ck_assert_ptr_null(cb_queue_take(q, 0));    /* p0 and p1c wait for the host */
 	dropped = 0;
 	ck_assert_uint_eq(cb_queue_drop(q, 1, count_drop, NULL), 3);
 	ck_assert_int_eq(dropped, 3);
@@ -172,8 +175,8 @@ END_TEST
 START_TEST(test_delivery_new_refuses)
 {
 	ck_assert_ptr_null(cb_delivery_new(0, 0, "t:x", "ftp://h/", "0", 1, "{}", 2, 0));
-	ck_assert_ptr_null(cb_delivery_new(0, 0, "t:x", "http://h/", "0123456789abcdef0123456789abcdef0",
-					   1, "{}", 2, 0));
+	ck_assert_ptr_null(cb_delivery_new(0, 0, "t:x", "http://h/",
+					   "0123456789abcdef0123456789abcdef0", 1, "{}", 2, 0));
 }
 END_TEST
 
