@@ -88,9 +88,19 @@ $(LIB): $(LIB_OBJ)
 .SECONDEXPANSION:
 # In these prerequisite lists a bare % would be taken for the stem: spell it $(PCT).
 PCT := %
-$(BUILD)/bin/%: $$(patsubst $$(PCT).c,$(BUILD)/obj/$$(PCT).o,$$(wildcard $$*/*.c)) $(LIB)
+# A daemon folder with an assets/ subfolder gets its files compiled in (tools/embed.sh).
+assets_of = $(if $(wildcard $(1)/assets/*),$(BUILD)/obj/gen/$(1)/assets.o)
+$(BUILD)/bin/%: $$(patsubst $$(PCT).c,$(BUILD)/obj/$$(PCT).o,$$(wildcard $$*/*.c)) $$(call assets_of,$$*) $(LIB)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/gen/%/assets.c: $$(wildcard $$*/assets/*) tools/embed.sh
+	@mkdir -p $(dir $@)
+	$(call say,EMBED,$@)sh tools/embed.sh $* $(sort $(wildcard $*/assets/*)) >$@
+
+$(BUILD)/obj/gen/%/assets.o: $(BUILD)/gen/%/assets.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/tools/%: $$(patsubst $$(PCT).c,$(BUILD)/obj/$$(PCT).o,$$(wildcard tools/$$*/*.c)) $(LIB)
 	@mkdir -p $(dir $@)
@@ -100,7 +110,7 @@ $(BUILD)/app/libtool_%.a: $$(patsubst $$(PCT).c,$(BUILD)/obj/$$(PCT).o,$$(filter
 	@mkdir -p $(dir $@)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
-$(BUILD)/app/lib%.a: $$(patsubst $$(PCT).c,$(BUILD)/obj/$$(PCT).o,$$(filter-out $$*/main.c,$$(wildcard $$*/*.c)))
+$(BUILD)/app/lib%.a: $$(patsubst $$(PCT).c,$(BUILD)/obj/$$(PCT).o,$$(filter-out $$*/main.c,$$(wildcard $$*/*.c))) $$(call assets_of,$$*)
 	@mkdir -p $(dir $@)
 	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
 
@@ -160,4 +170,6 @@ lint:
 clean:
 	rm -rf build
 
--include $(ALL_OBJ:.o=.d)
+# Header dependencies of every object, fuzz targets included (a struct that grows must
+# rebuild every object that embeds it).
+-include $(ALL_OBJ:.o=.d) $(patsubst fuzz/%.c,$(BUILD)/obj/fuzz/%.d,$(wildcard fuzz/*.c))

@@ -4,6 +4,7 @@
 #include "ns_log.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,52 +16,82 @@
 
 /* The tables and indexes of NS_READMODEL_VERSION, columns in list order. Run once, by the
  * writer, on a file without tables. */
-static const char schema_sql[] = "CREATE TABLE notifications ("
-				 " tenant TEXT NOT NULL,"
-				 " external_id TEXT NOT NULL,"
-				 " channel TEXT NOT NULL DEFAULT '',"
-				 " status TEXT NOT NULL DEFAULT '',"
-				 " to_addr TEXT NOT NULL DEFAULT '',"
-				 " body TEXT NOT NULL DEFAULT '',"
-				 " request_id TEXT NOT NULL DEFAULT '',"
-				 " provider_id TEXT NOT NULL DEFAULT '',"
-				 " reason TEXT NOT NULL DEFAULT '',"
-				 " created_at INTEGER NOT NULL,"
-				 " updated_at INTEGER NOT NULL,"
-				 " events INTEGER NOT NULL,"
-				 " last_partition INTEGER NOT NULL,"
-				 " last_offset INTEGER NOT NULL,"
-				 " callback_url TEXT NOT NULL DEFAULT '',"
-				 " PRIMARY KEY (tenant, external_id)"
-				 ") WITHOUT ROWID;"
-				 "CREATE INDEX notifications_channel_status"
-				 " ON notifications(tenant, channel, status, external_id);"
-				 "CREATE TABLE events ("
-				 " tenant TEXT NOT NULL,"
-				 " external_id TEXT NOT NULL,"
-				 " event_id TEXT NOT NULL,"
-				 " type TEXT NOT NULL,"
-				 " source TEXT NOT NULL,"
-				 " status TEXT NOT NULL,"
-				 " outcome TEXT NOT NULL,"
-				 " detail TEXT NOT NULL,"
-				 " occurred_at INTEGER NOT NULL,"
-				 " received_at INTEGER NOT NULL,"
-				 " partition INTEGER NOT NULL,"
-				 " offset INTEGER NOT NULL,"
-				 " PRIMARY KEY (partition, offset)"
-				 ") WITHOUT ROWID;"
-				 "CREATE INDEX events_by_notification"
-				 " ON events(tenant, external_id, partition, offset);"
-				 /* the fold's duplicate check: one probe, whatever the history */
-				 "CREATE INDEX events_by_event_id"
-				 " ON events(tenant, external_id, event_id);"
-				 "CREATE TABLE offsets ("
-				 " topic TEXT NOT NULL,"
-				 " partition INTEGER NOT NULL,"
-				 " next_offset INTEGER NOT NULL,"
-				 " PRIMARY KEY (topic, partition)"
-				 ") WITHOUT ROWID;";
+static const char schema_sql[] =
+    "CREATE TABLE notifications ("
+    " tenant TEXT NOT NULL,"
+    " external_id TEXT NOT NULL,"
+    " channel TEXT NOT NULL DEFAULT '',"
+    " status TEXT NOT NULL DEFAULT '',"
+    " to_addr TEXT NOT NULL DEFAULT '',"
+    " body TEXT NOT NULL DEFAULT '',"
+    " request_id TEXT NOT NULL DEFAULT '',"
+    " provider_id TEXT NOT NULL DEFAULT '',"
+    " reason TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL,"
+    " updated_at INTEGER NOT NULL,"
+    " events INTEGER NOT NULL,"
+    " last_partition INTEGER NOT NULL,"
+    " last_offset INTEGER NOT NULL,"
+    " callback_url TEXT NOT NULL DEFAULT '',"
+    " PRIMARY KEY (tenant, external_id)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX notifications_channel_status"
+    " ON notifications(tenant, channel, status, external_id);"
+    "CREATE TABLE events ("
+    " tenant TEXT NOT NULL,"
+    " external_id TEXT NOT NULL,"
+    " event_id TEXT NOT NULL,"
+    " type TEXT NOT NULL,"
+    " source TEXT NOT NULL,"
+    " status TEXT NOT NULL,"
+    " outcome TEXT NOT NULL,"
+    " detail TEXT NOT NULL,"
+    " occurred_at INTEGER NOT NULL,"
+    " received_at INTEGER NOT NULL,"
+    " partition INTEGER NOT NULL,"
+    " offset INTEGER NOT NULL,"
+    " PRIMARY KEY (partition, offset)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX events_by_notification"
+    " ON events(tenant, external_id, partition, offset);"
+    /* the fold's duplicate check: one probe, whatever the history */
+    "CREATE INDEX events_by_event_id"
+    " ON events(tenant, external_id, event_id);"
+    "CREATE TABLE offsets ("
+    " topic TEXT NOT NULL,"
+    " partition INTEGER NOT NULL,"
+    " next_offset INTEGER NOT NULL,"
+    " PRIMARY KEY (topic, partition)"
+    ") WITHOUT ROWID;"
+    /* the figures, kept as events are folded (ns_readmodel.h) */
+    "CREATE TABLE fig_counts ("
+    " tenant TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL,"
+    " n INTEGER NOT NULL,"
+    " PRIMARY KEY (tenant, channel, status)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE fig_minutes ("
+    " tenant TEXT NOT NULL, minute INTEGER NOT NULL,"
+    " channel TEXT NOT NULL, kind TEXT NOT NULL, n INTEGER NOT NULL,"
+    " PRIMARY KEY (tenant, minute, channel, kind)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE fig_latency ("
+    " tenant TEXT NOT NULL, minute INTEGER NOT NULL,"
+    " channel TEXT NOT NULL, status TEXT NOT NULL, bucket INTEGER NOT NULL,"
+    " n INTEGER NOT NULL,"
+    " PRIMARY KEY (tenant, minute, channel, status, bucket)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE anomalies ("
+    " tenant TEXT NOT NULL, at INTEGER NOT NULL, external_id TEXT NOT NULL,"
+    " event_id TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL,"
+    " partition INTEGER NOT NULL, offset INTEGER NOT NULL,"
+    " PRIMARY KEY (partition, offset)"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX anomalies_recent ON anomalies(tenant, at);"
+    "CREATE TABLE lag ("
+    " topic TEXT NOT NULL, partition INTEGER NOT NULL,"
+    " high_watermark INTEGER NOT NULL, at INTEGER NOT NULL,"
+    " PRIMARY KEY (topic, partition)"
+    ") WITHOUT ROWID;";
 
 const char *const ns_readmodel_notif_cols[NS_READMODEL_NOTIF_NCOLS] = {
     [NS_READMODEL_NOTIF_TENANT] = "tenant",
@@ -455,6 +486,14 @@ int ns_readmodel_dump(const char *path, FILE *out, char *err, size_t errlen)
 	    "SELECT 'event', " NS_READMODEL_EVENT_COLUMNS " FROM events ORDER BY partition, offset",
 	    "SELECT 'offset', " NS_READMODEL_OFFSET_COLUMNS
 	    " FROM offsets ORDER BY topic, partition",
+	    "SELECT 'count', tenant, channel, status, n FROM fig_counts WHERE n <> 0"
+	    " ORDER BY tenant, channel, status",
+	    "SELECT 'minute', tenant, minute, channel, kind, n FROM fig_minutes"
+	    " ORDER BY tenant, minute, channel, kind",
+	    "SELECT 'latency', tenant, minute, channel, status, bucket, n FROM fig_latency"
+	    " ORDER BY tenant, minute, channel, status, bucket",
+	    "SELECT 'anomaly', tenant, at, external_id, event_id, outcome, detail, partition,"
+	    " offset FROM anomalies ORDER BY partition, offset",
 	};
 	sqlite3 *db = NULL;
 	int ret = ns_readmodel_open_ro(path, &db, err, errlen);
@@ -468,4 +507,19 @@ int ns_readmodel_dump(const char *path, FILE *out, char *err, size_t errlen)
 	}
 	sqlite3_close(db);
 	return ret;
+}
+
+int ns_readmodel_latency_bucket(int64_t ms)
+{
+	int b;
+
+	if (ms < 1)
+		return 0;
+	b = (int)floor(4.0 * log2((double)ms));
+	return b < 0 ? 0 : b >= NS_READMODEL_LATENCY_BUCKETS ? NS_READMODEL_LATENCY_BUCKETS - 1 : b;
+}
+
+double ns_readmodel_latency_upper(int b)
+{
+	return pow(2.0, (double)(b + 1) / 4.0);
 }

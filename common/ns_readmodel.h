@@ -13,11 +13,27 @@
  *                  with an empty request_id is an orphan: statuses arrived for an
  *                  externalId never requested (yet).
  *
+ * The figures (the dashboard's, GET /figures), kept up to date in the same transactions as
+ * the rows above, so that a figures request never scans the history:
+ *   fig_counts     per (tenant, channel, status) the notifications in that status now;
+ *   fig_minutes    per (tenant, minute, channel, kind) how many notifications entered a
+ *                  status ("accepted" for an applied requested) in that minute of event time;
+ *   fig_latency    per (tenant, minute, channel, status, bucket) the time from the request
+ *                  (createdAt, the queued status) to entering that status, of the
+ *                  notifications that entered it in that minute, in buckets of a quarter
+ *                  power of two (ns_readmodel_latency_bucket): queued -> delivered and any
+ *                  other pair come from the same table;
+ *   anomalies      the invalid, stale and conflicting events (tenant, time, id, detail),
+ *                  indexed by time;
+ *   lag            per (topic, partition) the high watermark the projector last saw
+ *                  (written every few seconds, outside the batches: not a function of the
+ *                  log, and left out of the dump).
+ *
  * Both tables are keyed by (tenant, external_id): a notification belongs to the tenant of
  * the key that created it, and every statement of a reader names the tenant.
  *
  * Versions: 1 the first; 2 adds events_by_event_id; 3 adds the tenant to every key; 4 adds
- * notifications.callback_url (the requested's callbackUrl).
+ * notifications.callback_url (the requested's callbackUrl) and the figures tables.
  *   events         the history: one row per consumed event with its fold outcome
  *                  (applied / duplicate / stale / invalid / conflict) and detail; keyed by
  *                  its log position, so the same message can never be stored twice.
@@ -40,6 +56,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* The schema version this build writes and reads. Bump it with every schema change. */
@@ -143,6 +160,66 @@ extern const char *const ns_readmodel_offset_cols[NS_READMODEL_OFFSET_NCOLS];
 	"SELECT " NS_READMODEL_EVENT_COLUMNS " FROM events WHERE tenant = ?1 AND external_id = ?2" \
 	" AND (partition > ?3 OR (partition = ?3 AND offset > ?4)) AND type = 'callback'"          \
 	" ORDER BY partition, offset LIMIT ?5"
+/* ---- figures (writer: the projector; reader: query's GET /figures) ---- */
+
+/* A count moves: ?1 tenant, ?2 channel, ?3 status, ?4 delta. */
+#define NS_READMODEL_SQL_FIG_COUNT                                                                 \
+	"INSERT INTO fig_counts (tenant, channel, status, n) VALUES (?1, ?2, ?3, ?4)"              \
+	" ON CONFLICT (tenant, channel, status) DO UPDATE SET n = n + excluded.n"
+/* ?1 tenant, ?2 minute, ?3 channel, ?4 kind, ?5 how many. */
+#define NS_READMODEL_SQL_FIG_MINUTE                                                                \
+	"INSERT INTO fig_minutes (tenant, minute, channel, kind, n) VALUES (?1, ?2, ?3, ?4, ?5)"   \
+	" ON CONFLICT (tenant, minute, channel, kind) DO UPDATE SET n = n + excluded.n"
+/* ?1 tenant, ?2 minute, ?3 channel, ?4 status, ?5 bucket, ?6 how many. */
+#define NS_READMODEL_SQL_FIG_LATENCY                                                               \
+	"INSERT INTO fig_latency (tenant, minute, channel, status, bucket, n)"                     \
+	" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"                                                         \
+	" ON CONFLICT (tenant, minute, channel, status, bucket) DO UPDATE SET n = n + excluded.n"
+/* ?1 tenant, ?2 at, ?3 external_id, ?4 event_id, ?5 outcome, ?6 detail, ?7 partition,
+ * ?8 offset. */
+#define NS_READMODEL_SQL_ANOMALY                                                                   \
+	"INSERT OR IGNORE INTO anomalies (tenant, at, external_id, event_id, outcome, detail,"     \
+	" partition, offset) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+/* ?1 topic, ?2 partition, ?3 high watermark, ?4 when (ms). */
+#define NS_READMODEL_SQL_LAG                                                                       \
+	"INSERT OR REPLACE INTO lag (topic, partition, high_watermark, at) VALUES (?1, ?2, ?3, "   \
+	"?4)"
+
+/* The reader's side (every one bound to ?1 tenant but the lag): */
+/* counts now: channel, status, n */
+#define NS_READMODEL_SQL_FIG_COUNTS                                                                \
+	"SELECT channel, status, n FROM fig_counts WHERE tenant = ?1 AND n <> 0"                   \
+	" ORDER BY channel, status"
+/* entries per minute since ?2: minute, kind, n (all channels) */
+#define NS_READMODEL_SQL_FIG_VOLUMES                                                               \
+	"SELECT minute, kind, sum(n) FROM fig_minutes WHERE tenant = ?1 AND minute >= ?2"          \
+	" GROUP BY minute, kind ORDER BY minute, kind"
+/* entries per channel since ?2: channel, kind, n */
+#define NS_READMODEL_SQL_FIG_RATES                                                                 \
+	"SELECT channel, kind, sum(n) FROM fig_minutes WHERE tenant = ?1 AND minute >= ?2"         \
+	" GROUP BY channel, kind ORDER BY channel, kind"
+/* latencies since ?2: channel, status, bucket, n */
+#define NS_READMODEL_SQL_FIG_LATENCIES                                                             \
+	"SELECT channel, status, bucket, sum(n) FROM fig_latency WHERE tenant = ?1"                \
+	" AND minute >= ?2 GROUP BY channel, status, bucket ORDER BY channel, status, bucket"
+/* the ?2 most recent anomalies: at, external_id, event_id, outcome, detail */
+#define NS_READMODEL_SQL_FIG_ANOMALIES                                                             \
+	"SELECT at, external_id, event_id, outcome, detail FROM anomalies WHERE tenant = ?1"       \
+	" ORDER BY at DESC LIMIT ?2"
+/* the projector per partition of topic ?1: partition, next_offset, high_watermark, at
+ * (the last two NULL before the first lag write) */
+#define NS_READMODEL_SQL_FIG_POSITIONS                                                             \
+	"SELECT o.partition, o.next_offset, l.high_watermark, l.at FROM offsets o"                 \
+	" LEFT JOIN lag l ON l.topic = o.topic AND l.partition = o.partition"                      \
+	" WHERE o.topic = ?1 ORDER BY o.partition"
+
+/* Latency buckets: bucket b holds latencies in [2^(b/4), 2^((b+1)/4)) ms (b 0 also holds
+ * 0 ms), so a percentile read from them is within about 19% of the true value. */
+#define NS_READMODEL_LATENCY_BUCKETS 160
+int ns_readmodel_latency_bucket(int64_t ms);
+/* The upper bound (ms) of bucket b. */
+double ns_readmodel_latency_upper(int b);
+
 /* One stored offset: ?1 topic, ?2 partition. */
 #define NS_READMODEL_SQL_OFFSET                                                                    \
 	"SELECT " NS_READMODEL_OFFSET_COLUMNS " FROM offsets WHERE topic = ?1 AND partition = ?2"

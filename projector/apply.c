@@ -1,6 +1,7 @@
 /* apply.c -- one batch, one transaction (see apply.h): offsets check, decode, state cache,
  * fold, history row, then states and offsets flushed and committed together. */
 #include "apply.h"
+#include "figures.h"
 #include "ns_event.h"
 #include "ns_log.h"
 #include "ns_str.h"
@@ -16,10 +17,12 @@ typedef struct {
 	int64_t offset;
 } cached_state;
 
-/* Open-addressing map externalId -> cached_state, sized for the batch (never rehashed). */
+/* Open-addressing map externalId -> cached_state, sized for the batch (never rehashed),
+ * and the batch's figures (figures.h). */
 typedef struct {
 	cached_state **slots;
 	size_t cap; /* power of two, > 2 * messages */
+	proj_figures *fig;
 } state_cache;
 
 /* A partition seen in this batch: its stored next offset and the one to store. */
@@ -35,7 +38,8 @@ static int cache_init(state_cache *c, size_t n)
 	while (c->cap < 2 * n + 1)
 		c->cap <<= 1;
 	c->slots = calloc(c->cap, sizeof(*c->slots));
-	return c->slots ? 0 : -1;
+	c->fig = proj_figures_new();
+	return c->slots && c->fig ? 0 : -1;
 }
 
 static void cache_free(state_cache *c)
@@ -44,6 +48,8 @@ static void cache_free(state_cache *c)
 		free(c->slots[i]);
 	free(c->slots);
 	c->slots = NULL;
+	proj_figures_free(c->fig);
+	c->fig = NULL;
 }
 
 /* The cached state of (tenant, id), loading it from the store on first touch. NULL on
@@ -95,7 +101,7 @@ static part_pos *part_get(part_pos *parts, size_t *nparts, size_t cap, proj_stor
 static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, const ns_event *ev,
 		    const proj_msg *m, proj_msg_out *res)
 {
-	char detail[256] = "";
+	char detail[256] = "", channel[NS_STATUS_MAX + 1], status[NS_STATUS_MAX + 1];
 	cached_state *cs = cache_get(cache, s, ev->tenant, ev->external_id);
 	proj_event_row row;
 	int seen, existed, was_requested;
@@ -108,7 +114,11 @@ static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, c
 		return -1;
 	existed = cs->st.exists;
 	was_requested = cs->st.requested;
+	memcpy(channel, cs->st.channel, sizeof(channel));
+	memcpy(status, cs->st.status, sizeof(status));
 	*outcome = ns_fold_apply(set, &cs->st, ev, seen, detail, sizeof(detail));
+	if (proj_figures_note(cache->fig, channel, status, &cs->st, ev, *outcome))
+		return -1;
 	if (!existed && !cs->st.requested)
 		res->orphan = PROJ_ORPHAN_CREATED;
 	else if (existed && !was_requested && cs->st.requested)
@@ -130,6 +140,10 @@ static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, c
 	    .partition = m->partition,
 	    .offset = m->offset,
 	};
+	if ((*outcome == NS_OUT_INVALID || *outcome == NS_OUT_STALE ||
+	     *outcome == NS_OUT_CONFLICT) &&
+	    proj_store_insert_anomaly(s, &row))
+		return -1;
 	return proj_store_insert_event(s, &row);
 }
 
@@ -224,6 +238,10 @@ int proj_apply_batch(proj_store *s, const ns_channels *set, const char *topic, c
 	}
 	if (write_back(s, topic, &cache, parts, nparts, err, errlen))
 		goto out;
+	if (proj_figures_flush(cache.fig, s)) {
+		snprintf(err, errlen, "figures failed");
+		goto out;
+	}
 	if (proj_store_commit(s)) {
 		snprintf(err, errlen, "commit failed");
 		goto out;

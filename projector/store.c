@@ -18,6 +18,11 @@ enum {
 	ST_INSERT_EVENT,
 	ST_GET_OFFSET,
 	ST_SET_OFFSET,
+	ST_FIG_COUNT,
+	ST_FIG_MINUTE,
+	ST_FIG_LATENCY,
+	ST_ANOMALY,
+	ST_LAG,
 	ST_COUNT
 };
 
@@ -34,6 +39,11 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_GET_OFFSET] = NS_READMODEL_SQL_OFFSET,
     [ST_SET_OFFSET] = "INSERT OR REPLACE INTO offsets (" NS_READMODEL_OFFSET_COLUMNS
 		      ") VALUES (" NS_READMODEL_OFFSET_PARAMS ")",
+    [ST_FIG_COUNT] = NS_READMODEL_SQL_FIG_COUNT,
+    [ST_FIG_MINUTE] = NS_READMODEL_SQL_FIG_MINUTE,
+    [ST_FIG_LATENCY] = NS_READMODEL_SQL_FIG_LATENCY,
+    [ST_ANOMALY] = NS_READMODEL_SQL_ANOMALY,
+    [ST_LAG] = NS_READMODEL_SQL_LAG,
 };
 
 /* Parameter number of column c in an INSERT of its table's column list. */
@@ -268,4 +278,83 @@ int proj_store_set_offset(proj_store *s, const char *topic, int32_t partition, i
 	sqlite3_bind_int64(q, PARAM(NS_READMODEL_OFFSET_PARTITION), partition);
 	sqlite3_bind_int64(q, PARAM(NS_READMODEL_OFFSET_NEXT_OFFSET), next);
 	return step_done(s, ST_SET_OFFSET);
+}
+
+/* ---- figures ---- */
+
+int proj_store_fig_count(proj_store *s, const char *tenant, const char *channel, const char *status,
+			 int64_t delta)
+{
+	sqlite3_stmt *q = s->st[ST_FIG_COUNT];
+
+	sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 3, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, delta);
+	return step_done(s, ST_FIG_COUNT);
+}
+
+int proj_store_fig_minute(proj_store *s, const char *tenant, int64_t minute, const char *channel,
+			  const char *kind, int64_t n)
+{
+	sqlite3_stmt *q = s->st[ST_FIG_MINUTE];
+
+	sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, minute);
+	sqlite3_bind_text(q, 3, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 5, n);
+	return step_done(s, ST_FIG_MINUTE);
+}
+
+int proj_store_fig_latency(proj_store *s, const char *tenant, int64_t minute, const char *channel,
+			   const char *status, int bucket, int64_t n)
+{
+	sqlite3_stmt *q = s->st[ST_FIG_LATENCY];
+
+	sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, minute);
+	sqlite3_bind_text(q, 3, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, status, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 5, bucket);
+	sqlite3_bind_int64(q, 6, n);
+	return step_done(s, ST_FIG_LATENCY);
+}
+
+int proj_store_insert_anomaly(proj_store *s, const proj_event_row *row)
+{
+	sqlite3_stmt *q = s->st[ST_ANOMALY];
+
+	sqlite3_bind_text(q, 1, row->tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, row->received_at);
+	sqlite3_bind_text(q, 3, row->external_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 4, row->event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, row->outcome, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 6, row->detail, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 7, row->partition);
+	sqlite3_bind_int64(q, 8, row->offset);
+	return step_done(s, ST_ANOMALY);
+}
+
+int proj_store_set_lag(proj_store *s, const char *topic, const int64_t *hw, const int *known, int n,
+		       int64_t now_ms)
+{
+	int rc = 0;
+
+	if (proj_store_begin(s))
+		return -1;
+	for (int p = 0; p < n && rc == 0; p++) {
+		sqlite3_stmt *q = s->st[ST_LAG];
+		if (!known[p])
+			continue;
+		sqlite3_bind_text(q, 1, topic, -1, SQLITE_STATIC);
+		sqlite3_bind_int(q, 2, p);
+		sqlite3_bind_int64(q, 3, hw[p]);
+		sqlite3_bind_int64(q, 4, now_ms);
+		rc = step_done(s, ST_LAG);
+	}
+	if (rc == 0)
+		return proj_store_commit(s);
+	proj_store_rollback(s);
+	return -1;
 }

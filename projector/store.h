@@ -68,4 +68,22 @@ int proj_store_get_offset(proj_store *s, const char *topic, int32_t partition, i
 /* Store next as the next offset of (topic, partition). Returns 0 or -1. */
 int proj_store_set_offset(proj_store *s, const char *topic, int32_t partition, int64_t next);
 
+/* The figures (ns_readmodel.h), inside the caller's transaction: a count moved by delta;
+ * n more entries of kind in minute; n more latencies in bucket. Each returns 0 or -1. */
+int proj_store_fig_count(proj_store *s, const char *tenant, const char *channel, const char *status,
+			 int64_t delta);
+int proj_store_fig_minute(proj_store *s, const char *tenant, int64_t minute, const char *channel,
+			  const char *kind, int64_t n);
+int proj_store_fig_latency(proj_store *s, const char *tenant, int64_t minute, const char *channel,
+			   const char *status, int bucket, int64_t n);
+
+/* Record an invalid, stale or conflicting event (row's tenant, received_at, ids, outcome,
+ * detail, position) in anomalies. Returns 0 or -1. */
+int proj_store_insert_anomaly(proj_store *s, const proj_event_row *row);
+
+/* In a transaction of its own: the high watermarks hw[p] of the partitions p < n with
+ * known[p], seen at now_ms. Returns 0 or -1. */
+int proj_store_set_lag(proj_store *s, const char *topic, const int64_t *hw, const int *known, int n,
+		       int64_t now_ms);
+
 #endif

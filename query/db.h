@@ -34,13 +34,19 @@ typedef struct query_conn query_conn;
  * column enums of ns_readmodel.h (ns_readmodel_notif_col, ns_readmodel_event_col,
  * ns_readmodel_offset_col). */
 typedef enum {
-	QUERY_ST_STATE = 0, /* notifications columns; ?1 tenant, ?2 external_id */
-	QUERY_ST_EVENTS,    /* events columns; ?1 tenant, ?2 external_id, after (?3 partition,
-			       ?4 offset), ?5 limit, ordered by (partition, offset) */
-	QUERY_ST_LIST,	    /* notifications columns; ?1 tenant, ?2 after id, ?3 channel or
-			       NULL, ?4 status or NULL, ?5 limit, ?6 orphans too (0/1) */
-	QUERY_ST_OFFSET,    /* offsets columns; ?1 topic, ?2 partition */
-	QUERY_ST_CALLBACKS, /* as QUERY_ST_EVENTS, callback attempts only */
+	QUERY_ST_STATE = 0,  /* notifications columns; ?1 tenant, ?2 external_id */
+	QUERY_ST_EVENTS,     /* events columns; ?1 tenant, ?2 external_id, after (?3 partition,
+				?4 offset), ?5 limit, ordered by (partition, offset) */
+	QUERY_ST_LIST,	     /* notifications columns; ?1 tenant, ?2 after id, ?3 channel or
+				NULL, ?4 status or NULL, ?5 limit, ?6 orphans too (0/1) */
+	QUERY_ST_OFFSET,     /* offsets columns; ?1 topic, ?2 partition */
+	QUERY_ST_CALLBACKS,  /* as QUERY_ST_EVENTS, callback attempts only */
+	QUERY_ST_FIG_COUNTS, /* the figures: ns_readmodel.h NS_READMODEL_SQL_FIG_* */
+	QUERY_ST_FIG_VOLUMES,
+	QUERY_ST_FIG_RATES,
+	QUERY_ST_FIG_LATENCIES,
+	QUERY_ST_FIG_ANOMALIES,
+	QUERY_ST_FIG_POSITIONS,
 	QUERY_ST_COUNT
 } query_stmt;
 

@@ -1,6 +1,7 @@
 /* handlers.c -- GET lookups of query (see handlers.h): the route, the read-your-writes
  * wait, and the pages. Worker threads. */
 #include "handlers.h"
+#include "dashboard.h"
 #include "params.h"
 #include "render.h"
 
@@ -288,7 +289,10 @@ static int on_notifications(struct mg_connection *conn, void *cbdata)
 
 int query_routes(ns_http *h, query_ctx *ctx)
 {
-	return ns_http_route(h, "/notifications", on_notifications, ctx);
+	return ns_http_route(h, "/notifications", on_notifications, ctx) ||
+		       query_dashboard_routes(h, ctx)
+		   ? -1
+		   : 0;
 }
 
 int query_ready(void *ctx)

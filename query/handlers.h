@@ -35,9 +35,12 @@ typedef struct {
 	int waiters_max;   /* read-your-writes waits at once */
 	atomic_int waiters;
 	query_watch *watch; /* wakes waits when the read model changes; may be NULL */
+	int streams_max;    /* dashboard event streams open at once */
+	atomic_int streams;
 } query_ctx;
 
-/* Register the /notifications routes of ctx on h. Returns 0, or -1 (logged). */
+/* Register the /notifications routes of ctx on h, and the dashboard's (dashboard.h).
+ * Returns 0, or -1 (logged). */
 int query_routes(ns_http *h, query_ctx *ctx);
 
 /* Readiness hook for ns_http: the database is there with its schema. */

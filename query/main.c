@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 static const char *listen_addr, *admin_addr, *db_path, *topic, *keys_file;
-static long threads, request_timeout_ms, waiters_max, insecure;
+static long threads, request_timeout_ms, waiters_max, streams_max, insecure;
 
 static const ns_opt opts[] = {
     {"QUERY_LISTEN", "listen", NS_OPT_STR, "0.0.0.0:8081", 0, 0, "HTTP listen address",
@@ -25,6 +25,9 @@ static const ns_opt opts[] = {
      "worker threads and read-only connections", &threads},
     {"QUERY_WAITERS_MAX", "waiters-max", NS_OPT_INT, "0", 0, 1024,
      "read-your-writes waits at once (0: a quarter of QUERY_THREADS); 503 beyond", &waiters_max},
+    {"QUERY_STREAMS_MAX", "streams-max", NS_OPT_INT, "0", 0, 1024,
+     "dashboard event streams open at once (0: a quarter of QUERY_THREADS); 503 beyond",
+     &streams_max},
     {"QUERY_REQUEST_TIMEOUT_MS", "request-timeout-ms", NS_OPT_INT, "5000", 100, 600000,
      "longest time for a client to send its request headers", &request_timeout_ms},
 };
@@ -60,6 +63,8 @@ int main(int argc, char **argv)
 	ctx.topic = topic;
 	ctx.waiters_max = waiters_max > 0 ? (int)waiters_max : (int)(threads / 4 ? threads / 4 : 1);
 	atomic_init(&ctx.waiters, 0);
+	ctx.streams_max = streams_max > 0 ? (int)streams_max : (int)(threads / 4 ? threads / 4 : 1);
+	atomic_init(&ctx.streams, 0);
 	ctx.watch = query_watch_start(db_path);
 	/* a connection for every API worker, every admin worker (readiness) and one spare:
 	 * nothing ever waits for one */

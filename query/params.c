@@ -204,3 +204,13 @@ void query_cursor_events(int32_t partition, int64_t offset, char *out, size_t ou
 
 	(void)ns_str_hex_encode(text, (size_t)n, out, outlen);
 }
+
+int query_params_figures(const char *qs, query_fig_params *p, query_param_error *e)
+{
+	memset(e, 0, sizeof(*e));
+	return get_int(qs, "windowMinutes", 60, 1, 10080, &p->window_minutes, e) ||
+		       get_int(qs, "hours", 3, 1, 48, &p->hours, e) ||
+		       get_int(qs, "anomalies", 20, 0, 200, &p->anomalies, e)
+		   ? -1
+		   : 0;
+}

@@ -57,6 +57,15 @@ typedef struct {
 int query_params_parse(const char *qs, const char *min_position_header, query_route route,
 		       query_params *p, query_param_error *e);
 
+/* GET /figures: windowMinutes (rates, latency; default 60, 1..10080), hours (volumes;
+ * default 3, 1..48), anomalies (how many, default 20, 0..200). */
+typedef struct {
+	int64_t window_minutes, hours, anomalies;
+} query_fig_params;
+
+/* Parse qs (may be NULL) for GET /figures. Returns 0 with p filled, or -1 with e filled. */
+int query_params_figures(const char *qs, query_fig_params *p, query_param_error *e);
+
 /* The cursor of a list page that ended at external_id, into out (QUERY_CURSOR_MAX + 1). */
 void query_cursor_list(const char *external_id, char *out, size_t outlen);
 

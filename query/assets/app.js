@@ -1,0 +1,232 @@
+// app.js -- the nstatus dashboard: asks for an API key, draws /figures, and redraws
+// whenever the server pushes a "change" on /dashboard/stream (Server-Sent Events, read
+// with fetch so that the key travels in the Authorization header, never in a URL).
+// A search shows one notification and its timeline (every event with its outcome, the
+// callback attempts among them). No library, no build step.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const COLORS = ['#3b5bdb', '#1f9d55', '#d64545', '#d98c1a', '#7048e8', '#0c8599', '#868e96'];
+const SHOWN_KINDS = ['accepted', 'delivered', 'failed', 'rejected'];
+
+let key = sessionStorage.getItem('nstatus.key') || '';
+let shownId = '';
+let pending = null;
+
+// ---- HTTP ----
+
+async function api(path) {
+  const r = await fetch(path, { headers: { Authorization: 'Bearer ' + key }, cache: 'no-store' });
+  if (r.status === 401 || r.status === 403) throw new Error('the key was refused (' + r.status + '): it needs the read scope');
+  if (!r.ok && r.status !== 404) throw new Error(path + ': HTTP ' + r.status);
+  return r.status === 404 ? null : r.json();
+}
+
+function el(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === 'class') e.className = v; else e.setAttribute(k, v);
+  }
+  for (const k of kids) e.append(k instanceof Node ? k : document.createTextNode(String(k)));
+  return e;
+}
+
+function showError(msg) {
+  $('error').textContent = msg;
+  $('error').hidden = !msg;
+}
+
+// ---- the figures ----
+
+function drawCounts(counts) {
+  const channels = [...new Set(counts.map((c) => c.channel))].sort();
+  const statuses = [...new Set(counts.map((c) => c.status))].sort();
+  const by = new Map(counts.map((c) => [c.channel + '/' + c.status, c.count]));
+  const head = $('counts').tHead, body = $('counts').tBodies[0];
+  head.replaceChildren(el('tr', {}, el('th', {}, 'channel'), ...statuses.map((s) => el('th', {}, s)), el('th', {}, 'all')));
+  body.replaceChildren(...channels.map((ch) => {
+    let sum = 0;
+    const cells = statuses.map((s) => {
+      const n = by.get(ch + '/' + s) || 0;
+      sum += n;
+      return el('td', { 'data-count': ch + '/' + s, class: n ? '' : 'zero' }, n);
+    });
+    return el('tr', {}, el('td', {}, ch || '(unknown)'), ...cells, el('td', { 'data-total': ch }, sum));
+  }));
+  const total = counts.reduce((a, c) => a + c.count, 0);
+  $('total').textContent = total + ' in all';
+  $('total').setAttribute('data-total', total);
+}
+
+function drawVolumes(v) {
+  const W = 900, H = 180, L = 36, B = 18;
+  const kinds = SHOWN_KINDS.filter((k) => v.kinds.includes(k));
+  const mins = v.minutes;
+  const max = Math.max(1, ...mins.flatMap((m) => kinds.map((k) => m[k] || 0)));
+  const x = (i) => L + (i * (W - L - 4)) / Math.max(1, mins.length - 1);
+  const y = (n) => H - B - (n * (H - B - 8)) / max;
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+  svg.setAttribute('preserveAspectRatio', 'none');
+  const line = (x1, y1, x2, y2) => {
+    const l = document.createElementNS(ns, 'line');
+    Object.entries({ x1, y1, x2, y2, class: 'axis' }).forEach(([k, val]) => l.setAttribute(k, val));
+    svg.append(l);
+  };
+  const text = (tx, ty, s, anchor) => {
+    const t = document.createElementNS(ns, 'text');
+    t.setAttribute('x', tx); t.setAttribute('y', ty); t.setAttribute('text-anchor', anchor || 'start');
+    t.textContent = s;
+    svg.append(t);
+  };
+  line(L, H - B, W, H - B);
+  line(L, 8, L, H - B);
+  text(L - 4, 14, max, 'end');
+  text(L - 4, H - B, 0, 'end');
+  if (mins.length) {
+    text(L, H - 4, mins[0].minute.slice(11, 16));
+    text(W - 4, H - 4, mins[mins.length - 1].minute.slice(11, 16), 'end');
+  }
+  kinds.forEach((k, i) => {
+    const p = document.createElementNS(ns, 'polyline');
+    p.setAttribute('points', mins.map((m, j) => `${x(j).toFixed(1)},${y(m[k] || 0).toFixed(1)}`).join(' '));
+    p.setAttribute('fill', 'none');
+    p.setAttribute('stroke', COLORS[i % COLORS.length]);
+    p.setAttribute('stroke-width', '1.5');
+    p.setAttribute('data-kind', k);
+    p.setAttribute('data-sum', mins.reduce((a, m) => a + (m[k] || 0), 0));
+    svg.append(p);
+  });
+  $('volumes').replaceChildren(svg);
+  $('legend').replaceChildren(...kinds.map((k, i) => el('span', {}, el('i', { style: 'background:' + COLORS[i % COLORS.length] }), k)));
+}
+
+function pct(r) { return r === null || r === undefined ? '–' : (100 * r).toFixed(1) + '%'; }
+
+function drawRates(rates) {
+  const kinds = [...new Set(rates.flatMap((r) => Object.keys(r.entered)))].filter((k) => k !== 'queued').sort();
+  $('rates').tHead.replaceChildren(el('tr', {}, el('th', {}, 'channel'), el('th', {}, 'accepted'), ...kinds.map((k) => el('th', {}, k))));
+  $('rates').tBodies[0].replaceChildren(...rates.map((r) =>
+    el('tr', {}, el('td', {}, r.channel || '(unknown)'), el('td', { 'data-accepted': r.channel }, r.accepted),
+      ...kinds.map((k) => el('td', { 'data-rate': r.channel + '/' + k, title: (r.entered[k] || 0) + ' entered' }, pct(r.rates[k]))))));
+}
+
+function ms(v) { return v >= 1000 ? (v / 1000).toFixed(2) + ' s' : v.toFixed(1) + ' ms'; }
+
+function drawLatency(lat) {
+  $('latency').tBodies[0].replaceChildren(...lat.filter((l) => l.status !== 'queued').map((l) =>
+    el('tr', {}, el('td', {}, l.channel), el('td', {}, l.status), el('td', {}, l.count),
+      el('td', { 'data-p50': l.channel + '/' + l.status }, ms(l.p50Ms)), el('td', {}, ms(l.p95Ms)))));
+}
+
+function drawProjector(rows) {
+  $('projector').tBodies[0].replaceChildren(...rows.map((p) =>
+    el('tr', {}, el('td', {}, p.partition), el('td', {}, p.position),
+      el('td', {}, p.highWatermark === null ? '–' : p.highWatermark),
+      el('td', { 'data-lag': p.partition, class: p.lag ? '' : 'zero' }, p.lag === null ? '–' : p.lag))));
+}
+
+function drawAnomalies(list) {
+  $('anomalies').replaceChildren(...(list.length ? list : [null]).map((a) => a === null
+    ? el('li', { class: 'muted' }, 'none')
+    : el('li', { 'data-event-id': a.eventId },
+      el('span', { class: 'outcome ' + a.outcome }, a.outcome), ' ', a.at.slice(11, 23), ' ',
+      el('b', {}, a.externalId), ' ', el('span', { class: 'muted' }, a.detail))));
+}
+
+async function loadFigures() {
+  const f = await api('/figures?windowMinutes=60&hours=3');
+  $('hours').textContent = f.hours;
+  $('window').textContent = f.windowMinutes;
+  drawCounts(f.counts);
+  drawVolumes(f.volumes);
+  drawRates(f.rates);
+  drawLatency(f.latency);
+  drawProjector(f.projector);
+  drawAnomalies(f.anomalies);
+  $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
+  $('main').hidden = false;
+  document.body.setAttribute('data-loaded', String(Date.now()));
+}
+
+// ---- one notification ----
+
+async function loadNotification(id) {
+  const enc = encodeURIComponent(id);
+  const [n, h] = await Promise.all([api('/notifications/' + enc), api('/notifications/' + enc + '/events?limit=1000')]);
+  if (!n) {
+    $('notification').replaceChildren(el('p', { class: 'muted' }, 'no notification ' + id));
+    $('timeline').replaceChildren();
+    return;
+  }
+  $('notification').replaceChildren(el('p', { 'data-status': n.status },
+    el('b', {}, n.externalId), ' ', n.channel, ' → ', el('span', { class: 'outcome applied' }, n.status),
+    ' to ', n.to === null ? '–' : n.to, n.body === null ? '' : ' “' + n.body + '”',
+    n.callbackUrl ? ' callbacks to ' + n.callbackUrl : ''));
+  $('timeline').replaceChildren(...(h ? h.events : []).map((e) =>
+    el('li', { 'data-event-id': e.eventId, 'data-type': e.type },
+      el('span', { class: 'outcome ' + (e.type === 'callback' ? e.status : e.outcome) }, e.type === 'callback' ? 'callback' : e.outcome), ' ',
+      e.occurredAt.slice(11, 23), ' ', el('b', {}, e.type), ' ', e.status || '', ' ',
+      el('span', { class: 'muted' }, e.detail || ''))));
+}
+
+// ---- live updates ----
+
+function refresh() {
+  if (pending) return;
+  pending = setTimeout(async () => {
+    pending = null;
+    try {
+      await loadFigures();
+      if (shownId) await loadNotification(shownId);
+      showError('');
+    } catch (e) { showError(e.message); }
+  }, 100);
+}
+
+function setLive(on) {
+  $('live').className = 'live ' + (on ? 'on' : 'off');
+  $('live').textContent = on ? 'live' : 'offline';
+}
+
+async function stream() {
+  for (;;) {
+    try {
+      const r = await fetch('/dashboard/stream', { headers: { Authorization: 'Bearer ' + key }, cache: 'no-store' });
+      if (!r.ok) throw new Error('stream: HTTP ' + r.status);
+      setLive(true);
+      const reader = r.body.getReader(), dec = new TextDecoder();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, { stream: true });
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          if (/^event: (change|hello)$/m.test(block)) refresh();
+        }
+      }
+    } catch (e) { /* the server went away: try again */ }
+    setLive(false);
+    await new Promise((res) => setTimeout(res, 2000));
+  }
+}
+
+// ---- start ----
+
+$('key-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  key = $('key').value.trim();
+  sessionStorage.setItem('nstatus.key', key);
+  refresh();
+});
+$('search-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  shownId = $('search').value.trim();
+  loadNotification(shownId).catch((e) => showError(e.message));
+});
+if (key) refresh();
+stream();
