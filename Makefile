@@ -70,7 +70,7 @@ SRC_DIRS := $(DAEMONS) $(addprefix tools/,$(TOOLS))
 ALL_OBJ  := $(LIB_OBJ) $(TLIB_OBJ) $(foreach d,$(SRC_DIRS),$(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(d)/*.c))) \
             $(patsubst $(BUILD)/tests/%,$(BUILD)/obj/tests/%.o,$(TESTS))
 
-.PHONY: all test asan run bench fmt lint clean deps tests fuzz fuzzers
+.PHONY: all test asan run bench fmt lint clean deps test-deps tests fuzz fuzzers
 # Objects and archives are built through pattern chains: keep them (no intermediate deletion).
 .SECONDARY:
 all: $(BINS) $(LIB)
@@ -133,11 +133,14 @@ fuzzers: $(addprefix $(BUILD)/fuzzers/,$(FUZZERS))
 deps:
 	@sh deploy/install-deps.sh --if-missing
 
-test: deps
+test-deps:
+	@sh deploy/install-deps.sh --if-missing --tests
+
+test: test-deps
 	@$(MAKE) --no-print-directory tests
 	@BUILD=$(BUILD) bash tests/run.sh
 
-asan: deps
+asan: test-deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=address,undefined tests
 	@BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bash tests/run.sh

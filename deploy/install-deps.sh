@@ -4,6 +4,8 @@
 #   deploy/install-deps.sh               install whatever is missing (apt-get, as root or sudo)
 #   deploy/install-deps.sh --if-missing  the same, silent when everything is already there
 #   deploy/install-deps.sh --list        print the package list
+#   add --tests (after the other flag) for what only the test suites need: Debian's
+#   Chromium, its WebDriver and Python's Selenium bindings (the dashboard's browser test)
 #
 # Build: gcc make pkg-config and the -dev packages of librdkafka, sqlite3, jansson, civetweb,
 # libcurl, OpenSSL (libcrypto), Check. Broker: a JDK (17+) and Maven to fetch the jars,
@@ -16,6 +18,10 @@ PACKAGES="gcc make pkg-config librdkafka-dev libsqlite3-dev sqlite3 libjansson-d
 libcivetweb-dev libcurl4-openssl-dev libssl-dev check libsubunit-dev
 default-jdk-headless maven kcat curl clang-format cppcheck pmccabe valgrind wrk
 clang libclang-rt-14-dev"
+TEST_PACKAGES="chromium chromium-driver python3-selenium"
+for arg in "$@"; do
+	[ "$arg" = "--tests" ] && PACKAGES="$PACKAGES $TEST_PACKAGES"
+done
 
 missing() {
 	for p in $PACKAGES; do

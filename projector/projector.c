@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LAG_REFRESH_MS 5000
+#define LAG_REFRESH_MS 1000
 #define MAX_PARTITIONS 1024
 
 struct proj {

@@ -7,7 +7,10 @@
 
 const $ = (id) => document.getElementById(id);
 const COLORS = ['#3b5bdb', '#1f9d55', '#d64545', '#d98c1a', '#7048e8', '#0c8599', '#868e96'];
+// What the charts and tables pick out of the figures (which carry every status).
 const SHOWN_KINDS = ['accepted', 'delivered', 'failed', 'rejected'];
+const RATE_KINDS = ['delivered', 'failed', 'rejected'];
+const LATENCY_STATUSES = ['delivered'];
 
 let key = sessionStorage.getItem('nstatus.key') || '';
 let shownId = '';
@@ -99,13 +102,13 @@ function drawVolumes(v) {
     svg.append(p);
   });
   $('volumes').replaceChildren(svg);
-  $('legend').replaceChildren(...kinds.map((k, i) => el('span', {}, el('i', { style: 'background:' + COLORS[i % COLORS.length] }), k)));
+  $('legend').replaceChildren(...kinds.map((k, i) => el('span', {}, el('i', { class: 'c' + (i % COLORS.length) }), k)));
 }
 
 function pct(r) { return r === null || r === undefined ? '–' : (100 * r).toFixed(1) + '%'; }
 
 function drawRates(rates) {
-  const kinds = [...new Set(rates.flatMap((r) => Object.keys(r.entered)))].filter((k) => k !== 'queued').sort();
+  const kinds = RATE_KINDS;
   $('rates').tHead.replaceChildren(el('tr', {}, el('th', {}, 'channel'), el('th', {}, 'accepted'), ...kinds.map((k) => el('th', {}, k))));
   $('rates').tBodies[0].replaceChildren(...rates.map((r) =>
     el('tr', {}, el('td', {}, r.channel || '(unknown)'), el('td', { 'data-accepted': r.channel }, r.accepted),
@@ -115,7 +118,7 @@ function drawRates(rates) {
 function ms(v) { return v >= 1000 ? (v / 1000).toFixed(2) + ' s' : v.toFixed(1) + ' ms'; }
 
 function drawLatency(lat) {
-  $('latency').tBodies[0].replaceChildren(...lat.filter((l) => l.status !== 'queued').map((l) =>
+  $('latency').tBodies[0].replaceChildren(...lat.filter((l) => LATENCY_STATUSES.includes(l.status)).map((l) =>
     el('tr', {}, el('td', {}, l.channel), el('td', {}, l.status), el('td', {}, l.count),
       el('td', { 'data-p50': l.channel + '/' + l.status }, ms(l.p50Ms)), el('td', {}, ms(l.p95Ms)))));
 }
@@ -136,9 +139,10 @@ function drawAnomalies(list) {
 }
 
 async function loadFigures() {
-  const f = await api('/figures?windowMinutes=60&hours=3');
+  const f = await api('/figures?windowMinutes=60&hours=1');
   $('hours').textContent = f.hours;
   $('window').textContent = f.windowMinutes;
+  $('window2').textContent = f.windowMinutes;
   drawCounts(f.counts);
   drawVolumes(f.volumes);
   drawRates(f.rates);
