@@ -129,6 +129,7 @@ Try:
        -d '{"channel":"sms","to":"+4915112345678","body":"hello","externalId":"notif-1"}'
   curl -s -H "Authorization: Bearer \$KEY" localhost:$QUERY_PORT/notifications/notif-1
   curl -s -H "Authorization: Bearer \$KEY" localhost:$QUERY_PORT/notifications/notif-1/events
+The dashboard: http://localhost:$QUERY_PORT/dashboard (paste the key).
 Every applied change, exactly once (read_committed):
   kcat -b $bootstrap -C -t notification.status -X isolation.level=read_committed -f '%k %s\n'
 Add "callbackUrl":"http://127.0.0.1:<port>/..." to a POST to get its changes POSTed there,
