@@ -18,7 +18,22 @@ kill -TERM "$p" && wait "$p" 2>/dev/null
 sqlite3 "$qdb" "PRAGMA journal_mode=WAL;
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $NOTIFS - 1)
 INSERT INTO notifications SELECT 'bench', 'q-' || i, 'sms', 'delivered', '+4915112345678',
-  'hello', printf('%032x', i), 'p-' || i, '', 1740830400000, 1740830400000, 4, 0, i FROM n;" \
+  'hello', printf('%032x', i), 'p-' || i, '', 1740830400000, 1740830400000, 4, 0, i, '' FROM n;
+-- the figures of those notifications, as the projector would keep them: spread over the
+-- last three hours (a minute of entries per kind), latencies in a few buckets, and a
+-- tail of anomalies
+INSERT INTO fig_counts VALUES ('bench', 'sms', 'delivered', $NOTIFS);
+WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i < 179)
+INSERT INTO fig_minutes SELECT 'bench', CAST(strftime('%s','now') AS INTEGER) / 60 - i, 'sms', k.kind,
+  $NOTIFS / 180 FROM m, (SELECT 'accepted' AS kind UNION ALL SELECT 'processing'
+  UNION ALL SELECT 'sent' UNION ALL SELECT 'delivered') k;
+WITH RECURSIVE m(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM m WHERE i < 179),
+  b(j) AS (SELECT 20 UNION ALL SELECT j + 1 FROM b WHERE j < 40)
+INSERT INTO fig_latency SELECT 'bench', CAST(strftime('%s','now') AS INTEGER) / 60 - i, 'sms',
+  'delivered', j, 100 FROM m, b;
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 9999)
+INSERT INTO anomalies SELECT 'bench', 1740830400000 + i, 'q-' || i, printf('%032x', i), 'stale',
+  'sent arrived after delivered', 0, i FROM n;" \
 	>/dev/null || exit 1
 qport=$(free_port)
 start query "$tmp/query.log" QUERY_DB="$qdb" QUERY_LISTEN="127.0.0.1:$qport" \
@@ -34,4 +49,12 @@ qget=$(rps "$tmp/qget.txt")
 qerr=$(awk '/^non-2xx/ {print $NF}' "$tmp/qget.txt")
 row "query: GET /notifications/{id}, ${NOTIFS} notifications (req/s, non-2xx ${qerr:-0})" \
 	"$qget" "$qbase (GET /healthz)" "$(ratio "$qget" "$qbase")" ">= 0.8"
+# what one figures request costs on the same database
+wrk -t2 -c8 -d"${SECS}s" -s "$top/bench/get_figures.lua" "http://127.0.0.1:$qport" \
+	>"$tmp/qfig.txt" 2>&1
+qfig=$(rps "$tmp/qfig.txt")
+qfig_lat=$(awk '/^    Latency/ {print $2; exit}' "$tmp/qfig.txt")
+qfig_err=$(awk '/^non-2xx/ {print $NF}' "$tmp/qfig.txt")
+row "query: GET /figures on ${NOTIFS} notifications (req/s at 8 connections, mean latency; non-2xx ${qfig_err:-0})" \
+	"$qfig / $qfig_lat" "$qbase (GET /healthz)" "$(ratio "$qfig" "$qbase")" ""
 kill -TERM "$q" && wait "$q" 2>/dev/null

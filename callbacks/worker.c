@@ -13,6 +13,7 @@
 #include "ns_signal.h"
 #include "ns_time.h"
 #include "ns_tracker.h"
+#include "ns_url.h"
 #include "queue.h"
 #include "secrets.h"
 
@@ -39,6 +40,12 @@ typedef struct job {
 	unsigned gen; /* the partition's assignment generation when it was consumed */
 	int final;    /* its final attempt event is produced; done when acked */
 	int ack_err;
+	int64_t first_attempt_ms; /* monotonic: the retry window counts from here */
+	int64_t first_attempt_wall;
+	/* the final result, kept to write its event again should the first write fail */
+	char result[NS_STATUS_MAX + 1];
+	int code;
+	char reason[NS_REASON_MAX + 1];
 	struct job *next_done;
 } job;
 
@@ -141,8 +148,9 @@ static int attempt_event(cb_worker *w, job *j, const char *result, int code, con
 	return rc;
 }
 
-/* The record of j to the dead-letter topic with the reason (synchronous: rare). */
-static void dead_letter(cb_worker *w, job *j, const char *reason)
+/* The record of j to the dead-letter topic with the reason (synchronous: rare). Returns
+ * 0, or -1 when the broker did not take it. */
+static int dead_letter(cb_worker *w, job *j, const char *reason)
 {
 	char attempts[16], first[NS_TIME_ISO_LEN];
 	const ns_header hdrs[] = {{"dlq.reason", reason},
@@ -152,28 +160,40 @@ static void dead_letter(cb_worker *w, job *j, const char *reason)
 	ns_delivery d;
 
 	snprintf(attempts, sizeof(attempts), "%d", j->d->attempt);
-	ns_time_format(j->d->first_ms, first);
+	ns_time_format(j->first_attempt_wall ? j->first_attempt_wall : ns_time_now_ms(), first);
 	if (ns_producer_send_hdrs(w->producer, w->dlq, j->d->ref, strlen(j->d->ref), j->d->body,
-				  j->d->len, hdrs, 4, 10000, &d) != 0)
+				  j->d->len, hdrs, 4, 10000, &d) != 0) {
 		NS_ERROR("callbacks.dlq_failed", "delivery=%s err=\"%s\"", j->d->delivery_id,
 			 rd_kafka_err2str(d.err));
+		return -1;
+	}
 	NS_WARN("callbacks.dropped", "delivery=%s version=%lld attempts=%d reason=\"%s\"",
 		j->d->delivery_id, (long long)j->d->version, j->d->attempt, reason);
 	ns_counter_add(w->dropped, 1);
+	return 0;
 }
 
 /* d (in flight) ends for good: out of the queue, its final event produced (its job done
  * on the ack), or done now when even that fails. */
 static void finish(cb_worker *w, job *j, const char *result, int code, const char *reason)
 {
+	snprintf(j->result, sizeof(j->result), "%s", result);
+	snprintf(j->reason, sizeof(j->reason), "%s", reason ? reason : "");
+	j->code = code;
 	cb_queue_finish(w->queue, j->d, ns_time_mono_ms());
 	if (attempt_event(w, j, result, code, reason, 1) != 0)
 		job_done(w, j);
 }
 
+/* The end of the window: the dead-letter topic, then done; when even the dead-letter
+ * topic refuses, the delivery stays pending (tried again in a while: nothing is dropped
+ * without a copy). d is in flight or just taken. */
 static void give_up(cb_worker *w, job *j, const char *reason)
 {
-	dead_letter(w, j, reason);
+	if (dead_letter(w, j, reason) != 0) {
+		cb_queue_retry(w->queue, j->d, ns_time_mono_ms() + 5000);
+		return;
+	}
 	finish(w, j, "dropped", 0, reason);
 }
 
@@ -189,7 +209,10 @@ static void start_attempt(cb_worker *w, job *j)
 		give_up(w, j, "no callback secret for the tenant");
 		return;
 	}
-	d->attempt++;
+	if (d->attempt++ == 0) {
+		j->first_attempt_ms = ns_time_mono_ms();
+		j->first_attempt_wall = ns_time_now_ms();
+	}
 	if (ns_sign_value(secret, ns_time_now_ms() / 1000, d->body, d->len, sig, sizeof(sig)) !=
 		0 ||
 	    cb_http_post(w->http, d->url, d->body, d->len, sig, d->delivery_id, d->attempt, j) !=
@@ -230,7 +253,7 @@ static void on_result(void *ctx, const cb_http_result *r)
 		snprintf(reason, sizeof(reason), "%s", r->error);
 	NS_DEBUG("callbacks.attempt_failed", "delivery=%s attempt=%d status=%ld curl=%d",
 		 j->d->delivery_id, j->d->attempt, r->status, r->curl_code);
-	if (ns_backoff_next(&w->backoff, j->d->attempt - 1, now - j->d->first_ms, &w->rng,
+	if (ns_backoff_next(&w->backoff, j->d->attempt - 1, now - j->first_attempt_ms, &w->rng,
 			    &delay) != 0) {
 		give_up(w, j, reason);
 		return;
@@ -255,6 +278,14 @@ static void take_record(cb_worker *w, const rd_kafka_message_t *m)
 		return;
 	if (!m->payload || ns_change_decode(m->payload, m->len, &c, err, sizeof(err)) != 0 ||
 	    !c.callback_url[0] || ns_event_ref(c.tenant, c.external_id, ref, sizeof(ref)) < 0) {
+		ns_counter_add(w->skipped, 1);
+		(void)ns_tracker_done(t, m->offset);
+		return;
+	}
+	if (ns_url_parse(c.callback_url, strlen(c.callback_url), NULL, NULL, 0) != 0) {
+		/* not written by our publisher: nothing to deliver, and no reason to stop */
+		NS_WARN("callbacks.bad_url", "partition=%d offset=%lld", (int)m->partition,
+			(long long)m->offset);
 		ns_counter_add(w->skipped, 1);
 		(void)ns_tracker_done(t, m->offset);
 		return;
@@ -313,7 +344,7 @@ static void drain_acks(cb_worker *w)
 		next = j->next_done;
 		w->awaiting--;
 		if (j->ack_err && !w->closing &&
-		    attempt_event(w, j, "delivered", 0, "event re-sent", 1) == 0)
+		    attempt_event(w, j, j->result, j->code, j->reason, 1) == 0)
 			continue; /* the history line is written before the offset moves */
 		job_done(w, j);
 	}
@@ -373,6 +404,9 @@ static int on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
 		w->assigned[p] = 1;
 		w->gen[p]++;
 	}
+	/* new partitions start fetching: flow control pauses the whole assignment again on
+	 * the next turn when it must */
+	w->paused = 0;
 	return 0; /* from the committed offsets */
 }
 
@@ -408,7 +442,8 @@ static int wait_ms(cb_worker *w, int64_t now)
 
 	if (w->more)
 		return 0;
-	if (due >= 0)
+	/* at the in-flight cap a due delivery cannot start: wait for an attempt to end */
+	if (due >= 0 && (long)cb_queue_in_flight(w->queue) < w->cfg->in_flight)
 		wait = due > now ? due - now : 0;
 	if (wait > COMMIT_EVERY_MS)
 		wait = COMMIT_EVERY_MS;

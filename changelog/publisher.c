@@ -222,6 +222,9 @@ static int on_assign(void *opaque, rd_kafka_topic_partition_list_t *parts)
 	clog *x = opaque;
 	size_t n = 0;
 
+	/* an incremental assignment keeps the other partitions: settle their open
+	 * transaction first, so that a long restore cannot outlive its timeout */
+	(void)commit_open(x);
 	for (int i = 0; i < parts->cnt; i++) {
 		int32_t p = parts->elems[i].partition;
 		if (p < 0 || p >= CLOG_MAX_PARTITIONS) {
@@ -261,6 +264,8 @@ static int restore_assigned(clog *x)
 	static int32_t ids[CLOG_MAX_PARTITIONS];
 	size_t n = 0;
 
+	if (x->held)
+		abort_open(x); /* nothing built on the aborted state may commit */
 	for (int32_t p = 0; p < CLOG_MAX_PARTITIONS; p++)
 		if (x->assigned[p])
 			ids[n++] = p;
@@ -288,7 +293,12 @@ static void turn(clog *x)
 	m = ns_consumer_poll(x->consumer, x->held ? 0 : 100);
 	if (m && m->err) {
 		NS_WARN("changelog.consume_error", "err=\"%s\"", rd_kafka_message_errstr(m));
-	} else if (m && m->partition >= 0 && m->partition < CLOG_MAX_PARTITIONS) {
+	} else if (m && (x->need_restore || m->partition < 0 ||
+			 m->partition >= CLOG_MAX_PARTITIONS || !x->assigned[m->partition])) {
+		/* a hook in this very poll aborted (the state is ahead of Kafka until the
+		 * restore: this message is read again after the rewind), or a partition we no
+		 * longer own */
+	} else if (m) {
 		if (x->held == 0)
 			rc = ns_txn_begin(x->txn, err, sizeof(err));
 		if (rc == NS_TXN_OK)

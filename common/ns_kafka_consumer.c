@@ -370,9 +370,12 @@ int ns_consumer_rewind(ns_consumer *c, int timeout_ms)
 
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR && a->cnt > 0)
 		e = rd_kafka_committed(c->cl.rk, a, timeout_ms);
-	for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < a->cnt; i++)
-		if (a->elems[i].offset < 0)
+	for (int i = 0; e == RD_KAFKA_RESP_ERR_NO_ERROR && i < a->cnt; i++) {
+		if (a->elems[i].err) /* an unknown position must not become "the beginning" */
+			e = a->elems[i].err;
+		else if (a->elems[i].offset < 0)
 			a->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+	}
 	if (e == RD_KAFKA_RESP_ERR_NO_ERROR && a->cnt > 0)
 		se = rd_kafka_seek_partitions(c->cl.rk, a, timeout_ms);
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR || se)

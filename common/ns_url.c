@@ -46,7 +46,9 @@ static int parse_host(const char *s, size_t n, char host[NS_HOST_MAX + 1], char 
 			return fail(err, errlen, "a bad IPv6 literal");
 		memcpy(host, s + 1, n - 2);
 		host[n - 2] = '\0';
-		if (inet_pton(AF_INET6, host, &a6) != 1)
+		/* one spelling per address ([::A], [0::a] and [::a] are one host) */
+		if (inet_pton(AF_INET6, host, &a6) != 1 ||
+		    !inet_ntop(AF_INET6, &a6, host, NS_HOST_MAX + 1))
 			return fail(err, errlen, "a bad IPv6 literal");
 		return 0;
 	}
@@ -161,15 +163,39 @@ static int v4_public(uint32_t a)
 		 in4(a, 0xe0000000u, 3));   /* 224/4 multicast, 240/4 reserved, broadcast */
 }
 
+static uint32_t v4_at(const uint8_t *b)
+{
+	return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
+}
+
+static int zeros(const uint8_t *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (b[i])
+			return 0;
+	return 1;
+}
+
+/* An IPv6 address that carries an IPv4 one (mapped ::ffff:0:0/96, compatible ::/96,
+ * NAT64 64:ff9b::/96, 6to4 2002::/16) is judged by that IPv4 address: a gateway on the
+ * way would take it there. */
 static int v6_public(const struct in6_addr *a)
 {
+	static const uint8_t nat64[12] = {0, 0x64, 0xff, 0x9b};
+	static const uint8_t nat64_local[6] = {0, 0x64, 0xff, 0x9b, 0, 1};
 	const uint8_t *b = a->s6_addr;
-	if (IN6_IS_ADDR_V4MAPPED(a))
-		return v4_public(((uint32_t)b[12] << 24) | ((uint32_t)b[13] << 16) |
-				 ((uint32_t)b[14] << 8) | b[15]);
+
+	if (IN6_IS_ADDR_V4MAPPED(a) || memcmp(b, nat64, 12) == 0 ||
+	    (zeros(b, 12) && !IN6_IS_ADDR_UNSPECIFIED(a) && !IN6_IS_ADDR_LOOPBACK(a)))
+		return v4_public(v4_at(b + 12));
+	if (memcmp(b, nat64_local, 6) == 0)
+		return 0; /* 64:ff9b:1::/48, a local-use translation prefix */
+	if (b[0] == 0x20 && b[1] == 0x02)
+		return v4_public(v4_at(b + 2));
 	return !(IN6_IS_ADDR_UNSPECIFIED(a) || IN6_IS_ADDR_LOOPBACK(a) ||
 		 (b[0] & 0xfe) == 0xfc ||		    /* fc00::/7 unique local */
 		 (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) || /* fe80::/10 link-local */
+		 (b[0] == 0xfe && (b[1] & 0xc0) == 0xc0) || /* fec0::/10 site-local */
 		 b[0] == 0xff);				    /* multicast */
 }
 
@@ -187,16 +213,20 @@ int ns_url_addr_public(const struct sockaddr *sa)
 
 int ns_url_host_public(const ns_url *u)
 {
+	char host[NS_HOST_MAX + 1];
 	struct in_addr a4;
 	struct in6_addr a6;
 	size_t n = strlen(u->host);
 
-	if (strcmp(u->host, "localhost") == 0 ||
-	    (n > 10 && strcmp(u->host + n - 10, ".localhost") == 0))
+	memcpy(host, u->host, n + 1);
+	if (n > 0 && host[n - 1] == '.') /* "localhost." is localhost */
+		host[--n] = '\0';
+	if (strcmp(host, "localhost") == 0 || (n > 10 && strcmp(host + n - 10, ".localhost") == 0))
 		return 0;
-	if (inet_pton(AF_INET, u->host, &a4) == 1)
+	/* every form a resolver takes for IPv4: 127.1, 2130706433, 0x7f.1 ... */
+	if (inet_aton(host, &a4) != 0)
 		return v4_public(ntohl(a4.s_addr));
-	if (inet_pton(AF_INET6, u->host, &a6) == 1)
+	if (inet_pton(AF_INET6, host, &a6) == 1)
 		return v6_public(&a6);
 	return 1;
 }

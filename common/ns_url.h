@@ -9,7 +9,10 @@
  * Calling a URL that a client chose is server-side request forgery waiting to happen, so
  * by default the destination must be public: loopback, private (RFC 1918, unique local
  * fc00::/7), link-local (169.254/16, fe80::/10, where cloud metadata lives), "this network"
- * (0/8), carrier-grade NAT (100.64/10), multicast and unspecified addresses are refused.
+ * (0/8), carrier-grade NAT (100.64/10), site-local, multicast and unspecified addresses
+ * are refused, and an IPv6 address that carries an IPv4 one (mapped, compatible, NAT64,
+ * 6to4) is judged by that IPv4 address. IPv4 is read in every form a resolver accepts
+ * (127.1, 2130706433, 0x7f.1); "localhost." is localhost.
  * ingest refuses such IP literals and "localhost" at the door; the callback worker checks
  * every address it is about to connect to (a name may resolve to anything), with
  * ns_url_addr_public. A configuration switch (CALLBACKS_ALLOW_PRIVATE) lifts both for local
@@ -25,7 +28,7 @@
 
 typedef struct {
 	int https;		    /* 1: https, 0: http */
-	char host[NS_HOST_MAX + 1]; /* lowercase; IPv6 without its brackets */
+	char host[NS_HOST_MAX + 1]; /* lowercase; IPv6 without brackets, in its canonical form */
 	int port;		    /* explicit or the scheme's default */
 } ns_url;
 

@@ -1,8 +1,10 @@
 /* figures.c -- the figures of a batch, summed in an array and written at its end (see
- * figures.h). A batch touches few distinct (tenant, minute, channel, status) keys, so a
- * linear search over the last entries found is cheaper than any table. */
+ * figures.h). The deltas are found again through an open-addressing index over the
+ * array, so a batch of events with many distinct minutes (old occurredAt values) costs
+ * no more than one with few. */
 #include "figures.h"
 #include "ns_readmodel.h"
+#include "ns_str.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,48 @@ typedef struct {
 struct proj_figures {
 	delta *d;
 	size_t n, cap;
+	size_t *slot; /* index + 1 into d, 0 = empty; nslots a power of two > 2 * cap */
+	size_t nslots;
 };
+
+static uint64_t key_hash(kind k, const char *tenant, const char *channel, const char *status,
+			 int64_t minute, int bucket)
+{
+	uint64_t h = ns_str_hash(tenant) * 31 + ns_str_hash(channel);
+	h = h * 31 + ns_str_hash(status);
+	h = h * 1000003u + (uint64_t)minute * 131u + (uint64_t)bucket * 7u + (uint64_t)k;
+	return h ^ (h >> 29);
+}
+
+static int same(const delta *e, kind k, const char *tenant, const char *channel, const char *status,
+		int64_t minute, int bucket)
+{
+	return e->k == k && e->minute == minute && e->bucket == bucket &&
+	       !strcmp(e->status, status) && !strcmp(e->channel, channel) &&
+	       !strcmp(e->tenant, tenant);
+}
+
+/* Index every delta again into a table of nslots (a power of two). Returns 0 or -1. */
+static int reindex(proj_figures *f, size_t nslots)
+{
+	size_t *slot = calloc(nslots, sizeof(*slot));
+
+	if (!slot)
+		return -1;
+	for (size_t i = 0; i < f->n; i++) {
+		const delta *e = &f->d[i];
+		size_t h =
+		    (size_t)key_hash(e->k, e->tenant, e->channel, e->status, e->minute, e->bucket) &
+		    (nslots - 1);
+		while (slot[h])
+			h = (h + 1) & (nslots - 1);
+		slot[h] = i + 1;
+	}
+	free(f->slot);
+	f->slot = slot;
+	f->nslots = nslots;
+	return 0;
+}
 
 proj_figures *proj_figures_new(void)
 {
@@ -32,17 +75,9 @@ proj_figures *proj_figures_new(void)
 static int add(proj_figures *f, kind k, const char *tenant, const char *channel, const char *status,
 	       int64_t minute, int bucket, int64_t n)
 {
+	size_t h;
 	delta *e;
 
-	for (size_t i = f->n; i-- > 0;) {
-		e = &f->d[i];
-		if (e->k == k && e->minute == minute && e->bucket == bucket &&
-		    !strcmp(e->status, status) && !strcmp(e->channel, channel) &&
-		    !strcmp(e->tenant, tenant)) {
-			e->n += n;
-			return 0;
-		}
-	}
 	if (f->n == f->cap) {
 		size_t cap = f->cap ? f->cap * 2 : 64;
 		delta *d = realloc(f->d, cap * sizeof(*d));
@@ -50,7 +85,18 @@ static int add(proj_figures *f, kind k, const char *tenant, const char *channel,
 			return -1;
 		f->d = d;
 		f->cap = cap;
+		if (reindex(f, cap * 4) != 0)
+			return -1;
 	}
+	h = (size_t)key_hash(k, tenant, channel, status, minute, bucket) & (f->nslots - 1);
+	for (; f->slot[h]; h = (h + 1) & (f->nslots - 1)) {
+		e = &f->d[f->slot[h] - 1];
+		if (same(e, k, tenant, channel, status, minute, bucket)) {
+			e->n += n;
+			return 0;
+		}
+	}
+	f->slot[h] = f->n + 1;
 	e = &f->d[f->n++];
 	*e = (delta){.k = k, .minute = minute, .bucket = bucket, .n = n};
 	memcpy(e->tenant, tenant, strnlen(tenant, NS_TENANT_MAX));
@@ -112,13 +158,15 @@ int proj_figures_flush(proj_figures *f, proj_store *s)
 			break;
 		}
 	}
-	f->n = 0;
+	proj_figures_reset(f);
 	return rc;
 }
 
 void proj_figures_reset(proj_figures *f)
 {
 	f->n = 0;
+	if (f->slot)
+		memset(f->slot, 0, f->nslots * sizeof(*f->slot));
 }
 
 void proj_figures_free(proj_figures *f)
@@ -126,5 +174,6 @@ void proj_figures_free(proj_figures *f)
 	if (!f)
 		return;
 	free(f->d);
+	free(f->slot);
 	free(f);
 }

@@ -86,7 +86,9 @@ static int stream_send(struct mg_connection *conn, const char *text)
 	return mg_write(conn, text, n) == (int)n ? 0 : -1;
 }
 
-/* Push "change" whenever the read model changes, until the client goes or a stop. */
+/* Push "change" whenever the read model changes, until the client goes or a stop. A
+ * change within QUERY_STREAM_MIN_GAP_MS of the last one waits out the gap (sleeping, not
+ * spinning) and is sent then, folded with whatever else changed meanwhile. */
 static void stream_loop(struct mg_connection *conn, query_ctx *x)
 {
 	uint64_t gen = query_watch_gen(x->watch);
@@ -97,10 +99,12 @@ static void stream_loop(struct mg_connection *conn, query_ctx *x)
 		return;
 	while (!ns_signal_stopping()) {
 		uint64_t now_gen = query_watch_wait(x->watch, gen, 1000);
-		int64_t now = ns_time_mono_ms();
-		if (now_gen != gen && now - last_change >= QUERY_STREAM_MIN_GAP_MS) {
-			gen = now_gen;
-			last_change = last_beat = now;
+		int64_t now = ns_time_mono_ms(), gap = last_change + QUERY_STREAM_MIN_GAP_MS - now;
+		if (now_gen != gen) {
+			if (gap > 0)
+				(void)ns_signal_sleep_ms((int)gap);
+			gen = query_watch_gen(x->watch);
+			last_change = last_beat = ns_time_mono_ms();
 			snprintf(line, sizeof(line),
 				 "event: change\ndata: {\"generation\":%llu}\n\n",
 				 (unsigned long long)gen);

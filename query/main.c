@@ -64,6 +64,8 @@ int main(int argc, char **argv)
 	ctx.waiters_max = waiters_max > 0 ? (int)waiters_max : (int)(threads / 4 ? threads / 4 : 1);
 	atomic_init(&ctx.waiters, 0);
 	ctx.streams_max = streams_max > 0 ? (int)streams_max : (int)(threads / 4 ? threads / 4 : 1);
+	if (ctx.streams_max >= threads) /* a stream holds a worker: leave one for lookups */
+		ctx.streams_max = threads > 1 ? (int)threads - 1 : 1;
 	atomic_init(&ctx.streams, 0);
 	ctx.watch = query_watch_start(db_path);
 	/* a connection for every API worker, every admin worker (readiness) and one spare:

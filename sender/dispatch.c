@@ -281,7 +281,7 @@ int sender_dispatch_pump(sender_worker *w, int wait_ms)
 	wait = step(w, wait_ms);
 	if (w->jobs.count == 0)
 		wait = 0;
-	sender_provider_run(w->prov, wait, on_http, w);
+	sender_provider_run(w->prov, w->c ? ns_consumer_wake_fd(w->c) : -1, wait, on_http, w);
 	sender_dispatch_deliveries(w);
 	return w->jobs.count;
 }

@@ -214,14 +214,17 @@ static void parse_id(const char *body, char *out, size_t outlen)
 	json_decref(j);
 }
 
-int sender_provider_run(sender_provider *p, int wait_ms, sender_provider_done_fn *done, void *ctx)
+int sender_provider_run(sender_provider *p, int wake_fd, int wait_ms, sender_provider_done_fn *done,
+			void *ctx)
 {
+	struct curl_waitfd fd = {.fd = wake_fd, .events = CURL_WAIT_POLLIN};
 	int running = 0, left = 0;
 	CURLMsg *m;
 
 	curl_multi_perform(p->multi, &running);
 	if (wait_ms > 0) {
-		curl_multi_poll(p->multi, NULL, 0, wait_ms, NULL);
+		curl_multi_poll(p->multi, wake_fd >= 0 ? &fd : NULL, wake_fd >= 0 ? 1 : 0, wait_ms,
+				NULL);
 		curl_multi_perform(p->multi, &running);
 	}
 	for (m = curl_multi_info_read(p->multi, &left); m;

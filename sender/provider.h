@@ -57,9 +57,12 @@ int sender_provider_exists(sender_provider *p, const char *external_id, void *op
 int sender_provider_send(sender_provider *p, const char *channel, const char *to, const char *body,
 			 const char *external_id, void *opaque);
 
-/* Move transfers on, waiting up to wait_ms for activity (or a wakeup), and call done for
- * each finished request. Returns the number of requests still in flight. */
-int sender_provider_run(sender_provider *p, int wait_ms, sender_provider_done_fn *done, void *ctx);
+/* Move transfers on, waiting up to wait_ms for activity, a wakeup or wake_fd becoming
+ * readable (-1: none; the consumer's wake fd, so that a new request ends the wait at
+ * once), and call done for each finished request. Returns the number of requests still in
+ * flight. */
+int sender_provider_run(sender_provider *p, int wake_fd, int wait_ms, sender_provider_done_fn *done,
+			void *ctx);
 
 /* Requests in flight. */
 int sender_provider_inflight(const sender_provider *p);

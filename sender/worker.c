@@ -143,6 +143,7 @@ static void on_message(sender_worker *w, const rd_kafka_message_t *m)
 /* Take what the consumer has: wait a little only when the table is empty. */
 static void consume(sender_worker *w)
 {
+	ns_consumer_wake_drain(w->c); /* before polling it empty: the next message wakes us */
 	for (int k = 0; k < POLL_BATCH; k++) {
 		rd_kafka_message_t *m =
 		    ns_consumer_poll(w->c, (k == 0 && w->jobs.count == 0) ? POLL_IDLE_MS : 0);
@@ -224,6 +225,10 @@ static int start(sender_worker *w, char *err, size_t errlen)
 	w->c = ns_consumer_new(cfg->group, cfg->topic, &rb, err, errlen);
 	if (!w->c)
 		return -1;
+	if (ns_consumer_wake_fd(w->c) < 0) {
+		snprintf(err, errlen, "no wake-up pipe for the consumer");
+		return -1;
+	}
 	NS_INFO("sender.started", "group=%s topic=%s provider=%s max_inflight=%ld", cfg->group,
 		cfg->topic, cfg->provider_url, cfg->max_inflight);
 	return 0;

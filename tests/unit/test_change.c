@@ -170,6 +170,7 @@ START_TEST(test_url_parse)
 	    {"HTTPS://x.io", 1, 1, 443, "x.io"},
 	    {"http://127.0.0.1:9/", 1, 0, 9, "127.0.0.1"},
 	    {"http://[::1]:8080/x", 1, 0, 8080, "::1"},
+	    {"http://[0::A]/", 1, 0, 80, "::a"}, /* one spelling per address */
 	    {"http://[2001:db8::1]/", 1, 0, 80, "2001:db8::1"},
 	    {"http://host?q", 1, 0, 80, "host"},
 	    {"ftp://example.com/", 0, 0, 0, NULL},
@@ -242,6 +243,20 @@ START_TEST(test_url_public)
 	    {"http://[::ffff:8.8.8.8]/", 1},
 	    {"http://[2001:4860::8888]/", 1},
 	    {"http://[ff02::1]/", 0},
+	    /* IPv4 inside IPv6: judged by the IPv4 address */
+	    {"http://[64:ff9b::a00:5]/", 0},
+	    {"http://[64:ff9b::808:808]/", 1},
+	    {"http://[64:ff9b:1::1]/", 0},
+	    {"http://[::a00:5]/", 0},
+	    {"http://[2002:a00:5::1]/", 0},
+	    {"http://[2002:808:808::1]/", 1},
+	    {"http://[fec0::1]/", 0},
+	    /* every IPv4 spelling a resolver accepts */
+	    {"http://127.1/", 0},
+	    {"http://2130706433/", 0},
+	    {"http://0x7f.1/", 0},
+	    {"http://017700000001/", 0},
+	    {"http://localhost./", 0},
 	};
 	struct sockaddr_in a4 = {.sin_family = AF_INET};
 	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
