@@ -109,7 +109,8 @@ static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, c
 
 	if (!cs)
 		return -1;
-	seen = proj_store_event_seen(s, ev->tenant, ev->external_id, ev->id);
+	/* a notification with no row yet has no history either: nothing to look up */
+	seen = cs->st.exists ? proj_store_event_seen(s, ev->tenant, ev->external_id, ev->id) : 0;
 	if (seen < 0)
 		return -1;
 	existed = cs->st.exists;
