@@ -15,7 +15,7 @@ send_env=("${common[@]}" PROVIDER_URL="http://127.0.0.1:$sp" SENDER_ADMIN_LISTEN
 	SENDER_GROUP=bench-sender KAFKA_GROUP_INSTANCE_ID=bench-sender SENDER_MAX_INFLIGHT=1024)
 start projector "$tmp/projector-sys.log" "${proj_env[@]}"
 proj_pid=$last_pid
-start query "$tmp/query-sys.log" QUERY_DB="$db" QUERY_LISTEN="127.0.0.1:$qp" \
+start query "$tmp/query-sys.log" "${common[@]}" QUERY_DB="$db" QUERY_LISTEN="127.0.0.1:$qp" \
 	QUERY_ADMIN_LISTEN="127.0.0.1:$qa" QUERY_THREADS=64
 query_pid=$last_pid
 start simulator "$tmp/simulator.log" SIM_LISTEN="127.0.0.1:$sp" \
