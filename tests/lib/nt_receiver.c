@@ -40,10 +40,14 @@ static void record(const ns_change *c, const char *delivery, const char *attempt
 	r.attempt = attempt ? (int)strtol(attempt, NULL, 10) : 0;
 	pthread_mutex_lock(&mu);
 	if (nreceipts == cap) {
-		cap = cap ? cap * 2 : 1024;
-		receipts = realloc(receipts, cap * sizeof(*receipts));
+		size_t ncap = cap ? cap * 2 : 1024;
+		nt_receipt *grown = realloc(receipts, ncap * sizeof(*receipts));
+		if (grown) {
+			receipts = grown;
+			cap = ncap;
+		}
 	}
-	if (receipts)
+	if (nreceipts < cap)
 		receipts[nreceipts++] = r;
 	pthread_mutex_unlock(&mu);
 }
