@@ -62,12 +62,7 @@ static void *post_range(void *arg)
 			 "{\"channel\":\"%s\",\"to\":\"+49151%08d\",\"body\":\"m %d\","
 			 "\"externalId\":\"cb-%d\",\"callbackUrl\":\"%s\"}",
 			 i % 2 ? "whatsapp" : "sms", i, i, i, nt_receiver_url());
-		for (int attempt = 0; attempt < 20; attempt++) {
-			code = nt_http("POST", url, NULL, body, NULL);
-			if (code != 503 && code != -1)
-				break;
-			usleep(200 * 1000);
-		}
+		code = nt_post_retrying(url, body);
 		if (code != 202)
 			j->failures++;
 	}

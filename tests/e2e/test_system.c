@@ -144,12 +144,7 @@ static void *post_range(void *arg)
 			 "\"externalId\":\"%s\"}",
 			 ch, i, i, j->s->ids[i]);
 		/* A 503 means "not logged, try again": the contract a caller follows. */
-		for (int attempt = 0; attempt < 20; attempt++) {
-			code = nt_http("POST", url, NULL, body, NULL);
-			if (code != 503 && code != -1)
-				break;
-			usleep(200 * 1000);
-		}
+		code = nt_post_retrying(url, body);
 		if (code != 202)
 			j->failures++;
 	}

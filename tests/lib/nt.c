@@ -337,6 +337,19 @@ long nt_http(const char *method, const char *url, const char *content_type, cons
 	return nt_http_as(nt_api_key(), method, url, content_type, body, resp);
 }
 
+long nt_post_retrying(const char *url, const char *body)
+{
+	long code = -1;
+
+	for (int attempt = 0; attempt < 20; attempt++) {
+		code = nt_http("POST", url, NULL, body, NULL);
+		if (code != 503 && code != -1)
+			break;
+		usleep(200 * 1000);
+	}
+	return code;
+}
+
 const char *nt_api_key(void)
 {
 	const char *k = getenv("NS_TEST_API_KEY");

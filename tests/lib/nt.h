@@ -102,6 +102,11 @@ long nt_http_req(const nt_req *q, char **resp);
 long nt_http(const char *method, const char *url, const char *content_type, const char *body,
 	     char **resp);
 
+/* POST body (JSON) to url with the suite's key as a caller following the contract does:
+ * again, 200 ms later, after a 503 or a transport error, 20 times at most. Returns the
+ * last status (-1: no answer). */
+long nt_post_retrying(const char *url, const char *body);
+
 /* Poll `cond(arg)` every 50 ms until it returns non-zero or timeout_ms passes.
  * Returns 0 when it became true, -1 on timeout. Used to wait for eventual consistency,
  * never to assert timing. */
