@@ -30,7 +30,7 @@ const char *nt_bootstrap(void)
 
 /* Strings handed out by nt_bin and nt_tmpdir live in this pool until the process ends,
  * reachable from a global, so leak checkers stay quiet in forked test processes. */
-static char *nt_pool[4096];
+static char *nt_pool[65536];
 static int nt_pool_len;
 
 static const char *pool_keep(char *s)

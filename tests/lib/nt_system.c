@@ -51,7 +51,21 @@ const char *nt_system_log(nt_system *s, nt_daemon d)
 
 const char *nt_system_url(nt_system *s, nt_daemon d, int admin)
 {
-	return nt_fmt("http://127.0.0.1:%d", admin ? s->admin[d] : s->port[d]);
+	/* asked for in polling loops: one string per port, not one per call */
+	static int ports[64];
+	static const char *urls[64];
+	int port = admin ? s->admin[d] : s->port[d];
+
+	for (int i = 0; i < 64 && urls[i]; i++)
+		if (ports[i] == port)
+			return urls[i];
+	for (int i = 0; i < 64; i++)
+		if (!urls[i]) {
+			ports[i] = port;
+			urls[i] = nt_fmt("http://127.0.0.1:%d", port);
+			return urls[i];
+		}
+	return nt_fmt("http://127.0.0.1:%d", port);
 }
 
 /* The settings that tie daemon d into the system, then the test's own. */
