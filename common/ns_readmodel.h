@@ -198,6 +198,11 @@ extern const char *const ns_readmodel_offset_cols[NS_READMODEL_OFFSET_NCOLS];
 #define NS_READMODEL_SQL_FIG_RATES                                                                 \
 	"SELECT channel, kind, sum(n) FROM fig_minutes WHERE tenant = ?1 AND minute >= ?2"         \
 	" GROUP BY channel, kind ORDER BY channel, kind"
+/* entries per channel and bucket of ?3 minutes since ?2: channel, bucket start minute,
+ * kind, n */
+#define NS_READMODEL_SQL_FIG_SERIES                                                                \
+	"SELECT channel, (minute / ?3) * ?3, kind, sum(n) FROM fig_minutes WHERE tenant = ?1"      \
+	" AND minute >= ?2 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
 /* latencies since ?2: channel, status, bucket, n */
 #define NS_READMODEL_SQL_FIG_LATENCIES                                                             \
 	"SELECT channel, status, bucket, sum(n) FROM fig_latency WHERE tenant = ?1"                \

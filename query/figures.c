@@ -132,6 +132,68 @@ static json_t *rate_list(json_t *by_channel)
 	return out;
 }
 
+/* ---- rates over time: per channel, entries per bucket of minutes ---- */
+
+#define SERIES_BUCKETS 36 /* points per series, whatever the hours */
+
+typedef struct {
+	json_t *by_channel; /* channel -> {"channel","points":[...]} */
+	int64_t from, width, minutes;
+} series;
+
+static void series_row(sqlite3_stmt *st, void *ctx)
+{
+	series *v = ctx;
+	const char *channel = col(st, 0);
+	int64_t start = sqlite3_column_int64(st, 1);
+	json_t *ch = json_object_get(v->by_channel, channel), *pts, *pt;
+	size_t i;
+
+	if (!ch) {
+		ch = json_object();
+		pts = json_array();
+		json_object_set_new(ch, "channel", json_string(channel));
+		/* buckets aligned on multiples of the width, up to the last one holding now */
+		for (int64_t m = (v->from / v->width) * v->width; m < v->from + v->minutes;
+		     m += v->width) {
+			pt = json_object();
+			json_object_set_new(pt, "from", iso(m * 60000));
+			json_array_append_new(pts, pt);
+		}
+		json_object_set_new(ch, "points", pts);
+		json_object_set_new(v->by_channel, channel, ch);
+	}
+	pts = json_object_get(ch, "points");
+	i = (size_t)((start - (v->from / v->width) * v->width) / v->width);
+	pt = json_array_get(pts, i);
+	if (pt)
+		json_object_set_new(pt, col(st, 2), json_integer(sqlite3_column_int64(st, 3)));
+}
+
+/* {"bucketMinutes":w,"channels":[{"channel","points":[{"from","accepted",...}]}]} */
+static json_t *rate_series(query_conn *c, const char *tenant, int64_t from, int64_t minutes)
+{
+	sqlite3_stmt *st = query_conn_stmt(c, QUERY_ST_FIG_SERIES);
+	series v = {json_object(), from, (minutes + SERIES_BUCKETS - 1) / SERIES_BUCKETS, minutes};
+	json_t *out = json_object(), *list = json_array(), *ch;
+	const char *name;
+
+	sqlite3_bind_text(st, 1, tenant, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, from);
+	sqlite3_bind_int64(st, 3, v.width);
+	if (each(st, series_row, &v) != 0) {
+		json_decref(v.by_channel);
+		json_decref(out);
+		json_decref(list);
+		return NULL;
+	}
+	json_object_foreach(v.by_channel, name, ch) json_array_append(list, ch);
+	json_decref(v.by_channel);
+	json_object_set_new(out, "bucketMinutes", json_integer(v.width));
+	json_object_set_new(out, "channels", list);
+	return out;
+}
+
 /* ---- latency percentiles from buckets ---- */
 
 typedef struct {
@@ -252,6 +314,9 @@ json_t *query_figures(query_conn *c, const char *tenant, const char *topic,
 	sqlite3_bind_int64(st, 2, window_from);
 	bad |= each(st, rate_row, by_channel) != 0;
 	json_object_set_new(o, "rates", rate_list(by_channel));
+	bad |= json_object_set_new(
+		   o, "rateSeries",
+		   rate_series(c, tenant, now_min - p->hours * 60 + 1, p->hours * 60)) != 0;
 	if (lat) {
 		lat->out = json_array();
 		st = query_conn_stmt(c, QUERY_ST_FIG_LATENCIES);

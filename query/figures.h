@@ -9,6 +9,8 @@
  *               "minutes":[{"minute":"...Z","accepted":12,"delivered":11,...},...]},
  *    "rates":[{"channel":"sms","accepted":970,"entered":{"delivered":930,...},
  *              "rates":{"delivered":0.959,...}},...],
+ *    "rateSeries":{"bucketMinutes":5,"channels":[{"channel":"sms","points":[{"from":"...Z",
+ *                  "accepted":40,"delivered":38,...},...]},...]},
  *    "latency":[{"channel":"sms","status":"delivered","count":930,"p50Ms":22.6,
  *                "p95Ms":53.8},...],
  *    "anomalies":[{"at":"...Z","externalId":"n-7","eventId":"...","outcome":"stale",
@@ -19,8 +21,9 @@
  * volumes: one entry per minute of the last `hours` (event time), counting the
  * notifications that entered each status in it ("accepted": requests folded). rates: over
  * the last windowMinutes, per channel, the entries into each status and their share of
- * the accepted. latency: from the request to entering a status, p50 and p95 from
- * quarter-power-of-two buckets (within about 19%). The projector's rows are every
+ * the accepted; rateSeries: the same per channel over the last `hours`, in 36 buckets (so a
+ * drop on one channel shows as a line going down). latency: from the request to entering a status,
+ * p50 and p95 from quarter-power-of-two buckets (within about 19%). The projector's rows are every
  * tenant's (partitions are shared). */
 #ifndef QUERY_FIGURES_H
 #define QUERY_FIGURES_H

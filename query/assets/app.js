@@ -61,48 +61,64 @@ function drawCounts(counts) {
   $('total').setAttribute('data-total', total);
 }
 
-function drawVolumes(v) {
-  const W = 900, H = 180, L = 36, B = 18;
-  const kinds = SHOWN_KINDS.filter((k) => v.kinds.includes(k));
-  const mins = v.minutes;
-  const max = Math.max(1, ...mins.flatMap((m) => kinds.map((k) => m[k] || 0)));
-  const x = (i) => L + (i * (W - L - 4)) / Math.max(1, mins.length - 1);
-  const y = (n) => H - B - (n * (H - B - 8)) / max;
-  const ns = 'http://www.w3.org/2000/svg';
+// A line chart into box: lines [{label, cls, values (numbers or null), dashed}], the x
+// labels of the first and last point, the y maximum and how to print it.
+function lineChart(box, legend, lines, first, last, max, fmt) {
+  const W = 900, H = 180, L = 44, B = 18, ns = 'http://www.w3.org/2000/svg';
+  const n = Math.max(1, ...lines.map((l) => l.values.length));
+  const x = (i) => L + (i * (W - L - 4)) / Math.max(1, n - 1);
+  const y = (v) => H - B - (v * (H - B - 8)) / max;
   const svg = document.createElementNS(ns, 'svg');
+  const add = (tag, attrs, text) => {
+    const e = document.createElementNS(ns, tag);
+    Object.entries(attrs).forEach(([k, val]) => e.setAttribute(k, val));
+    if (text !== undefined) e.textContent = text;
+    svg.append(e);
+    return e;
+  };
   svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
   svg.setAttribute('preserveAspectRatio', 'none');
-  const line = (x1, y1, x2, y2) => {
-    const l = document.createElementNS(ns, 'line');
-    Object.entries({ x1, y1, x2, y2, class: 'axis' }).forEach(([k, val]) => l.setAttribute(k, val));
-    svg.append(l);
-  };
-  const text = (tx, ty, s, anchor) => {
-    const t = document.createElementNS(ns, 'text');
-    t.setAttribute('x', tx); t.setAttribute('y', ty); t.setAttribute('text-anchor', anchor || 'start');
-    t.textContent = s;
-    svg.append(t);
-  };
-  line(L, H - B, W, H - B);
-  line(L, 8, L, H - B);
-  text(L - 4, 14, max, 'end');
-  text(L - 4, H - B, 0, 'end');
-  if (mins.length) {
-    text(L, H - 4, mins[0].minute.slice(11, 16));
-    text(W - 4, H - 4, mins[mins.length - 1].minute.slice(11, 16), 'end');
-  }
-  kinds.forEach((k, i) => {
-    const p = document.createElementNS(ns, 'polyline');
-    p.setAttribute('points', mins.map((m, j) => `${x(j).toFixed(1)},${y(m[k] || 0).toFixed(1)}`).join(' '));
-    p.setAttribute('fill', 'none');
-    p.setAttribute('stroke', COLORS[i % COLORS.length]);
-    p.setAttribute('stroke-width', '1.5');
-    p.setAttribute('data-kind', k);
-    p.setAttribute('data-sum', mins.reduce((a, m) => a + (m[k] || 0), 0));
-    svg.append(p);
+  add('line', { x1: L, y1: H - B, x2: W, y2: H - B, class: 'axis' });
+  add('line', { x1: L, y1: 8, x2: L, y2: H - B, class: 'axis' });
+  add('text', { x: L - 4, y: 14, 'text-anchor': 'end' }, fmt(max));
+  add('text', { x: L - 4, y: H - B, 'text-anchor': 'end' }, fmt(0));
+  add('text', { x: L, y: H - 4 }, first);
+  add('text', { x: W - 4, y: H - 4, 'text-anchor': 'end' }, last);
+  lines.forEach((l, i) => {
+    const pts = l.values.map((v, j) => (v === null ? null : `${x(j).toFixed(1)},${y(v).toFixed(1)}`)).filter((p) => p);
+    const p = add('polyline', { points: pts.join(' '), fill: 'none', stroke: COLORS[i % COLORS.length], 'stroke-width': '1.5' });
+    if (l.dashed) p.setAttribute('stroke-dasharray', '4 3');
+    Object.entries(l.data || {}).forEach(([k, val]) => p.setAttribute('data-' + k, val));
   });
-  $('volumes').replaceChildren(svg);
-  $('legend').replaceChildren(...kinds.map((k, i) => el('span', {}, el('i', { class: 'c' + (i % COLORS.length) }), k)));
+  box.replaceChildren(svg);
+  legend.replaceChildren(...lines.map((l, i) => el('span', {}, el('i', { class: 'c' + (i % COLORS.length) }), l.label)));
+}
+
+function drawVolumes(v) {
+  const kinds = SHOWN_KINDS.filter((k) => v.kinds.includes(k));
+  const mins = v.minutes;
+  const lines = kinds.map((k) => ({
+    label: k, values: mins.map((m) => m[k] || 0),
+    data: { kind: k, sum: mins.reduce((a, m) => a + (m[k] || 0), 0) },
+  }));
+  const max = Math.max(1, ...lines.flatMap((l) => l.values));
+  lineChart($('volumes'), $('legend'), lines, mins.length ? mins[0].minute.slice(11, 16) : '',
+    mins.length ? mins[mins.length - 1].minute.slice(11, 16) : '', max, String);
+}
+
+// Per channel: the share of the accepted that was delivered, and that failed (failed or
+// rejected), per bucket of the series; a bucket without requests has no point.
+function drawRateSeries(rs) {
+  const lines = [];
+  for (const ch of rs.channels) {
+    const share = (p, kinds) => (p.accepted ? kinds.reduce((a, k) => a + (p[k] || 0), 0) / p.accepted : null);
+    lines.push({ label: ch.channel + ' delivered', values: ch.points.map((p) => share(p, ['delivered'])), data: { channel: ch.channel, rate: 'delivered' } });
+    lines.push({ label: ch.channel + ' failed', values: ch.points.map((p) => share(p, ['failed', 'rejected'])), dashed: true, data: { channel: ch.channel, rate: 'failed' } });
+  }
+  const pts = rs.channels.length ? rs.channels[0].points : [];
+  const max = Math.max(1, ...lines.flatMap((l) => l.values.filter((v) => v !== null)));
+  lineChart($('rate-chart'), $('rate-legend'), lines, pts.length ? pts[0].from.slice(11, 16) : '',
+    pts.length ? pts[pts.length - 1].from.slice(11, 16) : '', max, (v) => Math.round(v * 100) + '%');
 }
 
 function pct(r) { return r === null || r === undefined ? '–' : (100 * r).toFixed(1) + '%'; }
@@ -146,6 +162,7 @@ async function loadFigures() {
   drawCounts(f.counts);
   drawVolumes(f.volumes);
   drawRates(f.rates);
+  drawRateSeries(f.rateSeries);
   drawLatency(f.latency);
   drawProjector(f.projector);
   drawAnomalies(f.anomalies);

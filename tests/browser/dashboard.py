@@ -82,6 +82,10 @@ def check_numbers(driver):
         api_sum = sum(m.get(kind, 0) for m in f["volumes"]["minutes"])
         assert n == api_sum, "volume %s: chart %d, figures %d" % (kind, n, api_sum)
     assert "accepted" in sums, "no accepted line in the chart: %s" % sums
+    rate_lines = driver.find_elements(By.CSS_SELECTOR, "#rate-chart polyline")
+    channels = {c["channel"] for c in f["rateSeries"]["channels"]}
+    assert {p.get_attribute("data-channel") for p in rate_lines} == channels, \
+        "rate chart channels %s, figures %s" % ([p.get_attribute("data-channel") for p in rate_lines], channels)
     print("dashboard: numbers equal GET /figures (%d notifications)" % sum(want.values()))
 
 

@@ -158,6 +158,18 @@ START_TEST(test_volumes_rates_latency)
 		ck_assert_msg(p50 >= 30 && p50 <= 36, "p50 %f", p50);
 	}
 	ck_assert(saw_latency);
+	/* the series: per channel, buckets whose sums are the volumes' */
+	{
+		json_t *chs = json_object_get(json_object_get(f, "rateSeries"), "channels"), *ch,
+		       *pt;
+		json_int_t acc = 0;
+		size_t k, m;
+		ck_assert(json_array_size(chs) >= 1);
+		json_array_foreach(chs, k, ch)
+		    json_array_foreach(json_object_get(ch, "points"), m, pt) acc +=
+		    json_integer_value(json_object_get(pt, "accepted"));
+		ck_assert_int_eq(acc, N);
+	}
 	json_decref(f);
 }
 END_TEST
