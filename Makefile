@@ -167,6 +167,7 @@ lint:
 	clang-format --dry-run -Werror $(SOURCES)
 	cppcheck --quiet --error-exitcode=1 --std=c11 --enable=warning,portability \
 	  --suppress=missingIncludeSystem --inline-suppr -Icommon \
+	  --library=tools/cppcheck-jansson.cfg \
 	  common $(foreach d,$(SRC_DIRS),$(wildcard $(d))) tests fuzz
 	bash tools/gates.sh
 
