@@ -1,4 +1,7 @@
-/* ns_event.c -- the event envelope codec (jansson) and deterministic event ids (SHA-256).
+/* ns_event.c -- the event envelope codec and deterministic event ids (SHA-256).
+ *
+ * Encoding builds the envelope with jansson. Decoding, which every consumer runs on every
+ * Kafka message, reads it with ns_jflat, which allocates nothing.
  *
  * Decoding is strict about the envelope: every member is required (no other member is
  * allowed), with its type, its length cap and its form (schemas/event.schema.json says the
@@ -8,6 +11,7 @@
  * log. Strings are never truncated: an over-long one is an error. */
 #include "ns_event.h"
 #include "ns_check.h"
+#include "ns_jflat.h"
 #include "ns_json.h"
 #include "ns_str.h"
 #include "ns_time.h"
@@ -231,33 +235,43 @@ static int form_ok(const char *s, size_t n, enum form f)
 	return 0;
 }
 
-/* Copy the string member key of obj into out (cap bytes + NUL). min: least length.
- * where: "" or "data." for messages. Returns 0 or -1 with err filled. */
-static int get_str(json_t *obj, const char *where, const char *key, char *out, size_t cap,
-		   size_t min, enum form f, char *err, size_t errlen)
-{
-	json_t *v = json_object_get(obj, key);
-	const char *s;
-	size_t n;
+/* The event being read: the document and the index of the object read from (-1: the
+ * envelope), for the accessors below. */
+typedef struct {
+	const ns_jflat *j;
+	int obj;
+} doc;
 
-	if (!v)
+/* Copy the string member key of d's object into out (cap bytes + NUL). min: least length.
+ * where: "" or "data." for messages. Returns 0 or -1 with err filled. */
+static int get_str(doc d, const char *where, const char *key, char *out, size_t cap, size_t min,
+		   enum form f, char *err, size_t errlen)
+{
+	int i = ns_jflat_find(d.j, d.obj, key);
+	const ns_jflat_member *m = i >= 0 ? &d.j->m[i] : NULL;
+
+	if (!m)
 		return fail(err, errlen, "missing %s%s", where, key);
-	if (!json_is_string(v))
+	if (m->kind != NS_JF_STRING)
 		return fail(err, errlen, "%s%s is not a string", where, key);
-	s = json_string_value(v);
-	n = json_string_length(v);
-	if (n > cap)
+	if (m->len > cap)
 		return fail(err, errlen, "%s%s longer than %zu bytes", where, key, cap);
-	if (n < min)
+	if (m->len < min)
 		return fail(err, errlen, "%s%s is empty", where, key);
-	if (!form_ok(s, n, f))
+	ns_jflat_string(m, out);
+	if (!form_ok(out, m->len, f)) {
+		out[0] = '\0';
 		return fail(err, errlen, "%s%s has an invalid form", where, key);
-	memcpy(out, s, n);
-	out[n] = '\0';
+	}
 	return 0;
 }
 
-static int get_time(json_t *obj, const char *key, int64_t *ms, char *err, size_t errlen)
+static int has(doc d, const char *key)
+{
+	return ns_jflat_find(d.j, d.obj, key) >= 0;
+}
+
+static int get_time(doc obj, const char *key, int64_t *ms, char *err, size_t errlen)
 {
 	char ts[64];
 
@@ -298,27 +312,27 @@ static int data_member_ok(ns_event_type t, const char *key)
 			return 1;
 	return 0;
 }
-
 /* An integer member of data within lo..hi (required unless optional). */
-static int get_int(json_t *data, const char *key, int64_t lo, int64_t hi, int optional,
-		   int64_t *out, char *err, size_t errlen)
+static int get_int(doc data, const char *key, int64_t lo, int64_t hi, int optional, int64_t *out,
+		   char *err, size_t errlen)
 {
-	json_t *v = json_object_get(data, key);
+	int i = ns_jflat_find(data.j, data.obj, key);
+	const ns_jflat_member *m = i >= 0 ? &data.j->m[i] : NULL;
 
-	if (!v) {
+	if (!m) {
 		if (optional)
 			return 0;
 		return fail(err, errlen, "missing data.%s", key);
 	}
-	if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
+	if (m->kind != NS_JF_INTEGER || m->integer < lo || m->integer > hi)
 		return fail(err, errlen, "data.%s is not an integer %lld..%lld", key, (long long)lo,
 			    (long long)hi);
-	*out = json_integer_value(v);
+	*out = m->integer;
 	return 0;
 }
 
 /* data of a callback attempt: result, delivery id, version, attempt, code?, reason?. */
-static int decode_callback(json_t *data, ns_event *ev, char *err, size_t errlen)
+static int decode_callback(doc data, ns_event *ev, char *err, size_t errlen)
 {
 	int64_t attempt = 0, code = 0;
 
@@ -329,7 +343,7 @@ static int decode_callback(json_t *data, ns_event *ev, char *err, size_t errlen)
 	    get_int(data, "attempt", 1, 1000000, 0, &attempt, err, errlen) ||
 	    get_int(data, "code", 0, 999, 1, &code, err, errlen))
 		return -1;
-	if (json_object_get(data, "reason") &&
+	if (has(data, "reason") &&
 	    get_str(data, "data.", "reason", ev->reason, NS_REASON_MAX, 0, F_TEXT, err, errlen))
 		return -1;
 	ev->attempt = (int)attempt;
@@ -337,17 +351,16 @@ static int decode_callback(json_t *data, ns_event *ev, char *err, size_t errlen)
 	return 0;
 }
 
-static int decode_data(json_t *data, ns_event *ev, char *err, size_t errlen)
+static int decode_data(doc data, ns_event *ev, char *err, size_t errlen)
 {
-	const char *key;
-	json_t *v;
+	int64_t code = 0;
 
-	if (!json_is_object(data))
+	if (data.j->m[data.obj].kind != NS_JF_OBJECT)
 		return fail(err, errlen, "data is not an object");
-	json_object_foreach(data, key, v)
-	{
-		if (!data_member_ok(ev->type, key))
-			return fail(err, errlen, "data.%s is not allowed in a %s event", key,
+	for (int i = 0; i < data.j->n; i++) {
+		const ns_jflat_member *m = &data.j->m[i];
+		if (m->parent == data.obj && !data_member_ok(ev->type, m->key))
+			return fail(err, errlen, "data.%s is not allowed in a %s event", m->key,
 				    ns_event_type_name(ev->type));
 	}
 	switch (ev->type) {
@@ -355,7 +368,7 @@ static int decode_data(json_t *data, ns_event *ev, char *err, size_t errlen)
 		if (get_str(data, "data.", "to", ev->to, NS_TO_MAX, 1, F_ADDRESS, err, errlen) ||
 		    get_str(data, "data.", "body", ev->body, NS_BODY_MAX, 1, F_ANY, err, errlen))
 			return -1;
-		if (json_object_get(data, "callbackUrl") &&
+		if (has(data, "callbackUrl") &&
 		    get_str(data, "data.", "callbackUrl", ev->callback_url, NS_URL_MAX, 1, F_URL,
 			    err, errlen))
 			return -1;
@@ -374,13 +387,9 @@ static int decode_data(json_t *data, ns_event *ev, char *err, size_t errlen)
 		    get_str(data, "data.", "reason", ev->reason, NS_REASON_MAX, 0, F_ANY, err,
 			    errlen))
 			return -1;
-		v = json_object_get(data, "code");
-		if (v) {
-			if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-			    json_integer_value(v) > 999)
-				return fail(err, errlen, "data.code is not an integer 0..999");
-			ev->code = (int)json_integer_value(v);
-		}
+		if (get_int(data, "code", 0, 999, 1, &code, err, errlen))
+			return -1;
+		ev->code = (int)code;
 		return 0;
 	case NS_EV_STATUS:
 		return get_str(data, "data.", "status", ev->status, NS_STATUS_MAX, 1, F_NAME, err,
@@ -392,40 +401,29 @@ static int decode_data(json_t *data, ns_event *ev, char *err, size_t errlen)
 }
 
 /* The optional members tenant ("" or a name) and keyId (a name). */
-static int decode_who(json_t *root, ns_event *ev, char *err, size_t errlen)
+static int decode_who(doc root, ns_event *ev, char *err, size_t errlen)
 {
-	if (json_object_get(root, "tenant") &&
+	if (has(root, "tenant") &&
 	    get_str(root, "", "tenant", ev->tenant, NS_TENANT_MAX, 0, F_ANY, err, errlen))
 		return -1;
 	if (ev->tenant[0] && !form_ok(ev->tenant, strlen(ev->tenant), F_NAME))
 		return fail(err, errlen, "tenant has an invalid form");
-	if (json_object_get(root, "keyId") &&
+	if (has(root, "keyId") &&
 	    get_str(root, "", "keyId", ev->key_id, NS_TENANT_MAX, 1, F_NAME, err, errlen))
 		return -1;
 	return 0;
 }
 
-/* The envelope's members other than data: only known ones, the version, type and source
- * by name, then the strings and times. Returns 0 or -1 with err filled. */
-static int decode_envelope(json_t *root, ns_event *ev, char *err, size_t errlen)
+/* The envelope's version, type and source, by name. */
+static int decode_kind(doc root, ns_event *ev, char *err, size_t errlen)
 {
-	static const char *const members[] = {"v",	    "id",      "type",	     "tenant",
-					      "externalId", "channel", "occurredAt", "receivedAt",
-					      "source",	    "keyId",   "data"};
+	int v = ns_jflat_find(root.j, -1, "v");
 	char word[16];
-	const char *key;
-	json_t *v;
 	int i;
 
-	json_object_foreach(root, key, v)
-	{
-		if (lookup(key, members, (int)(sizeof(members) / sizeof(members[0]))) < 0)
-			return fail(err, errlen, "unknown member %.40s", key);
-	}
-	v = json_object_get(root, "v");
-	if (!v)
+	if (v < 0)
 		return fail(err, errlen, "missing v");
-	if (!json_is_integer(v) || json_integer_value(v) != NS_EVENT_VERSION)
+	if (root.j->m[v].kind != NS_JF_INTEGER || root.j->m[v].integer != NS_EVENT_VERSION)
 		return fail(err, errlen, "unsupported version (want v=%d)", NS_EVENT_VERSION);
 	if (get_str(root, "", "type", word, sizeof(word) - 1, 1, F_NAME, err, errlen))
 		return -1;
@@ -439,7 +437,25 @@ static int decode_envelope(json_t *root, ns_event *ev, char *err, size_t errlen)
 	if (i < 0)
 		return fail(err, errlen, "unknown source %s", word);
 	ev->source = (ns_event_source)i;
-	if (get_str(root, "", "id", ev->id, NS_EVENT_ID_LEN, 1, F_HEX_ID, err, errlen) ||
+	return 0;
+}
+
+/* The envelope's members other than data: only known ones, the version, type and source
+ * by name, then the strings and times. Returns 0 or -1 with err filled. */
+static int decode_envelope(doc root, ns_event *ev, char *err, size_t errlen)
+{
+	static const char *const members[] = {"v",	    "id",      "type",	     "tenant",
+					      "externalId", "channel", "occurredAt", "receivedAt",
+					      "source",	    "keyId",   "data"};
+
+	for (int i = 0; i < root.j->n; i++) {
+		const ns_jflat_member *m = &root.j->m[i];
+		if (m->parent == -1 &&
+		    lookup(m->key, members, (int)(sizeof(members) / sizeof(members[0]))) < 0)
+			return fail(err, errlen, "unknown member %.31s", m->key);
+	}
+	if (decode_kind(root, ev, err, errlen) ||
+	    get_str(root, "", "id", ev->id, NS_EVENT_ID_LEN, 1, F_HEX_ID, err, errlen) ||
 	    get_str(root, "", "externalId", ev->external_id, NS_EXTID_MAX, 1, F_TEXT, err,
 		    errlen) ||
 	    get_str(root, "", "channel", ev->channel, NS_STATUS_MAX, 0, F_ANY, err, errlen) ||
@@ -458,9 +474,10 @@ static int decode_envelope(json_t *root, ns_event *ev, char *err, size_t errlen)
 
 int ns_event_decode(const char *buf, size_t len, ns_event *ev, char *err, size_t errlen)
 {
-	json_error_t jerr;
-	json_t *root = NULL, *v;
-	int rc = -1;
+	ns_jflat j;
+	doc root = {&j, -1};
+	char why[160];
+	int data, rc = -1;
 
 	memset(ev, 0, sizeof(*ev));
 	if (errlen)
@@ -473,27 +490,21 @@ int ns_event_decode(const char *buf, size_t len, ns_event *ev, char *err, size_t
 		fail(err, errlen, "message larger than %d bytes", EVENT_MAX_BYTES);
 		goto out;
 	}
-	root = ns_json_loadb(buf, len, JSON_REJECT_DUPLICATES, NS_JSON_MAX_DEPTH, &jerr, NULL);
-	if (!root) {
-		fail(err, errlen, "not JSON: %s (column %d)", jerr.text, jerr.column);
-		goto out;
-	}
-	if (!json_is_object(root)) {
-		fail(err, errlen, "not a JSON object");
+	if (ns_jflat_parse(&j, buf, len, NS_JSON_MAX_DEPTH, why, sizeof(why))) {
+		fail(err, errlen, "not JSON: %s", why);
 		goto out;
 	}
 	if (decode_envelope(root, ev, err, errlen))
 		goto out;
-	v = json_object_get(root, "data");
-	if (!v) {
+	data = ns_jflat_find(&j, -1, "data");
+	if (data < 0) {
 		fail(err, errlen, "missing data");
 		goto out;
 	}
-	if (decode_data(v, ev, err, errlen) != 0)
+	if (decode_data((doc){&j, data}, ev, err, errlen) != 0)
 		goto out;
 	rc = 0;
 out:
-	json_decref(root);
 	if (rc != 0)
 		memset(ev, 0, sizeof(*ev));
 	return rc;
