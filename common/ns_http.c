@@ -20,6 +20,18 @@
 #include <strings.h>
 #include <time.h>
 
+/* This worker's current response closes the connection (set by close_after, cleared as
+ * each request starts): civetweb keeps that decision to itself, and send_body must write
+ * the same Connection header that civetweb will act on. */
+static _Thread_local int closing;
+
+/* Close the connection after this response (the rest of the stream is not a request). */
+static void close_after(struct mg_connection *conn)
+{
+	mg_disable_keep_alive(conn);
+	closing = 1;
+}
+
 typedef struct {
 	char *uri;
 	mg_request_handler handler;
@@ -105,10 +117,10 @@ static int route_trampoline(struct mg_connection *conn, void *cbdata)
 	const char *fault = framing_fault(mg_get_request_info(conn));
 	int status;
 
+	closing = 0;
 	if (fault) {
-		mg_disable_keep_alive(conn); /* the rest of the stream cannot be trusted */
-		status = ns_http_send_problem_hdrs(conn, 400, "Bad Request", fault, NULL,
-						   "Connection: close\r\n");
+		close_after(conn); /* the rest of the stream cannot be trusted */
+		status = ns_http_send_problem_hdrs(conn, 400, "Bad Request", fault, NULL, NULL);
 	} else {
 		status = r->handler(conn, r->cbdata);
 	}
@@ -397,7 +409,7 @@ static int too_large(struct mg_connection *conn, int64_t deadline)
 	size_t left = h ? h->drain_max : NS_HTTP_DRAIN_MAX;
 	char sink[8192];
 
-	mg_disable_keep_alive(conn);
+	close_after(conn);
 	while (left > 0) {
 		int r =
 		    read_bounded(conn, sink, left < sizeof(sink) ? left : sizeof(sink), deadline);
@@ -448,7 +460,7 @@ int ns_http_read_body(struct mg_connection *conn, size_t max, char **out, size_t
 		r = read_bounded(conn, buf + got, cap - got, deadline);
 		if (r == NS_HTTP_SLOW_BODY) {
 			rc = NS_HTTP_SLOW_BODY;
-			mg_disable_keep_alive(conn);
+			close_after(conn);
 			goto out;
 		}
 		if (r < 0)
@@ -487,25 +499,89 @@ int ns_http_is_json(struct mg_connection *conn)
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ' || ct[n] == '\t';
 }
 
-/* Status line, Content-Type, Content-Length, extra lines, then the body. */
+/* Does the comma-separated header value v list token t (case-insensitive)? */
+static int has_token(const char *v, const char *t)
+{
+	size_t n = strlen(t);
+
+	while (*v) {
+		while (*v == ' ' || *v == '\t' || *v == ',')
+			v++;
+		if (!strncasecmp(v, t, n) &&
+		    (v[n] == '\0' || v[n] == ',' || v[n] == ' ' || v[n] == '\t'))
+			return 1;
+		while (*v && *v != ',')
+			v++;
+	}
+	return 0;
+}
+
+/* Will civetweb keep this connection open after a response of status? Its own rule:
+ * not after a 401 or a close_after, and as the request's Connection header and HTTP
+ * version say (keep-alive is enabled on every server). */
+static int keeps_alive(struct mg_connection *conn, int status)
+{
+	const struct mg_request_info *ri = mg_get_request_info(conn);
+	const char *c = mg_get_header(conn, "Connection");
+
+	if (closing || status == 401)
+		return 0;
+	if (c)
+		return has_token(c, "keep-alive");
+	return ri && ri->http_version && strcmp(ri->http_version, "1.1") == 0;
+}
+
+/* The Date header's value for now (RFC 9110 IMF-fixdate), computed once a second. */
+static const char *http_date(void)
+{
+	static _Thread_local char date[40];
+	static _Thread_local time_t last = -1;
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != last && gmtime_r(&now, &tm)) {
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		last = now;
+	}
+	return date;
+}
+
+/* The whole response, status line to body, in one write: civetweb's header functions
+ * send every line with a write of its own, and with TCP_NODELAY each one is a segment
+ * (seven per response, for the client to take apart too). */
 static int send_body(struct mg_connection *conn, int status, const char *ctype, const char *body,
 		     size_t len, const char *extra_headers)
 {
 	const struct mg_request_info *ri = mg_get_request_info(conn);
-	char cl[32];
+	int head = ri && ri->request_method && strcmp(ri->request_method, "HEAD") == 0;
+	const char *extra = extra_headers ? extra_headers : "";
+	char small[4096], *buf = small;
+	size_t cap = sizeof(small), n;
+	int h;
 
-	snprintf(cl, sizeof(cl), "%zu", len);
-	if (mg_response_header_start(conn, status) < 0) {
-		NS_WARN("http.send.failed", "status=%d reason=headers_already_sent", status);
-		return status;
+	for (;;) {
+		h = snprintf(buf, cap,
+			     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+			     "Date: %s\r\nConnection: %s\r\n%s\r\n",
+			     status, mg_get_response_code_text(conn, status), ctype, len,
+			     http_date(), keeps_alive(conn, status) ? "keep-alive" : "close",
+			     extra);
+		if (h < 0)
+			return status;
+		n = (size_t)h + (head ? 0 : len);
+		if (n < cap || buf != small)
+			break;
+		buf = malloc(n + 1);
+		if (!buf)
+			return status;
+		cap = n + 1;
 	}
-	mg_response_header_add(conn, "Content-Type", ctype, -1);
-	mg_response_header_add(conn, "Content-Length", cl, -1);
-	if (extra_headers && extra_headers[0])
-		mg_response_header_add_lines(conn, extra_headers);
-	mg_response_header_send(conn);
-	if (len && !(ri && ri->request_method && strcmp(ri->request_method, "HEAD") == 0))
-		mg_write(conn, body, len);
+	if (!head && len)
+		memcpy(buf + h, body, len);
+	if (mg_write(conn, buf, n) != (int)n)
+		NS_DEBUG("http.send.short", "status=%d", status);
+	if (buf != small)
+		free(buf);
 	return status;
 }
 
