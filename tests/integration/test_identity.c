@@ -237,7 +237,10 @@ START_TEST(test_tenants_apart)
 		free(r1);
 		free(r2);
 		ck_assert_int_eq(get_as(k_globex, "/notifications?limit=500", &j), 200);
-		ck_assert_ptr_null(strstr(json_dumps(j, 0), other));
+		r1 = json_dumps(j, 0);
+		ck_assert_ptr_nonnull(r1);
+		ck_assert_ptr_null(strstr(r1, other));
+		free(r1);
 		json_decref(j);
 	}
 }
