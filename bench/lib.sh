@@ -16,12 +16,15 @@ free_port() {
 	done
 }
 
-wait_http() { # wait_http URL: up to 20 s for a 200
-	for _ in $(seq 1 400); do
+wait_http() { # wait_http URL: up to 60 s for a 200
+	for _ in $(seq 1 1200); do
 		curl -sf -o /dev/null "$1" && return 0
 		sleep 0.05
 	done
-	echo "bench: $1 did not come up" >&2
+	echo "bench: $1 did not come up; the daemons' logs end with:" >&2
+	for l in "$tmp"/*.log; do
+		[ -f "$l" ] && { echo "== $l" && tail -n 5 "$l"; } >&2
+	done
 	return 1
 }
 
