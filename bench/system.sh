@@ -66,6 +66,11 @@ delivered() {
 	sqlite3 "$db" "SELECT count(*) FROM notifications WHERE tenant = 'bench' AND
 		external_id >= 'pipe-' AND external_id < 'pipe.' AND status = 'delivered'" 2>/dev/null || echo 0
 }
+broker_pid=$(cat "$tmp/kafka/pid" 2>/dev/null || echo 0)
+cpu_of() { for p in $ingest_pid $sender_pid $proj_pid $sim_pid $broker_pid; do cpu_ticks "$p"; done; }
+machine() { awk '/^cpu / { print $2 + $3 + $4 + $5 + $6 + $7 + $8, $5 + $6 }' /proc/stat; }
+read -r -a cpu0 <<<"$(cpu_of | tr '\n' ' ')"
+read -r -a mach0 <<<"$(machine)"
 out0=$(metric "http://127.0.0.1:$sa" 'sender_outcomes_total{type="dispatched"}')
 t0=$(now_ms)
 loadgen LOADGEN_PREFIX=pipe LOADGEN_THREADS=64 LOADGEN_COUNT="$PIPELINE" >"$tmp/pipe.json" &
@@ -89,6 +94,8 @@ for _ in $(seq 1 1200); do
 	sleep 0.2
 done
 t1=$(now_ms)
+read -r -a cpu1 <<<"$(cpu_of | tr '\n' ' ')"
+read -r -a mach1 <<<"$(machine)"
 wait "$lg"
 post_rate=$(json_field "$(cat "$tmp/pipe.json")" rate | cut -d. -f1)
 pipe_rate=$(awk -v n="$done_n" -v ms=$((t1 - t0)) 'BEGIN { printf "%d", n / (ms / 1000) }')
@@ -104,6 +111,18 @@ for st in wait exists send ack; do
 	stages="$stages $st $(awk -v s="$s" -v c="$c" 'BEGIN { if (c > 0) printf "%.1f", s / c * 1000; else print "?" }')"
 done
 row "pipeline: mean ms a job spends per stage (sender)" "$(echo $stages)" "" "" ""
+# Where the two cores went: CPU per delivered notification of each process, and how busy
+# the machine was (wrk is not running here; the rest is loadgen and the kernel).
+cpu_row=""
+i=0
+for name in ingest sender projector simulator broker; do
+	cpu_row="$cpu_row $name $(awk -v t=$((cpu1[i] - cpu0[i])) -v hz="$(getconf CLK_TCK)" \
+		-v n="$done_n" 'BEGIN { if (n > 0) printf "%.0f", t / hz * 1e6 / n; else print "?" }')"
+	i=$((i + 1))
+done
+busy=$(awk -v t=$((mach1[0] - mach0[0])) -v idle=$((mach1[1] - mach0[1])) \
+	'BEGIN { if (t > 0) printf "%.0f", 100 * (1 - idle / t); else print "?" }')
+row "pipeline: CPU us per notification by process; machine busy (%)" "$(echo $cpu_row); busy $busy" "" "" ""
 
 # ---- recovery -----------------------------------------------------------------------
 # SIGKILL, restart at once under the same group.instance.id, time to the next one served.
