@@ -213,18 +213,34 @@ static int string_element(parser *ps, span *sp)
 	return 0;
 }
 
-/* The string at ps->p (on its opening quote) into sp; ps->p ends after the closing one. */
-static int string(parser *ps, span *sp)
+/* The string at ps->p (on its opening quote) into sp; ps->p ends after the closing one.
+ * Runs of printable ASCII, nearly all of an envelope, take the short loop; the decoded
+ * bytes are hashed only for a key (the duplicate check). */
+static int string(parser *ps, span *sp, int key)
 {
+	const unsigned char *q, *end = (const unsigned char *)ps->end;
+	uint32_t h = FNV_OFFSET;
+
 	ps->p++;
 	sp->raw = ps->p;
 	sp->len = 0;
-	sp->hash = FNV_OFFSET;
-	while (ps->p < ps->end && *ps->p != '"')
+	for (;;) {
+		for (q = (const unsigned char *)ps->p;
+		     q < end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\'; q++)
+			if (key)
+				h = (h ^ *q) * FNV_PRIME;
+		sp->len += (size_t)(q - (const unsigned char *)ps->p);
+		ps->p = (const char *)q;
+		if (q >= end)
+			return fail(ps, "unterminated string");
+		if (*q == '"')
+			break;
+		sp->hash = h;
 		if (string_element(ps, sp))
 			return -1;
-	if (ps->p >= ps->end)
-		return fail(ps, "unterminated string");
+		h = sp->hash;
+	}
+	sp->hash = h;
 	sp->raw_len = (size_t)(ps->p - sp->raw);
 	ps->p++;
 	return 0;
@@ -235,6 +251,11 @@ void ns_jflat_string(const ns_jflat_member *m, char *out)
 	const char *s = m->raw, *end = m->raw + m->raw_len;
 	size_t n = 0;
 
+	if (m->raw_len == m->len) { /* no escape: every escape is longer than its bytes */
+		memcpy(out, m->raw, m->len);
+		out[m->len] = '\0';
+		return;
+	}
 	while (s < end)
 		n += (size_t)decode_one(&s, end, (unsigned char *)out + n);
 	out[n] = '\0';
@@ -373,7 +394,9 @@ static int keep_member(parser *ps, const span *k, int parent)
 		return fail(ps, "more than %d members", NS_JFLAT_MAX_MEMBERS);
 	m = &j->m[j->n];
 	memset(m, 0, sizeof(*m));
-	while (s < end && n <= NS_JFLAT_KEY_MAX)
+	if (k->raw_len == k->len) /* no escape */
+		n = k->len > NS_JFLAT_KEY_MAX ? NS_JFLAT_KEY_MAX : k->len, memcpy(key, k->raw, n);
+	while (s < end && n <= NS_JFLAT_KEY_MAX && k->raw_len != k->len)
 		n += (size_t)decode_one(&s, end, (unsigned char *)key + n);
 	n = n > NS_JFLAT_KEY_MAX ? NS_JFLAT_KEY_MAX : n;
 	memcpy(m->key, key, n);
@@ -389,7 +412,7 @@ static int member_value(parser *ps, int idx, int keep_children)
 	span s;
 
 	if (ps->p < ps->end && *ps->p == '"') {
-		if (string(ps, &s))
+		if (string(ps, &s, 0))
 			return -1;
 		m->kind = NS_JF_STRING, m->raw = s.raw, m->raw_len = s.raw_len, m->len = s.len;
 		return 0;
@@ -409,7 +432,7 @@ static int pair(parser *ps, uint32_t obj, int keep, int parent)
 	skip_ws(ps);
 	if (ps->p >= ps->end || *ps->p != '"')
 		return fail(ps, "object key expected");
-	if (string(ps, &k) || key_seen(ps, &k, obj))
+	if (string(ps, &k, 1) || key_seen(ps, &k, obj))
 		return -1;
 	skip_ws(ps);
 	if (ps->p >= ps->end || *ps->p != ':')
@@ -477,7 +500,7 @@ static int value(parser *ps, int keep, int parent)
 	case '[':
 		return container(ps, keep, parent);
 	case '"':
-		return string(ps, &s);
+		return string(ps, &s, 0);
 	case 't':
 		return literal(ps, "true");
 	case 'f':
