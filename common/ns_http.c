@@ -47,6 +47,7 @@ struct ns_http {
 	size_t drain_max;
 	int request_timeout_ms;
 	const char *_Atomic warning;
+	_Atomic int serving; /* every route is registered (ns_http_serve) */
 	int port;
 	pthread_mutex_t mu; /* guards routes[] while adding */
 	route *routes[NS_HTTP_MAX_ROUTES];
@@ -190,6 +191,26 @@ fail:
 
 /* ---- built-in routes (worker threads) ---------------------------------------------- */
 
+/* Every path no route serves. civetweb listens before the daemon has registered its
+ * routes: until ns_http_serve, say "starting" (503, retry) instead of a 404 that would
+ * tell a client that what it asked for does not exist. */
+static int unrouted(struct mg_connection *conn, void *cbdata)
+{
+	ns_http *h = cbdata;
+
+	if (!h->serving)
+		return ns_http_send_problem_hdrs(conn, 503, "Service Unavailable",
+						 "starting: the routes are not registered yet",
+						 NULL, "Retry-After: 1\r\n");
+	return ns_http_send_problem(conn, 404, "Not Found", "no such resource", NULL);
+}
+
+void ns_http_serve(ns_http *h)
+{
+	if (h)
+		h->serving = 1;
+}
+
 /* {"status": status} and the warning, if any. */
 static json_t *probe_body(ns_http *h, const char *status)
 {
@@ -306,11 +327,14 @@ ns_http *ns_http_start(const ns_http_opts *opts, char *err, size_t errlen)
 	n = mg_get_server_ports(h->ctx, 4, ports);
 	h->port = n > 0 ? ports[0].port : -1;
 	if (ns_http_route(h, "/healthz", healthz, h) || ns_http_route(h, "/readyz", readyz, h) ||
-	    (opts->admin && ns_http_route(h, "/metrics", metrics, h))) {
+	    (opts->admin && ns_http_route(h, "/metrics", metrics, h)) ||
+	    ns_http_route(h, "/**", unrouted, h)) {
 		snprintf(err, errlen, "listen on %s: built-in routes failed", options[1]);
 		ns_http_stop(h);
 		return NULL;
 	}
+	if (opts->admin)
+		ns_http_serve(h); /* the built-in routes are all an admin server has */
 	NS_INFO("http.listen", "listen=%s port=%d threads=%s admin=%d", options[1], h->port,
 		threads, opts->admin ? 1 : 0);
 	return h;

@@ -63,6 +63,12 @@ ns_http *ns_http_admin_start(const char *listen, ns_ready_fn *ready, void *opaqu
 #define NS_HTTP_MAX_ROUTES 64
 int ns_http_route(ns_http *h, const char *uri, mg_request_handler handler, void *cbdata);
 
+/* Every route of h is registered: a path none of them serves is a 404 problem from now
+ * on. Before this call such a path is a 503 with Retry-After (the server listens from
+ * ns_http_start on, before the daemon has added its routes). An admin server serves
+ * from its start. Thread-safe. */
+void ns_http_serve(ns_http *h);
+
 /* A warning /healthz and /readyz carry in their body from now on ({"status":..,
  * "warning": note}), e.g. that the daemon runs without authentication. note must outlive
  * h; NULL removes it. */

@@ -151,6 +151,7 @@ static ns_http *api_start(ingest_ctx *ctx, readiness *ready)
 		ns_http_stop(http);
 		return NULL;
 	}
+	ns_http_serve(http);
 	return http;
 }
 

@@ -92,6 +92,7 @@ int main(int argc, char **argv)
 	}
 	if (query_routes(http, &ctx))
 		goto out;
+	ns_http_serve(http);
 	NS_INFO("query.start", "listen=%s port=%d db=%s topic=%s threads=%ld", listen_addr,
 		ns_http_port(http), db_path, topic, threads);
 	ns_http_set_warning(admin, ns_auth_warning(&ctx.auth));

@@ -227,6 +227,56 @@ START_TEST(test_healthz_readyz)
 }
 END_TEST
 
+/* A path no route serves: 503 "starting" until ns_http_serve, then a 404 problem; the
+ * registered routes are served throughout. */
+START_TEST(test_unrouted_before_and_after_serve)
+{
+	char *resp = NULL, *ct = NULL, err[256], listen[32];
+	int admin_port = port;
+	ns_http_opts o = {.listen = listen, .threads = 2}; /* an API server, not an admin one */
+	ns_http *api;
+	json_t *j;
+
+	port = nt_free_port();
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
+	api = ns_http_start(&o, err, sizeof(err));
+	ck_assert_msg(api != NULL, "start: %s", err);
+	ck_assert_int_eq(ns_http_route(api, "/echo", echo, NULL), 0);
+
+	ck_assert_int_eq(request("GET", "/nowhere/x", NULL, NULL, 0, 0, &resp, &ct), 503);
+	ck_assert_str_eq(ct, "application/problem+json");
+	j = parse(resp);
+	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "detail")), "starting"));
+	json_decref(j);
+	free(resp);
+	free(ct);
+	ck_assert_int_eq(request("GET", "/healthz", NULL, NULL, 0, 0, &resp, NULL), 200);
+	free(resp);
+	ck_assert_int_eq(request("POST", "/echo", "application/json", "{}", 2, 0, &resp, NULL),
+			 200);
+	free(resp);
+
+	ns_http_serve(api);
+	ck_assert_int_eq(request("GET", "/nowhere/x", NULL, NULL, 0, 0, &resp, &ct), 404);
+	ck_assert_str_eq(ct, "application/problem+json");
+	j = parse(resp);
+	ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 404);
+	json_decref(j);
+	free(resp);
+	free(ct);
+	ck_assert_int_eq(request("GET", "/", NULL, NULL, 0, 0, &resp, NULL), 404);
+	free(resp);
+	ck_assert_int_eq(request("POST", "/echo", "application/json", "{}", 2, 0, &resp, NULL),
+			 200);
+	free(resp);
+	ns_http_stop(api);
+	port = admin_port;
+	/* an admin server serves from its start: its unknown paths are 404 at once */
+	ck_assert_int_eq(request("GET", "/nowhere/x", NULL, NULL, 0, 0, &resp, NULL), 404);
+	free(resp);
+}
+END_TEST
+
 START_TEST(test_echo)
 {
 	const char *body = "{\"hello\":\"w\\u00f6rld\"}";
@@ -459,7 +509,7 @@ START_TEST(test_route_limit)
 	int i;
 
 	ck_assert_msg(h2 != NULL, "%s", err);
-	for (i = 3; i < NS_HTTP_MAX_ROUTES; i++) {
+	for (i = 4; i < NS_HTTP_MAX_ROUTES; i++) { /* healthz, readyz, metrics, the rest */
 		snprintf(uri, sizeof(uri), "/r%d", i);
 		ck_assert_int_eq(ns_http_route(h2, uri, echo, NULL), 0);
 	}
@@ -483,6 +533,7 @@ int main(void)
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_healthz_readyz);
 	tcase_add_test(tc, test_echo);
+	tcase_add_test(tc, test_unrouted_before_and_after_serve);
 	tcase_add_loop_test(tc, test_body_sizes, 0, (int)(sizeof(sizes) / sizeof(sizes[0])));
 	tcase_add_test(tc, test_media_type);
 	tcase_add_test(tc, test_problem_shape);

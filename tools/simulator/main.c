@@ -122,6 +122,7 @@ int main(int argc, char **argv)
 	}
 	if (sim_api_register(api, http))
 		goto out;
+	ns_http_serve(http);
 	NS_INFO("sim.started", "listen=%s webhook=%s", listen_addr, webhook);
 	while (!ns_signal_stopping())
 		ns_signal_sleep_ms(500);
