@@ -499,7 +499,7 @@ START_TEST(test_worker_stack)
 }
 END_TEST
 
-/* A server takes NS_HTTP_MAX_ROUTES routes (its three built-in ones included) and says so
+/* A server takes NS_HTTP_MAX_ROUTES routes (its four built-in ones included) and says so
  * when there is no room for another. */
 START_TEST(test_route_limit)
 {
