@@ -6,6 +6,7 @@
  * and "v" are the same key, as in jansson. Numbers follow JSON's grammar: an integer that
  * does not fit a long long and a real that overflows a double are errors, as in jansson. */
 #include "ns_jflat.h"
+#include "ns_str.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -15,6 +16,9 @@
 
 #define FNV_OFFSET 2166136261u
 #define FNV_PRIME  16777619u
+
+/* The one-letter escapes after a backslash, and the byte each stands for. */
+static const char escapes[] = "\"\\/bfnrt", escaped[] = "\"\\/\b\f\n\r\t";
 
 typedef struct {
 	ns_jflat *j;
@@ -89,21 +93,14 @@ static int utf8_seq(const unsigned char *s, size_t avail)
 	return n;
 }
 
+/* The four hex digits at s as a code unit. 0, or -1 when one is not a hex digit. */
 static int hex4(const char *s, uint32_t *out)
 {
-	uint32_t v = 0;
+	unsigned char b[2];
 
-	for (int i = 0; i < 4; i++) {
-		char c = s[i];
-		int d = c >= '0' && c <= '9'   ? c - '0'
-			: c >= 'a' && c <= 'f' ? c - 'a' + 10
-			: c >= 'A' && c <= 'F' ? c - 'A' + 10
-					       : -1;
-		if (d < 0)
-			return -1;
-		v = (v << 4) | (uint32_t)d;
-	}
-	*out = v;
+	if (ns_str_hex_decode(s, 4, b, sizeof(b)) != 2)
+		return -1;
+	*out = (uint32_t)b[0] << 8 | b[1];
 	return 0;
 }
 
@@ -156,7 +153,6 @@ static int unicode_escape(const char *s, const char *end, uint32_t *cp, int *use
  * and advances *s. */
 static int decode_one(const char **s, const char *end, unsigned char out[4])
 {
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
 	const char *q;
 	uint32_t cp;
 	int used;
@@ -170,8 +166,8 @@ static int decode_one(const char **s, const char *end, unsigned char out[4])
 		*s += used;
 		return utf8_put(cp, out);
 	}
-	q = strchr(from, (*s)[1]);
-	out[0] = (unsigned char)to[q - from];
+	q = strchr(escapes, (*s)[1]);
+	out[0] = (unsigned char)escaped[q - escapes];
 	*s += 2;
 	return 1;
 }
@@ -198,7 +194,7 @@ static int string_element(parser *ps, span *sp)
 			return fail(ps, "unterminated string");
 		if (q[1] == 'u' && unicode_escape(q, ps->end, &cp, &used))
 			return fail(ps, "invalid \\u escape");
-		if (q[1] != 'u' && !strchr("\"\\/bfnrt", q[1] ? q[1] : 'x'))
+		if (q[1] != 'u' && (!q[1] || !strchr(escapes, q[1])))
 			return fail(ps, "invalid escape");
 		n = decode_one(&ps->p, ps->end, buf);
 	} else {
@@ -386,7 +382,7 @@ static int keep_member(parser *ps, const span *k, int parent)
 {
 	ns_jflat *j = ps->j;
 	ns_jflat_member *m;
-	char key[NS_JFLAT_KEY_MAX * 4 + 4];
+	char key[NS_JFLAT_KEY_MAX + 4]; /* the last element decoded may write 4 bytes */
 	const char *s = k->raw, *end = k->raw + k->raw_len;
 	size_t n = 0;
 
@@ -394,12 +390,15 @@ static int keep_member(parser *ps, const span *k, int parent)
 		return fail(ps, "more than %d members", NS_JFLAT_MAX_MEMBERS);
 	m = &j->m[j->n];
 	memset(m, 0, sizeof(*m));
-	if (k->raw_len == k->len) /* no escape */
-		n = k->len > NS_JFLAT_KEY_MAX ? NS_JFLAT_KEY_MAX : k->len, memcpy(key, k->raw, n);
-	while (s < end && n <= NS_JFLAT_KEY_MAX && k->raw_len != k->len)
-		n += (size_t)decode_one(&s, end, (unsigned char *)key + n);
-	n = n > NS_JFLAT_KEY_MAX ? NS_JFLAT_KEY_MAX : n;
-	memcpy(m->key, key, n);
+	if (k->raw_len == k->len) { /* no escape: the bytes as written */
+		n = k->len < NS_JFLAT_KEY_MAX ? k->len : NS_JFLAT_KEY_MAX;
+		memcpy(m->key, k->raw, n);
+	} else {
+		while (s < end && n <= NS_JFLAT_KEY_MAX)
+			n += (size_t)decode_one(&s, end, (unsigned char *)key + n);
+		n = n < NS_JFLAT_KEY_MAX ? n : NS_JFLAT_KEY_MAX;
+		memcpy(m->key, key, n);
+	}
 	m->key[n] = '\0';
 	m->key_len = k->len;
 	m->parent = parent;

@@ -290,13 +290,3 @@ int ingest_handle_webhooks(struct mg_connection *conn, void *cbdata)
 {
 	return serve(conn, cbdata, ROUTE_WEBHOOKS);
 }
-
-int ingest_handle_not_found(struct mg_connection *conn, void *cbdata)
-{
-	const struct mg_request_info *ri = mg_get_request_info(conn);
-	char detail[160];
-
-	snprintf(detail, sizeof(detail), "no resource at %.100s", ri->local_uri);
-	return count(cbdata, ROUTE_OTHER,
-		     ns_http_send_problem(conn, 404, "Not Found", detail, NULL));
-}

@@ -53,6 +53,5 @@ int ingest_handlers_init(ingest_ctx *ctx);
 /* civetweb handlers; cbdata is the ingest_ctx. Each returns the HTTP status it sent. */
 int ingest_handle_notifications(struct mg_connection *conn, void *cbdata);
 int ingest_handle_webhooks(struct mg_connection *conn, void *cbdata);
-int ingest_handle_not_found(struct mg_connection *conn, void *cbdata);
 
 #endif

@@ -145,9 +145,9 @@ static ns_http *api_start(ingest_ctx *ctx, readiness *ready)
 		NS_ERROR("ingest.http", "listen=%s err=\"%s\"", listen_addr, err);
 		return NULL;
 	}
+	/* any other path is ns_http's own 404 problem */
 	if (ns_http_route(http, "/notifications", ingest_handle_notifications, ctx) ||
-	    ns_http_route(http, "/webhooks", ingest_handle_webhooks, ctx) ||
-	    ns_http_route(http, "/", ingest_handle_not_found, ctx)) {
+	    ns_http_route(http, "/webhooks", ingest_handle_webhooks, ctx)) {
 		ns_http_stop(http);
 		return NULL;
 	}

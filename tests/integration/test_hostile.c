@@ -288,6 +288,38 @@ START_TEST(test_framing)
 }
 END_TEST
 
+/* Paths no route serves, on the two public daemons: a JSON 404 problem, and the connection
+ * closed as the request asked (HTTP/1.0 without keep-alive, or Connection: close), with a
+ * Connection header that says so. */
+static const struct {
+	nt_daemon d;
+	const char *req;
+} odd_paths[] = {
+    {NT_INGEST, "GET /nope HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"},
+    {NT_INGEST, "POST /webhooksX HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}"},
+    {NT_QUERY, "GET /notificationsX HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"},
+    {NT_QUERY, "GET /a/b/c/../../d HTTP/1.0\r\n\r\n"},
+};
+
+START_TEST(test_odd_paths)
+{
+	nt_raw_reply r;
+	char v[128];
+
+	ck_assert_int_eq(nt_raw_request(sys.port[odd_paths[_i].d], odd_paths[_i].req,
+					strlen(odd_paths[_i].req), 5000, &r),
+			 0);
+	ck_assert_msg(r.status == 404, "case %d: status %d head %s", _i, r.status, r.head);
+	ck_assert_int_eq(nt_raw_header(&r, "Content-Type", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "application/problem+json");
+	ck_assert_int_eq(nt_raw_header(&r, "Connection", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "close");
+	ck_assert_msg(r.closed, "case %d: connection left open", _i);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"status\":404"));
+	assert_alive();
+}
+END_TEST
+
 START_TEST(test_body_far_too_large)
 {
 	size_t n = 2u << 20;
@@ -534,6 +566,7 @@ int main(void)
 	tcase_add_test(tc, test_slow_headers);
 	tcase_add_test(tc, test_slow_body);
 	tcase_add_loop_test(tc, test_framing, 0, (int)(sizeof(framing) / sizeof(framing[0])));
+	tcase_add_loop_test(tc, test_odd_paths, 0, (int)(sizeof(odd_paths) / sizeof(odd_paths[0])));
 	tcase_add_test(tc, test_body_far_too_large);
 	tcase_add_test(tc, test_unreachable_ids_refused);
 	tcase_add_test(tc, test_simulator_decodes_once);

@@ -227,11 +227,36 @@ START_TEST(test_healthz_readyz)
 }
 END_TEST
 
+/* GET path: asserts the status and a problem body, returns the body parsed. */
+static json_t *get_problem(const char *path, long status)
+{
+	char *resp = NULL, *ct = NULL;
+	json_t *j;
+
+	ck_assert_int_eq(request("GET", path, NULL, NULL, 0, 0, &resp, &ct), status);
+	ck_assert_str_eq(ct, "application/problem+json");
+	j = parse(resp);
+	free(resp);
+	free(ct);
+	return j;
+}
+
+/* method path (a JSON body when given): asserts the status. */
+static void expect_status(const char *method, const char *path, const char *body, long status)
+{
+	char *resp = NULL;
+
+	ck_assert_int_eq(request(method, path, body ? "application/json" : NULL, body,
+				 body ? strlen(body) : 0, 0, &resp, NULL),
+			 status);
+	free(resp);
+}
+
 /* A path no route serves: 503 "starting" until ns_http_serve, then a 404 problem; the
  * registered routes are served throughout. */
 START_TEST(test_unrouted_before_and_after_serve)
 {
-	char *resp = NULL, *ct = NULL, err[256], listen[32];
+	char err[256], listen[32];
 	int admin_port = port;
 	ns_http_opts o = {.listen = listen, .threads = 2}; /* an API server, not an admin one */
 	ns_http *api;
@@ -243,37 +268,22 @@ START_TEST(test_unrouted_before_and_after_serve)
 	ck_assert_msg(api != NULL, "start: %s", err);
 	ck_assert_int_eq(ns_http_route(api, "/echo", echo, NULL), 0);
 
-	ck_assert_int_eq(request("GET", "/nowhere/x", NULL, NULL, 0, 0, &resp, &ct), 503);
-	ck_assert_str_eq(ct, "application/problem+json");
-	j = parse(resp);
+	j = get_problem("/nowhere/x", 503);
 	ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(j, "detail")), "starting"));
 	json_decref(j);
-	free(resp);
-	free(ct);
-	ck_assert_int_eq(request("GET", "/healthz", NULL, NULL, 0, 0, &resp, NULL), 200);
-	free(resp);
-	ck_assert_int_eq(request("POST", "/echo", "application/json", "{}", 2, 0, &resp, NULL),
-			 200);
-	free(resp);
+	expect_status("GET", "/healthz", NULL, 200);
+	expect_status("POST", "/echo", "{}", 200);
 
 	ns_http_serve(api);
-	ck_assert_int_eq(request("GET", "/nowhere/x", NULL, NULL, 0, 0, &resp, &ct), 404);
-	ck_assert_str_eq(ct, "application/problem+json");
-	j = parse(resp);
+	j = get_problem("/nowhere/x", 404);
 	ck_assert_int_eq(json_integer_value(json_object_get(j, "status")), 404);
 	json_decref(j);
-	free(resp);
-	free(ct);
-	ck_assert_int_eq(request("GET", "/", NULL, NULL, 0, 0, &resp, NULL), 404);
-	free(resp);
-	ck_assert_int_eq(request("POST", "/echo", "application/json", "{}", 2, 0, &resp, NULL),
-			 200);
-	free(resp);
+	expect_status("GET", "/", NULL, 404);
+	expect_status("POST", "/echo", "{}", 200);
 	ns_http_stop(api);
 	port = admin_port;
 	/* an admin server serves from its start: its unknown paths are 404 at once */
-	ck_assert_int_eq(request("GET", "/nowhere/x", NULL, NULL, 0, 0, &resp, NULL), 404);
-	free(resp);
+	expect_status("GET", "/nowhere/x", NULL, 404);
 }
 END_TEST
 
