@@ -33,14 +33,15 @@
  * the key that created it, and every statement of a reader names the tenant.
  *
  * Versions: 1 the first; 2 adds events_by_event_id; 3 adds the tenant to every key; 4 adds
- * notifications.callback_url (the requested's callbackUrl) and the figures tables.
+ * notifications.callback_url (the requested's callbackUrl) and the figures tables; 5 keys
+ * events by (tenant, external_id, position), one index fewer to keep up per event.
  *   events         the history: one row per consumed event with its fold outcome
  *                  (applied / duplicate / stale / invalid / conflict) and detail; keyed by
- *                  its log position, so the same message can never be stored twice.
- *                  Conflicts are the rows with outcome 'conflict'. Indexed by
- *                  (tenant, external_id, position) for pages of one history and by
- *                  (tenant, external_id, event_id) for the duplicate check, so neither costs more
- *                  as a history grows.
+ *                  (tenant, external_id, partition, offset): pages of one history read
+ *                  the key in order, and a message (one log position, one key) can never
+ *                  be stored twice. Conflicts are the rows with outcome 'conflict'.
+ *                  Indexed by (tenant, external_id, event_id) for the duplicate check, so
+ *                  neither costs more as a history grows.
  *   offsets        per (topic, partition) the next offset to consume; written in the same
  *                  transaction as the rows it covers, read on assignment to seek there,
  *                  and by query for read-your-writes.
@@ -60,10 +61,14 @@
 #include <stdio.h>
 
 /* The schema version this build writes and reads. Bump it with every schema change. */
-#define NS_READMODEL_VERSION 4
+#define NS_READMODEL_VERSION 5
 
 /* How long a connection waits for a lock before SQLITE_BUSY. */
 #define NS_READMODEL_BUSY_TIMEOUT_MS 5000
+
+/* How much of the file a read-only connection maps (PRAGMA mmap_size); the rest of a
+ * larger file is read as usual. */
+#define NS_READMODEL_MMAP_BYTES 1073741824
 
 /* Status codes. */
 #define NS_READMODEL_OK		 0
@@ -149,8 +154,8 @@ extern const char *const ns_readmodel_offset_cols[NS_READMODEL_OFFSET_NCOLS];
 #define NS_READMODEL_SQL_SEEN                                                                      \
 	"SELECT 1 FROM events WHERE tenant = ?1 AND external_id = ?2 AND event_id = ?3 LIMIT 1"
 /* One page of a history: events of (?1 tenant, ?2 external_id) after position
- * (?3 partition, ?4 offset) in log order, at most ?5 of them. Served by
- * events_by_notification. */
+ * (?3 partition, ?4 offset) in log order, at most ?5 of them. Served by the table's own
+ * key. */
 #define NS_READMODEL_SQL_EVENTS_PAGE                                                               \
 	"SELECT " NS_READMODEL_EVENT_COLUMNS " FROM events WHERE tenant = ?1 AND external_id = ?2" \
 	" AND (partition > ?3 OR (partition = ?3 AND offset > ?4))"                                \

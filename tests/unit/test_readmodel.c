@@ -132,7 +132,8 @@ START_TEST(test_version_mismatch_refused)
 	    {"PRAGMA user_version = 1", 1, 1}, /* an older version: rebuild */
 	    {"PRAGMA user_version = 2", 1, 2},
 	    {"PRAGMA user_version = 3", 1, 3}, /* before callback_url */
-	    {"PRAGMA user_version = 5", 1, 5}, /* a newer one */
+	    {"PRAGMA user_version = 4", 1, 4}, /* events keyed by log position */
+	    {"PRAGMA user_version = 6", 1, 6}, /* a newer one */
 	    {"PRAGMA user_version = 0", 1, 0},
 	    {"PRAGMA user_version = 99", 1, 99},
 	    {"CREATE TABLE something_else (x INTEGER)", 0, 0},
@@ -306,7 +307,7 @@ START_TEST(test_hot_statements_use_indexes)
 
 	ck_assert_int_eq(ns_readmodel_open_rw(db_path, &db, err, sizeof(err)), NS_READMODEL_OK);
 	assert_plan_uses(db, NS_READMODEL_SQL_SEEN, "events_by_event_id");
-	assert_plan_uses(db, NS_READMODEL_SQL_EVENTS_PAGE, "events_by_notification");
+	assert_plan_uses(db, NS_READMODEL_SQL_EVENTS_PAGE, "PRIMARY KEY");
 	sqlite3_close(db);
 }
 END_TEST
