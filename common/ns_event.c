@@ -12,6 +12,7 @@
 #include "ns_event.h"
 #include "ns_check.h"
 #include "ns_jflat.h"
+#include "ns_jwrite.h"
 #include "ns_json.h"
 #include "ns_str.h"
 #include "ns_time.h"
@@ -123,76 +124,88 @@ int ns_event_ref_split(const char *ref, char tenant[NS_TENANT_MAX + 1],
 
 /* ---- encode ---- */
 
-static int set_str(json_t *obj, const char *key, const char *val)
+static void put_str(ns_jw *w, const char *key, const char *val)
 {
-	return json_object_set_new(obj, key, json_string(val));
+	ns_jw_key(w, key);
+	ns_jw_str(w, val);
 }
 
-static int set_time(json_t *obj, const char *key, int64_t ms)
+static void put_int(ns_jw *w, const char *key, int64_t val)
+{
+	ns_jw_key(w, key);
+	ns_jw_int(w, val);
+}
+
+static void put_time(ns_jw *w, const char *key, int64_t ms)
 {
 	char ts[NS_TIME_ISO_LEN];
-	return set_str(obj, key, ns_time_format(ms, ts));
+
+	put_str(w, key, ns_time_format(ms, ts));
+}
+
+/* The members of data, by type. */
+static void put_data(ns_jw *w, const ns_event *ev)
+{
+	ns_jw_key(w, "data");
+	ns_jw_open(w, '{');
+	switch (ev->type) {
+	case NS_EV_REQUESTED:
+		put_str(w, "to", ev->to);
+		put_str(w, "body", ev->body);
+		if (ev->callback_url[0])
+			put_str(w, "callbackUrl", ev->callback_url);
+		break;
+	case NS_EV_DISPATCHED:
+		put_str(w, "status", ev->status);
+		put_str(w, "providerId", ev->provider_id);
+		break;
+	case NS_EV_FAILED:
+		put_str(w, "status", ev->status);
+		put_str(w, "reason", ev->reason);
+		if (ev->code)
+			put_int(w, "code", ev->code);
+		break;
+	case NS_EV_STATUS:
+		put_str(w, "status", ev->status);
+		break;
+	case NS_EV_CALLBACK:
+		put_str(w, "status", ev->status);
+		put_str(w, "deliveryId", ev->delivery_id);
+		put_int(w, "version", ev->version);
+		put_int(w, "attempt", ev->attempt);
+		if (ev->code)
+			put_int(w, "code", ev->code);
+		if (ev->reason[0])
+			put_str(w, "reason", ev->reason);
+		break;
+	}
+	ns_jw_close(w, '}');
 }
 
 char *ns_event_encode(const ns_event *ev, size_t *len)
 {
-	json_t *root = json_object(), *data = json_object();
-	char *out = NULL;
-	int rc = 0;
+	ns_jw w;
+	size_t n = 0;
+	char *out;
 
-	if (!root || !data)
-		goto out;
-	rc |= json_object_set_new(root, "v", json_integer(NS_EVENT_VERSION));
-	rc |= set_str(root, "id", ev->id);
-	rc |= set_str(root, "type", ns_event_type_name(ev->type));
-	rc |= set_str(root, "tenant", ev->tenant);
-	rc |= set_str(root, "externalId", ev->external_id);
-	rc |= set_str(root, "channel", ev->channel);
-	rc |= set_time(root, "occurredAt", ev->occurred_at);
-	rc |= set_time(root, "receivedAt", ev->received_at);
-	rc |= set_str(root, "source", ns_event_source_name(ev->source));
+	ns_jw_init_heap(&w);
+	ns_jw_open(&w, '{');
+	put_int(&w, "v", NS_EVENT_VERSION);
+	put_str(&w, "id", ev->id);
+	put_str(&w, "type", ns_event_type_name(ev->type));
+	put_str(&w, "tenant", ev->tenant);
+	put_str(&w, "externalId", ev->external_id);
+	put_str(&w, "channel", ev->channel);
+	put_time(&w, "occurredAt", ev->occurred_at);
+	put_time(&w, "receivedAt", ev->received_at);
+	put_str(&w, "source", ns_event_source_name(ev->source));
 	if (ev->key_id[0])
-		rc |= set_str(root, "keyId", ev->key_id);
-	switch (ev->type) {
-	case NS_EV_REQUESTED:
-		rc |= set_str(data, "to", ev->to);
-		rc |= set_str(data, "body", ev->body);
-		if (ev->callback_url[0])
-			rc |= set_str(data, "callbackUrl", ev->callback_url);
-		break;
-	case NS_EV_DISPATCHED:
-		rc |= set_str(data, "status", ev->status);
-		rc |= set_str(data, "providerId", ev->provider_id);
-		break;
-	case NS_EV_FAILED:
-		rc |= set_str(data, "status", ev->status);
-		rc |= set_str(data, "reason", ev->reason);
-		if (ev->code)
-			rc |= json_object_set_new(data, "code", json_integer(ev->code));
-		break;
-	case NS_EV_STATUS:
-		rc |= set_str(data, "status", ev->status);
-		break;
-	case NS_EV_CALLBACK:
-		rc |= set_str(data, "status", ev->status);
-		rc |= set_str(data, "deliveryId", ev->delivery_id);
-		rc |= json_object_set_new(data, "version", json_integer(ev->version));
-		rc |= json_object_set_new(data, "attempt", json_integer(ev->attempt));
-		if (ev->code)
-			rc |= json_object_set_new(data, "code", json_integer(ev->code));
-		if (ev->reason[0])
-			rc |= set_str(data, "reason", ev->reason);
-		break;
-	}
-	rc |= json_object_set(root, "data", data);
-	if (rc != 0)
-		goto out;
-	out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		put_str(&w, "keyId", ev->key_id);
+	put_data(&w, ev);
+	ns_jw_close(&w, '}');
+	out = ns_jw_take(&w, &n);
 	if (out && len)
-		*len = strlen(out);
-out:
-	json_decref(data);
-	json_decref(root);
+		*len = n;
 	return out;
 }
 

@@ -117,8 +117,10 @@ int ns_event_ref(const char *tenant, const char *external_id, char *out, size_t 
 int ns_event_ref_split(const char *ref, char tenant[NS_TENANT_MAX + 1],
 		       char external_id[NS_EXTID_MAX + 1]);
 
-/* Encode ev as compact JSON. Returns a malloc'd NUL-terminated string (caller frees), or
- * NULL on allocation failure. *len receives strlen of the result when len is non-NULL. */
+/* Encode ev as compact JSON (ns_jwrite: a string that is not valid UTF-8, such as a
+ * provider's truncated answer in a reason, keeps U+FFFD in place of its bad bytes). Returns
+ * a malloc'd NUL-terminated string (caller frees), or NULL on allocation failure. *len
+ * receives strlen of the result when len is non-NULL. */
 char *ns_event_encode(const ns_event *ev, size_t *len);
 
 /* Decode a message value. Returns 0 and fills *ev, or -1 with a reason in err. */

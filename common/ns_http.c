@@ -637,6 +637,12 @@ int ns_http_send_json(struct mg_connection *conn, int status, json_t *body,
 	return st;
 }
 
+int ns_http_send_json_text(struct mg_connection *conn, int status, const char *text, size_t len,
+			   const char *extra_headers)
+{
+	return send_body(conn, status, "application/json", text, len, extra_headers);
+}
+
 int ns_http_send_problem(struct mg_connection *conn, int status, const char *title,
 			 const char *detail, const char *field)
 {

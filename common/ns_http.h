@@ -101,6 +101,10 @@ int ns_http_is_json(struct mg_connection *conn);
 int ns_http_send_json(struct mg_connection *conn, int status, json_t *body,
 		      const char *extra_headers);
 
+/* ns_http_send_json with the body already text (len bytes), e.g. from ns_jwrite. */
+int ns_http_send_json_text(struct mg_connection *conn, int status, const char *text, size_t len,
+			   const char *extra_headers);
+
 /* Send an application/problem+json body {type,title,status,detail[,field]}; title NULL
  * means the status's standard text; detail and field may be NULL. Returns status. */
 int ns_http_send_problem(struct mg_connection *conn, int status, const char *title,

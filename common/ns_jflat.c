@@ -63,36 +63,6 @@ static void skip_ws(parser *ps)
 
 /* ---- strings ---- */
 
-/* Length of the valid UTF-8 sequence at s (avail bytes), or 0: no overlong forms, no
- * surrogates, nothing above U+10FFFF. */
-static int utf8_seq(const unsigned char *s, size_t avail)
-{
-	int n, i;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF)
-		n = 2, cp = s[0] & 0x1F;
-	else if (s[0] >= 0xE0 && s[0] <= 0xEF)
-		n = 3, cp = s[0] & 0x0F;
-	else if (s[0] >= 0xF0 && s[0] <= 0xF4)
-		n = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if ((size_t)n > avail)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3F);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	return n;
-}
-
 /* The four hex digits at s as a code unit. 0, or -1 when one is not a hex digit. */
 static int hex4(const char *s, uint32_t *out)
 {
@@ -198,7 +168,7 @@ static int string_element(parser *ps, span *sp)
 			return fail(ps, "invalid escape");
 		n = decode_one(&ps->p, ps->end, buf);
 	} else {
-		n = utf8_seq((const unsigned char *)q, (size_t)(ps->end - q));
+		n = ns_str_utf8_seq((const unsigned char *)q, (size_t)(ps->end - q));
 		if (!n)
 			return fail(ps, "invalid UTF-8");
 		memcpy(buf, q, (size_t)n);

@@ -1,5 +1,5 @@
 /* ns_str.h -- small string utilities every binary needs once: a string hash for tables,
- * lowercase hex in both directions, and checked integer parsing.
+ * lowercase hex in both directions, checked integer parsing, and UTF-8 validation.
  *
  * Pure functions, thread-safe, no allocation. */
 #ifndef NS_STR_H
@@ -24,5 +24,9 @@ int ns_str_hex_decode(const char *hex, size_t n, void *out, size_t outlen);
 /* Parse the whole of s as a base-10 integer in [min, max]: no leading space, no trailing
  * characters, no overflow. Returns 0 with *out set, or -1 (*out untouched). */
 int ns_str_to_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+
+/* Length (1-4) of the valid UTF-8 sequence at s, which has avail >= 1 bytes, or 0 when it
+ * is not one: no overlong forms, no surrogates, nothing above U+10FFFF. */
+int ns_str_utf8_seq(const unsigned char *s, size_t avail);
 
 #endif

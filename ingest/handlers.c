@@ -12,6 +12,7 @@
 
 #include "ns_event.h"
 #include "ns_http.h"
+#include "ns_jwrite.h"
 #include "ns_log.h"
 #include "ns_sign.h"
 #include "ns_time.h"
@@ -94,35 +95,66 @@ out:
 	return rc;
 }
 
+/* The Kafka position members both 202 bodies carry. */
+static void put_position(ns_jw *w, const ns_delivery *d)
+{
+	ns_jw_key(w, "partition");
+	ns_jw_int(w, d->partition);
+	ns_jw_key(w, "offset");
+	ns_jw_int(w, d->offset);
+}
+
+/* Send the 202 of writer w (a fixed buffer of bounded fields: it cannot fail, but a
+ * failure is a 500, not a truncated body). */
+static int send_accepted(struct mg_connection *conn, ns_jw *w, const char *headers)
+{
+	long n = ns_jw_finish(w);
+
+	if (n < 0)
+		return ns_http_send_problem(conn, 500, NULL, "response could not be rendered",
+					    NULL);
+	return ns_http_send_json_text(conn, 202, w->buf, (size_t)n, headers);
+}
+
 /* 202 body for an accepted notification, with its Location; its status is its channel's
  * initial one. */
 static int reply_notification(struct mg_connection *conn, const ingest_ctx *ctx, const ns_event *ev,
 			      const ns_delivery *d)
 {
 	const ns_channel *ch = ns_channels_find(ctx->channels, ev->channel);
-	char pos[48], hdr[NS_EXTID_MAX + 32];
-	json_t *body;
+	char pos[48], hdr[NS_EXTID_MAX + 32], body[NS_EXTID_MAX * 2 + 512];
+	ns_jw w;
 
 	snprintf(pos, sizeof(pos), "%" PRId32 ":%" PRId64, d->partition, d->offset);
 	/* an accepted externalId needs no escaping in a path (ns_check_external_id) */
 	snprintf(hdr, sizeof(hdr), "Location: /notifications/%s\r\n", ev->external_id);
-	body = json_pack("{s:s, s:s, s:s, s:i, s:I, s:s}", "eventId", ev->id, "externalId",
-			 ev->external_id, "status", ch ? ns_channel_initial(ch) : "", "partition",
-			 (int)d->partition, "offset", (json_int_t)d->offset, "position", pos);
-	if (!body)
-		return ns_http_send_problem(conn, 500, "Internal Server Error", "out of memory",
-					    NULL);
-	return ns_http_send_json(conn, 202, body, hdr);
+	ns_jw_init(&w, body, sizeof(body));
+	ns_jw_open(&w, '{');
+	ns_jw_key(&w, "eventId");
+	ns_jw_str(&w, ev->id);
+	ns_jw_key(&w, "externalId");
+	ns_jw_str(&w, ev->external_id);
+	ns_jw_key(&w, "status");
+	ns_jw_str(&w, ch ? ns_channel_initial(ch) : "");
+	put_position(&w, d);
+	ns_jw_key(&w, "position");
+	ns_jw_str(&w, pos);
+	ns_jw_close(&w, '}');
+	return send_accepted(conn, &w, hdr);
 }
 
 static int reply_webhook(struct mg_connection *conn, const ns_event *ev, const ns_delivery *d)
 {
-	json_t *body = json_pack("{s:s, s:i, s:I}", "eventId", ev->id, "partition",
-				 (int)d->partition, "offset", (json_int_t)d->offset);
-	if (!body)
-		return ns_http_send_problem(conn, 500, "Internal Server Error", "out of memory",
-					    NULL);
-	return ns_http_send_json(conn, 202, body, NULL);
+	char body[256];
+	ns_jw w;
+
+	ns_jw_init(&w, body, sizeof(body));
+	ns_jw_open(&w, '{');
+	ns_jw_key(&w, "eventId");
+	ns_jw_str(&w, ev->id);
+	put_position(&w, d);
+	ns_jw_close(&w, '}');
+	return send_accepted(conn, &w, NULL);
 }
 
 /* One request on its way through the path. */

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -93,9 +94,25 @@ typedef struct {
 	int pii;	     /* the key may see recipients and bodies */
 } req;
 
+/* Send the text of heap writer w (200), or a 500 when it failed; w is freed. */
+static int send_written(struct mg_connection *conn, ns_jw *w)
+{
+	size_t len = 0;
+	char *text = ns_jw_take(w, &len);
+	int st;
+
+	if (!text)
+		return ns_http_send_problem(conn, 500, NULL, "response could not be rendered",
+					    NULL);
+	st = ns_http_send_json_text(conn, 200, text, len, NULL);
+	free(text);
+	return st;
+}
+
 static int get_state(struct mg_connection *conn, query_conn *c, const req *r)
 {
 	sqlite3_stmt *st = query_conn_stmt(c, QUERY_ST_STATE);
+	ns_jw w;
 	int rc;
 
 	sqlite3_bind_text(st, 1, r->who.tenant, -1, SQLITE_TRANSIENT);
@@ -105,20 +122,32 @@ static int get_state(struct mg_connection *conn, query_conn *c, const req *r)
 		return not_found(conn, r->id);
 	if (rc != SQLITE_ROW)
 		return unavailable(conn, "read model error");
-	return ns_http_send_json(conn, 200, query_render_state(st, r->pii), NULL);
+	ns_jw_init_heap(&w);
+	query_render_state(&w, st, r->pii);
+	return send_written(conn, &w);
 }
 
-/* {key: [page], "nextCursor": cursor or null}, plus externalId when given. */
-static int send_page(struct mg_connection *conn, const char *key, json_t *items, const char *cursor,
-		     const char *id)
+/* A page is {["externalId": id,] key: [rows...], "nextCursor": cursor or null}: opened
+ * before the rows are written into w, closed and sent after them. */
+static void page_open(ns_jw *w, const char *key, const char *id)
 {
-	json_t *body = json_object();
+	ns_jw_init_heap(w);
+	ns_jw_open(w, '{');
+	if (id) {
+		ns_jw_key(w, "externalId");
+		ns_jw_str(w, id);
+	}
+	ns_jw_key(w, key);
+	ns_jw_open(w, '[');
+}
 
-	if (id)
-		json_object_set_new(body, "externalId", json_string(id));
-	json_object_set_new(body, key, items);
-	json_object_set_new(body, "nextCursor", cursor ? json_string(cursor) : json_null());
-	return ns_http_send_json(conn, 200, body, NULL);
+static int page_send(struct mg_connection *conn, ns_jw *w, const char *cursor)
+{
+	ns_jw_close(w, ']');
+	ns_jw_key(w, "nextCursor");
+	ns_jw_str(w, cursor); /* NULL: null */
+	ns_jw_close(w, '}');
+	return send_written(conn, w);
 }
 
 /* Non-zero when r's notification has a row (a notification without callbacks yet). */
@@ -142,7 +171,7 @@ static int get_events(struct mg_connection *conn, query_conn *c, const req *r)
 	const query_params *p = &r->p;
 	const char *id = r->id;
 	sqlite3_stmt *st = query_conn_stmt(c, r->callbacks ? QUERY_ST_CALLBACKS : QUERY_ST_EVENTS);
-	json_t *items = json_array();
+	ns_jw w;
 	char cursor[QUERY_CURSOR_MAX + 1];
 	int32_t lp = 0;
 	int64_t lo = 0, n = 0;
@@ -153,6 +182,7 @@ static int get_events(struct mg_connection *conn, query_conn *c, const req *r)
 	sqlite3_bind_int64(st, 3, p->ev_partition);
 	sqlite3_bind_int64(st, 4, p->ev_offset);
 	sqlite3_bind_int64(st, 5, p->limit + 1);
+	page_open(&w, r->callbacks ? "callbacks" : "events", id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n++ == p->limit) {
 			more = 1;
@@ -161,27 +191,26 @@ static int get_events(struct mg_connection *conn, query_conn *c, const req *r)
 		}
 		lp = (int32_t)sqlite3_column_int64(st, NS_READMODEL_EVENT_PARTITION);
 		lo = sqlite3_column_int64(st, NS_READMODEL_EVENT_OFFSET);
-		json_array_append_new(items, query_render_event(st));
+		query_render_event(&w, st);
 	}
 	if (rc != SQLITE_DONE) {
-		json_decref(items);
+		ns_jw_free(&w);
 		return unavailable(conn, "read model error");
 	}
 	if (n == 0 && p->ev_partition < 0 && (!r->callbacks || !exists(c, r))) {
-		json_decref(items);
+		ns_jw_free(&w);
 		return not_found(conn, id);
 	}
 	if (more)
 		query_cursor_events(lp, lo, cursor, sizeof(cursor));
-	return send_page(conn, r->callbacks ? "callbacks" : "events", items, more ? cursor : NULL,
-			 id);
+	return page_send(conn, &w, more ? cursor : NULL);
 }
 
 static int list(struct mg_connection *conn, query_conn *c, const req *r)
 {
 	const query_params *p = &r->p;
 	sqlite3_stmt *st = query_conn_stmt(c, QUERY_ST_LIST);
-	json_t *items = json_array();
+	ns_jw w;
 	char last[NS_EXTID_MAX + 1] = "", cursor[QUERY_CURSOR_MAX + 1];
 	int64_t n = 0;
 	int rc, more = 0;
@@ -194,6 +223,7 @@ static int list(struct mg_connection *conn, query_conn *c, const req *r)
 		sqlite3_bind_text(st, 4, p->status, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 5, p->limit + 1);
 	sqlite3_bind_int(st, 6, p->orphans);
+	page_open(&w, "items", NULL);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (n++ == p->limit) {
 			more = 1;
@@ -202,15 +232,15 @@ static int list(struct mg_connection *conn, query_conn *c, const req *r)
 		}
 		snprintf(last, sizeof(last), "%s",
 			 (const char *)sqlite3_column_text(st, NS_READMODEL_NOTIF_EXTERNAL_ID));
-		json_array_append_new(items, query_render_state(st, r->pii));
+		query_render_state(&w, st, r->pii);
 	}
 	if (rc != SQLITE_DONE) {
-		json_decref(items);
+		ns_jw_free(&w);
 		return unavailable(conn, "read model error");
 	}
 	if (more)
 		query_cursor_list(last, cursor, sizeof(cursor));
-	return send_page(conn, "items", items, more ? cursor : NULL, NULL);
+	return page_send(conn, &w, more ? cursor : NULL);
 }
 
 /* Read the route and parameters of a GET: /notifications (a list, or one notification by
