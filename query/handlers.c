@@ -84,7 +84,9 @@ static int wait_position(struct mg_connection *conn, query_ctx *x, query_conn *c
 	return r ? 0 : unavailable(conn, "read model has not reached minPosition yet");
 }
 
-/* What a /notifications request asks for, and for whom. */
+/* What a /notifications request asks for, and for whom. Its strings are bound to
+ * statements as SQLITE_STATIC: every step of those statements happens while it lives, and
+ * query_conn_stmt clears the bindings before the next request binds its own. */
 typedef struct {
 	query_route route;
 	char id[NS_EXTID_MAX + 1]; /* QUERY_STATE, QUERY_EVENTS */
@@ -115,8 +117,8 @@ static int get_state(struct mg_connection *conn, query_conn *c, const req *r)
 	ns_jw w;
 	int rc;
 
-	sqlite3_bind_text(st, 1, r->who.tenant, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, r->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, r->who.tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		return not_found(conn, r->id);
@@ -157,8 +159,8 @@ static int exists(query_conn *c, const req *r)
 	int rc;
 
 	sqlite3_reset(st);
-	sqlite3_bind_text(st, 1, r->who.tenant, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, r->id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, r->who.tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW;
@@ -177,8 +179,8 @@ static int get_events(struct mg_connection *conn, query_conn *c, const req *r)
 	int64_t lo = 0, n = 0;
 	int rc = SQLITE_DONE, more = 0;
 
-	sqlite3_bind_text(st, 1, r->who.tenant, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, r->who.tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, p->ev_partition);
 	sqlite3_bind_int64(st, 4, p->ev_offset);
 	sqlite3_bind_int64(st, 5, p->limit + 1);
@@ -215,12 +217,12 @@ static int list(struct mg_connection *conn, query_conn *c, const req *r)
 	int64_t n = 0;
 	int rc, more = 0;
 
-	sqlite3_bind_text(st, 1, r->who.tenant, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, p->after, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, r->who.tenant, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, p->after, -1, SQLITE_STATIC);
 	if (p->has_channel)
-		sqlite3_bind_text(st, 3, p->channel, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 3, p->channel, -1, SQLITE_STATIC);
 	if (p->has_status)
-		sqlite3_bind_text(st, 4, p->status, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 4, p->status, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, p->limit + 1);
 	sqlite3_bind_int(st, 6, p->orphans);
 	page_open(&w, "items", NULL);
