@@ -8,11 +8,19 @@ cleanup() {
 	rm -rf "$tmp"
 }
 
+# A port nothing listens on, below the kernel's ephemeral range (an outgoing connection's
+# local port there would make a later bind fail), and not handed out before in this run
+# (the file: `$(free_port)` runs in a subshell).
 free_port() {
-	local p
+	local p lo
+	lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 	while :; do
-		p=$((20000 + RANDOM % 30000))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
+		p=$((10000 + RANDOM % (lo - 10000)))
+		grep -qx "$p" "$tmp/ports" 2>/dev/null && continue
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && continue
+		echo "$p" >>"$tmp/ports"
+		echo "$p"
+		return
 	done
 }
 

@@ -66,6 +66,9 @@
 /* How long a connection waits for a lock before SQLITE_BUSY. */
 #define NS_READMODEL_BUSY_TIMEOUT_MS 5000
 
+/* WAL frames (pages) after which the writer's WAL is checkpointed (SQLite's default). */
+#define NS_READMODEL_CHECKPOINT_FRAMES 1000
+
 /* How much of the file a read-only connection maps (PRAGMA mmap_size); the rest of a
  * larger file is read as usual. */
 #define NS_READMODEL_MMAP_BYTES 1073741824

@@ -47,6 +47,10 @@ static const ns_opt opts[] = {
     {"PROJECTOR_BATCH_MS", "batch-ms", NS_OPT_INT, "0", 0, 60000,
      "how long a batch waits for more messages (0: commit as soon as none is waiting)",
      &cfg.batch_ms},
+    {"PROJECTOR_CHECKPOINT_MS", "checkpoint-ms", NS_OPT_INT, "1000", 0, 3600000,
+     "WAL checkpoints on their own thread at least this often, and whenever the WAL passes "
+     "1000 pages (0: SQLite's own, inside the commit)",
+     &cfg.checkpoint_ms},
     {"PROJECTOR_DUMP", "dump", NS_OPT_BOOL, "0", 0, 1,
      "print a canonical dump of the database and exit", &dump},
     {"PROJECTOR_REBUILD", "rebuild", NS_OPT_BOOL, "0", 0, 1,

@@ -5,6 +5,7 @@
 #include "projector.h"
 #include "apply.h"
 #include "batch.h"
+#include "checkpoint.h"
 #include "ns_kafka.h"
 #include "ns_log.h"
 #include "ns_metrics.h"
@@ -25,6 +26,7 @@ struct proj {
 	const proj_config *cfg;
 	char dlq_topic[512];
 	proj_store *store;
+	proj_checkpointer *checkpointer; /* NULL: the store checkpoints in its commits */
 	ns_channels *channels;
 	ns_consumer *consumer;
 	ns_producer *dlq;
@@ -285,6 +287,12 @@ static int start(proj *x)
 		NS_ERROR("projector.db", "path=%s err=\"%s\"", cfg->db_path, err);
 		return -1;
 	}
+	if (cfg->checkpoint_ms > 0) {
+		x->checkpointer = proj_checkpointer_start(
+		    cfg->db_path, x->store, (int)cfg->checkpoint_ms, err, sizeof(err));
+		if (!x->checkpointer)
+			NS_WARN("projector.checkpointer", "err=\"%s\" fallback=in_commit", err);
+	}
 	x->dlq = ns_producer_new("projector-dlq", err, sizeof(err));
 	if (!x->dlq) {
 		NS_ERROR("projector.producer", "err=\"%s\"", err);
@@ -370,6 +378,7 @@ void proj_free(proj *x)
 	ns_consumer_close(x->consumer); /* runs on_revoke: the held batch is folded */
 	proj_batch_free(&x->b);
 	ns_producer_destroy(x->dlq, 5000);
+	proj_checkpointer_stop(x->checkpointer);
 	proj_store_close(x->store);
 	ns_channels_free(x->channels);
 	free(x);

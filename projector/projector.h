@@ -27,6 +27,7 @@ typedef struct {
 	const char *group;	 /* PROJECTOR_GROUP */
 	long batch;		 /* PROJECTOR_BATCH: messages per transaction */
 	long batch_ms;		 /* PROJECTOR_BATCH_MS: wait for more before committing (0) */
+	long checkpoint_ms;	 /* PROJECTOR_CHECKPOINT_MS: checkpoint.h; 0: in the commit */
 	long rebuild;		 /* PROJECTOR_REBUILD: rebuild db_path from the log first */
 	proj_rebuild_progress_fn *rebuild_progress; /* may be NULL */
 	void *rebuild_opaque;

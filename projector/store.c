@@ -53,6 +53,8 @@ struct proj_store {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT];
 	int in_tx;
+	proj_wal_fn *wal_fn; /* proj_store_wal_hook */
+	void *wal_opaque;
 };
 
 /* Run one prepared statement that returns no rows; resets it. Returns 0 or -1. */
@@ -93,6 +95,25 @@ proj_store *proj_store_open(const char *path, char *err, size_t errlen)
 fail:
 	proj_store_close(s);
 	return NULL;
+}
+
+static int wal_trampoline(void *opaque, sqlite3 *db, const char *name, int frames)
+{
+	proj_store *s = opaque;
+
+	if (s->wal_fn(s->wal_opaque, frames))
+		(void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	return SQLITE_OK;
+}
+
+void proj_store_wal_hook(proj_store *s, proj_wal_fn *fn, void *opaque)
+{
+	s->wal_fn = fn;
+	s->wal_opaque = opaque;
+	if (fn)
+		sqlite3_wal_hook(s->db, wal_trampoline, s);
+	else
+		sqlite3_wal_autocheckpoint(s->db, NS_READMODEL_CHECKPOINT_FRAMES);
 }
 
 void proj_store_close(proj_store *s)

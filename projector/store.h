@@ -37,6 +37,13 @@ typedef struct {
  * with err filled. */
 proj_store *proj_store_open(const char *path, char *err, size_t errlen);
 
+/* After each commit, fn(opaque, frames) with the number of frames in the WAL, on the
+ * committing thread; the store no longer checkpoints by itself (checkpoint.h takes over),
+ * except when fn returns non-zero: then it runs a PASSIVE checkpoint there and then.
+ * fn NULL: back to SQLite's automatic checkpoint. */
+typedef int(proj_wal_fn)(void *opaque, int frames);
+void proj_store_wal_hook(proj_store *s, proj_wal_fn *fn, void *opaque);
+
 /* Close the store (rolls back an open transaction). NULL is a no-op. */
 void proj_store_close(proj_store *s);
 

@@ -1,0 +1,165 @@
+/* checkpoint.c -- PASSIVE WAL checkpoints on a thread of their own (see checkpoint.h). */
+#include "checkpoint.h"
+#include "ns_log.h"
+#include "ns_metrics.h"
+#include "ns_readmodel.h"
+#include "ns_time.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The WAL size at which the writer checkpoints after all (see on_wal). */
+#define WAL_HARD_FRAMES (4 * NS_READMODEL_CHECKPOINT_FRAMES)
+
+struct proj_checkpointer {
+	sqlite3 *db;	   /* this thread's own connection */
+	proj_store *store; /* borrowed: its WAL hook points here */
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* CLOCK_MONOTONIC */
+	int due;	   /* the WAL passed the threshold (under mu) */
+	int stop;	   /* (under mu) */
+	int interval_ms;
+	ns_counter *runs;
+	ns_histogram *seconds;
+};
+
+/* After each commit of the store, on the consume loop: a flag and a signal. A WAL that
+ * never stops growing (a writer that never pauses, so no checkpoint ever reaches its end
+ * and the WAL never starts over) is checkpointed by the writer itself at WAL_HARD_FRAMES:
+ * by then the thread has copied nearly all of it, and the rest is short. */
+static int on_wal(void *opaque, int frames)
+{
+	proj_checkpointer *c = opaque;
+
+	if (frames < NS_READMODEL_CHECKPOINT_FRAMES)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	c->due = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	return frames >= WAL_HARD_FRAMES;
+}
+
+static void checkpoint_once(proj_checkpointer *c)
+{
+	double t0 = ns_time_mono_s();
+	int log = 0, done = 0;
+	int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+
+	ns_histogram_observe(c->seconds, ns_time_mono_s() - t0);
+	ns_counter_add(c->runs, 1);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		NS_WARN("projector.checkpoint", "rc=%d msg=\"%s\"", rc, sqlite3_errmsg(c->db));
+	else
+		NS_DEBUG("projector.checkpoint", "frames=%d copied=%d", log, done);
+}
+
+/* The absolute CLOCK_MONOTONIC time ms from now. */
+static struct timespec deadline_in(int ms)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+static void *checkpoint_main(void *arg)
+{
+	proj_checkpointer *c = arg;
+
+	pthread_mutex_lock(&c->mu);
+	while (!c->stop) {
+		if (!c->due) {
+			struct timespec until = deadline_in(c->interval_ms);
+			while (!c->due && !c->stop &&
+			       pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT)
+				;
+		}
+		if (c->stop)
+			break;
+		c->due = 0;
+		pthread_mutex_unlock(&c->mu);
+		checkpoint_once(c);
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+/* The mutex and a condition variable on the monotonic clock. 0 or -1. */
+static int sync_init(proj_checkpointer *c)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	if (pthread_condattr_init(&ca))
+		return -1;
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) || pthread_cond_init(&c->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (rc)
+		return -1;
+	if (pthread_mutex_init(&c->mu, NULL)) {
+		pthread_cond_destroy(&c->cv);
+		return -1;
+	}
+	return 0;
+}
+
+proj_checkpointer *proj_checkpointer_start(const char *path, proj_store *s, int interval_ms,
+					   char *err, size_t errlen)
+{
+	proj_checkpointer *c = calloc(1, sizeof(*c));
+
+	if (!c || sync_init(c)) {
+		snprintf(err, errlen, "out of memory");
+		free(c);
+		return NULL;
+	}
+	c->store = s;
+	c->interval_ms = interval_ms > 0 ? interval_ms : 1000;
+	c->runs = ns_metrics_counter("projector_checkpoints_total", NULL,
+				     "WAL checkpoints run off the commit path");
+	c->seconds = ns_metrics_histogram("projector_checkpoint_seconds", NULL,
+					  "Time one WAL checkpoint took (its own thread)");
+	if (ns_readmodel_open_rw(path, &c->db, err, errlen) != NS_READMODEL_OK)
+		goto fail;
+	if (pthread_create(&c->thread, NULL, checkpoint_main, c) != 0) {
+		snprintf(err, errlen, "pthread_create: %s", strerror(errno));
+		goto fail;
+	}
+	proj_store_wal_hook(s, on_wal, c);
+	return c;
+fail:
+	sqlite3_close(c->db);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+	return NULL;
+}
+
+void proj_checkpointer_stop(proj_checkpointer *c)
+{
+	if (!c)
+		return;
+	proj_store_wal_hook(c->store, NULL, NULL);
+	pthread_mutex_lock(&c->mu);
+	c->stop = 1;
+	pthread_cond_signal(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
+	sqlite3_close(c->db);
+	pthread_mutex_destroy(&c->mu);
+	pthread_cond_destroy(&c->cv);
+	free(c);
+}
