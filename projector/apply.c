@@ -10,11 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A state touched in this batch, with the position of the last event folded into it. */
+/* Event ids a notification new in this batch keeps for its duplicate check. */
+#define BATCH_IDS_MAX 16
+
+/* A state touched in this batch, with the position of the last event folded into it. A
+ * notification without a row when the batch began has its whole history in this batch:
+ * while that fits in ids[], its duplicate check is a look there, not a probe of the store
+ * (a replay folds a notification's events together, and each would cost a probe). */
 typedef struct {
 	ns_state st;
 	int32_t partition;
 	int64_t offset;
+	int fresh; /* no row when the batch began */
+	int nids;  /* ids kept; BATCH_IDS_MAX + 1: more came, ask the store */
+	char ids[BATCH_IDS_MAX][NS_EVENT_ID_LEN + 1];
 } cached_state;
 
 /* Open-addressing map externalId -> cached_state, sized for the batch (never rehashed),
@@ -72,6 +81,7 @@ static cached_state *cache_get(state_cache *c, proj_store *s, const char *tenant
 		free(cs);
 		return NULL;
 	}
+	cs->fresh = !cs->st.exists;
 	c->slots[i] = cs;
 	return cs;
 }
@@ -97,6 +107,24 @@ static part_pos *part_get(part_pos *parts, size_t *nparts, size_t cap, proj_stor
 	return &parts[(*nparts)++];
 }
 
+/* 1 when ev's id was folded into cs's notification before, 0 when not, -1 on error. A
+ * notification new in this batch is looked up in its ids (none yet: no history at all). */
+static int seen_before(proj_store *s, cached_state *cs, const ns_event *ev)
+{
+	int seen = 0;
+
+	if (!cs->fresh || cs->nids > BATCH_IDS_MAX)
+		return proj_store_event_seen(s, ev->tenant, ev->external_id, ev->id);
+	for (int i = 0; i < cs->nids && !seen; i++)
+		seen = strcmp(cs->ids[i], ev->id) == 0;
+	if (!seen && cs->nids < BATCH_IDS_MAX)
+		memcpy(cs->ids[cs->nids++], ev->id, sizeof(cs->ids[0]));
+	else if (!seen)
+		cs->nids =
+		    BATCH_IDS_MAX + 1; /* from now on the store answers (it sees this batch) */
+	return seen;
+}
+
 /* Fold one decoded event into res (outcome, orphan). Returns 0 or -1. */
 static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, const ns_event *ev,
 		    const proj_msg *m, proj_msg_out *res)
@@ -109,8 +137,7 @@ static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, c
 
 	if (!cs)
 		return -1;
-	/* a notification with no row yet has no history either: nothing to look up */
-	seen = cs->st.exists ? proj_store_event_seen(s, ev->tenant, ev->external_id, ev->id) : 0;
+	seen = seen_before(s, cs, ev);
 	if (seen < 0)
 		return -1;
 	existed = cs->st.exists;

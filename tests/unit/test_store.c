@@ -339,6 +339,59 @@ START_TEST(test_open_refuses_bad_path)
 }
 END_TEST
 
+/* A notification new in a batch keeps its event ids for the duplicate check, up to a
+ * bound; past it the store answers. Either way a repeated event is a duplicate, in the
+ * same batch and in the next one. A requested with another body has another id and is a
+ * conflict, so only the id check can make a repeat a duplicate. */
+static char *requested_body(const char *id, int k)
+{
+	char body[16];
+
+	snprintf(body, sizeof(body), "body %d", k);
+	return nt_enc_requested(id, "sms", body, T0);
+}
+
+START_TEST(test_duplicates_of_a_new_notification)
+{
+	char err[512], hist[4096];
+	proj_store *s = proj_store_open(db_path, err, sizeof(err));
+	test_msg tm[32], again[2];
+	proj_msg_out out[32];
+	size_t n = 0;
+
+	ck_assert_msg(s != NULL, "%s", err);
+	for (int k = 0; k <= 20; k++, n++) /* more ids than the bound */
+		tm[n] = msg(0, (int64_t)n, "n1", requested_body("n1", k));
+	tm[n] = msg(0, (int64_t)n, "n1", requested_body("n1", 2)); /* 21: past the bound */
+	n++;
+	tm[n] = msg(1, 0, "n2", requested_body("n2", 0));
+	n++;
+	tm[n] = msg(1, 1, "n2", requested_body("n2", 1));
+	n++;
+	tm[n] = msg(1, 2, "n2", requested_body("n2", 1)); /* 24: within the bound */
+	n++;
+	ck_assert_int_eq(apply(s, tm, n, out, NULL, NULL), 0);
+	ck_assert_int_eq(out[0].outcome, NS_OUT_APPLIED);
+	for (int k = 1; k <= 20; k++)
+		ck_assert_int_eq(out[k].outcome, NS_OUT_CONFLICT);
+	ck_assert_int_eq(out[21].outcome, NS_OUT_DUPLICATE);
+	ck_assert_int_eq(out[22].outcome, NS_OUT_APPLIED);
+	ck_assert_int_eq(out[23].outcome, NS_OUT_CONFLICT);
+	ck_assert_int_eq(out[24].outcome, NS_OUT_DUPLICATE);
+	/* the next batch: both have rows now, and the store answers */
+	again[0] = msg(0, (int64_t)n, "n1", requested_body("n1", 5));
+	again[1] = msg(1, 3, "n2", requested_body("n2", 1));
+	ck_assert_int_eq(apply(s, again, 2, out, NULL, NULL), 0);
+	ck_assert_int_eq(out[0].outcome, NS_OUT_DUPLICATE);
+	ck_assert_int_eq(out[1].outcome, NS_OUT_DUPLICATE);
+	history(db_path, "n2", hist, sizeof(hist));
+	ck_assert_str_eq(hist, "applied,conflict,duplicate,duplicate");
+	free_msgs(tm, n);
+	free_msgs(again, 2);
+	proj_store_close(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("store");
@@ -346,6 +399,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_fold_sequence);
+	tcase_add_test(tc, test_duplicates_of_a_new_notification);
 	tcase_add_test(tc, test_redelivery_skipped);
 	tcase_add_test(tc, test_duplicate_within_batch);
 	tcase_add_test(tc, test_undecodable_to_dlq);
