@@ -251,9 +251,9 @@ int ns_readmodel_open_rw(const char *path, sqlite3 **db, char *err, size_t errle
 	*db = NULL;
 	if (open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, db, err, errlen))
 		goto out;
-	/* secure_delete off (Debian builds SQLite with it on): a replaced row's old bytes are
-	 * not zeroed on the page, which only costs writes; every page the projector rewrites
-	 * goes through the WAL in full anyway. */
+	/* secure_delete off (Debian builds SQLite with it on): zeroing the old bytes of every
+	 * replaced row costs writes and hides nothing, since each page the projector
+	 * rewrites goes through the WAL whole anyway. */
 	rc = sqlite3_exec(*db,
 			  "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
 			  " PRAGMA secure_delete=OFF;",

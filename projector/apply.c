@@ -117,11 +117,12 @@ static int seen_before(proj_store *s, cached_state *cs, const ns_event *ev)
 		return proj_store_event_seen(s, ev->tenant, ev->external_id, ev->id);
 	for (int i = 0; i < cs->nids && !seen; i++)
 		seen = strcmp(cs->ids[i], ev->id) == 0;
+	/* a new id: kept, or past the bound the store answers from now on (it sees the
+	 * rows of this batch) */
 	if (!seen && cs->nids < BATCH_IDS_MAX)
 		memcpy(cs->ids[cs->nids++], ev->id, sizeof(cs->ids[0]));
 	else if (!seen)
-		cs->nids =
-		    BATCH_IDS_MAX + 1; /* from now on the store answers (it sees this batch) */
+		cs->nids = BATCH_IDS_MAX + 1;
 	return seen;
 }
 
