@@ -177,7 +177,7 @@ END_TEST
 START_TEST(test_heap_grows)
 {
 	ns_jw w;
-	char *text, item[16];
+	char *text, item[24];
 	size_t len = 0;
 	json_t *back;
 
