@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-local.sh -- the whole system on this machine, in the foreground (what `make run` calls).
 #
-# Starts a Kafka broker (state in ./run/kafka), creates the topics, then every daemon that
+# Starts a Kafka broker (fresh state in ./run/kafka each time, and so a fresh read model in
+# ./run/nstatus.db), creates the topics, then every daemon that
 # has been built: projector, query, ingest, sender, the provider simulator, the changelog
 # publisher and the callback worker, each logging
 # to ./run/logs/<name>.log, which are followed on the terminal. Ctrl-C (or SIGTERM) stops
@@ -103,6 +104,11 @@ bootstrap=$("$top/deploy/kafka/kafka.sh" start "$RUN_DIR/kafka" "$KAFKA_PORT") |
 export KAFKA_BOOTSTRAP_SERVERS=$bootstrap
 export SCHEMAS_DIR="$top/schemas/channels"
 db="$RUN_DIR/nstatus.db"
+
+# The broker starts on fresh storage every time, so the read model does too: a database
+# left by an earlier run holds the positions of a log that is gone (and may be of an older
+# schema version, which the daemons refuse).
+rm -f "$db" "$db-wal" "$db-shm"
 
 start projector PROJECTOR_DB="$db" PROJECTOR_ADMIN_LISTEN="127.0.0.1:$PROJECTOR_PORT"
 start query QUERY_DB="$db" QUERY_LISTEN="127.0.0.1:$QUERY_PORT" \
