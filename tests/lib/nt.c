@@ -2,6 +2,7 @@
 #include "nt.h"
 #include "ns_sign.h"
 #include "ns_kafka.h"
+#include "ns_rand.h"
 
 #include <check.h>
 #include <curl/curl.h>
@@ -109,22 +110,56 @@ void nt_topic_new(const char *prefix, int parts, char *out, size_t outlen)
 		      "create topic %s: %s", dlq, err);
 }
 
-int nt_free_port(void)
+/* The low end of the kernel's ephemeral range: an outgoing connection may take any port
+ * from there up as its local port, so a port handed out there can be gone by the time a
+ * daemon (or the same daemon, restarted) binds it. */
+static int ephemeral_low(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+	int lo = 32768;
+
+	if (f) {
+		if (fscanf(f, "%d", &lo) != 1 || lo <= NT_PORT_LOW + 1000)
+			lo = 32768;
+		fclose(f);
+	}
+	return lo;
+}
+
+/* Whether a plain bind (no SO_REUSEADDR, so a port still in TIME_WAIT counts as taken)
+ * of 127.0.0.1:port succeeds. */
+static int bindable(int port)
 {
 	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
 
 	if (fd < 0)
-		return -1;
+		return 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-		port = ntohs(sa.sin_port);
+	sa.sin_port = htons((uint16_t)port);
+	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 	close(fd);
-	return port;
+	return ok;
+}
+
+int nt_free_port(void)
+{
+	static uint64_t state;
+	static unsigned char given[65536 / 8];
+	int lo = ephemeral_low();
+
+	if (state == 0)
+		state = (uint64_t)time(NULL) << 20 ^ (uint64_t)getpid();
+	for (int tries = 0; tries < 10000; tries++) {
+		int port = NT_PORT_LOW + (int)(ns_rand_next(&state) % (uint64_t)(lo - NT_PORT_LOW));
+		if (given[port / 8] & (1u << (port % 8)) || !bindable(port))
+			continue;
+		given[port / 8] |= (unsigned char)(1u << (port % 8));
+		return port;
+	}
+	return -1;
 }
 
 pid_t nt_spawn_args(const char *bin, const char *const *args, const char *const *env,

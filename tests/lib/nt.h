@@ -38,7 +38,12 @@ const char *nt_tmpdir(const char *tag);
  * ".dlq" companion with 1 partition). The name goes into out. Aborts the test on failure. */
 void nt_topic_new(const char *prefix, int parts, char *out, size_t outlen);
 
-/* A TCP port on 127.0.0.1 that nothing listens on right now. */
+/* The lowest port nt_free_port hands out. */
+#define NT_PORT_LOW 10000
+
+/* A TCP port on 127.0.0.1 that nothing is bound to right now, below the kernel's ephemeral
+ * range (so no outgoing connection takes it before a daemon binds it, or while a daemon is
+ * restarted on it), and not handed out before by this process. -1 if none is found. */
 int nt_free_port(void);
 
 /* Start NS_BIN_DIR/bin with extra environment entries ("NAME=value", NULL-terminated;
