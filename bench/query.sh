@@ -18,7 +18,7 @@ kill -TERM "$p" && wait "$p" 2>/dev/null
 sqlite3 "$qdb" "PRAGMA journal_mode=WAL;
 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $NOTIFS - 1)
 INSERT INTO notifications SELECT 'bench', 'q-' || i, 'sms', 'delivered', '+4915112345678',
-  'hello', printf('%032x', i), 'p-' || i, '', 1740830400000, 1740830400000, 4, 0, i, '' FROM n;
+  'hello', printf('%032x', i), 'p-' || i, '', 1740830400000, 1740830400000, 4, 0, i, '', i FROM n;
 -- the figures of those notifications, as the projector would keep them: spread over the
 -- last three hours (a minute of entries per kind), latencies in a few buckets, and a
 -- tail of anomalies

@@ -34,13 +34,13 @@ static const char schema_sql[] =
     " last_partition INTEGER NOT NULL,"
     " last_offset INTEGER NOT NULL,"
     " callback_url TEXT NOT NULL DEFAULT '',"
+    " nid INTEGER NOT NULL,"
     " PRIMARY KEY (tenant, external_id)"
     ") WITHOUT ROWID;"
     "CREATE INDEX notifications_channel_status"
     " ON notifications(tenant, channel, status, external_id);"
     "CREATE TABLE events ("
-    " tenant TEXT NOT NULL,"
-    " external_id TEXT NOT NULL,"
+    " nid INTEGER NOT NULL,"
     " event_id TEXT NOT NULL,"
     " type TEXT NOT NULL,"
     " source TEXT NOT NULL,"
@@ -51,11 +51,10 @@ static const char schema_sql[] =
     " received_at INTEGER NOT NULL,"
     " partition INTEGER NOT NULL,"
     " offset INTEGER NOT NULL,"
-    " PRIMARY KEY (tenant, external_id, partition, offset)"
+    " PRIMARY KEY (nid, partition, offset)"
     ") WITHOUT ROWID;"
     /* the fold's duplicate check: one probe, whatever the history */
-    "CREATE INDEX events_by_event_id"
-    " ON events(tenant, external_id, event_id);"
+    "CREATE INDEX events_by_event_id ON events(nid, event_id);"
     "CREATE TABLE offsets ("
     " topic TEXT NOT NULL,"
     " partition INTEGER NOT NULL,"
@@ -108,11 +107,11 @@ const char *const ns_readmodel_notif_cols[NS_READMODEL_NOTIF_NCOLS] = {
     [NS_READMODEL_NOTIF_LAST_PARTITION] = "last_partition",
     [NS_READMODEL_NOTIF_LAST_OFFSET] = "last_offset",
     [NS_READMODEL_NOTIF_CALLBACK_URL] = "callback_url",
+    [NS_READMODEL_NOTIF_NID] = "nid",
 };
 
 const char *const ns_readmodel_event_cols[NS_READMODEL_EVENT_NCOLS] = {
-    [NS_READMODEL_EVENT_TENANT] = "tenant",
-    [NS_READMODEL_EVENT_EXTERNAL_ID] = "external_id",
+    [NS_READMODEL_EVENT_NID] = "nid",
     [NS_READMODEL_EVENT_EVENT_ID] = "event_id",
     [NS_READMODEL_EVENT_TYPE] = "type",
     [NS_READMODEL_EVENT_SOURCE] = "source",
@@ -526,6 +525,14 @@ int ns_readmodel_dump(const char *path, FILE *out, char *err, size_t errlen)
 	}
 	sqlite3_close(db);
 	return ret;
+}
+
+int64_t ns_readmodel_nid(int32_t partition, int64_t offset)
+{
+	if (partition < 0 || partition >= NS_READMODEL_NID_PARTITIONS || offset < 0 ||
+	    offset >= NS_READMODEL_NID_OFFSETS)
+		return -1;
+	return (int64_t)partition * NS_READMODEL_NID_OFFSETS + offset;
 }
 
 int ns_readmodel_latency_bucket(int64_t ms)

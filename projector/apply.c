@@ -4,6 +4,7 @@
 #include "figures.h"
 #include "ns_event.h"
 #include "ns_log.h"
+#include "ns_readmodel.h"
 #include "ns_str.h"
 
 #include <stdio.h>
@@ -19,6 +20,7 @@
  * (a replay folds a notification's events together, and each would cost a probe). */
 typedef struct {
 	ns_state st;
+	int64_t nid; /* -1 until the first event of a notification without a row */
 	int32_t partition;
 	int64_t offset;
 	int fresh; /* no row when the batch began */
@@ -74,10 +76,13 @@ static cached_state *cache_get(state_cache *c, proj_store *s, const char *tenant
 			return c->slots[i];
 		i = (i + 1) & (c->cap - 1);
 	}
-	cs = calloc(1, sizeof(*cs));
+	/* not calloc: the state (8 KB) is zeroed by the load, the ids are written before
+	 * they are read */
+	cs = malloc(sizeof(*cs));
 	if (!cs)
 		return NULL;
-	if (proj_store_load_state(s, tenant, id, &cs->st) < 0) {
+	cs->nids = 0;
+	if (proj_store_load_state(s, tenant, id, &cs->st, &cs->nid) < 0) {
 		free(cs);
 		return NULL;
 	}
@@ -114,7 +119,7 @@ static int seen_before(proj_store *s, cached_state *cs, const ns_event *ev)
 	int seen = 0;
 
 	if (!cs->fresh || cs->nids > BATCH_IDS_MAX)
-		return proj_store_event_seen(s, ev->tenant, ev->external_id, ev->id);
+		return proj_store_event_seen(s, cs->nid, ev->id);
 	for (int i = 0; i < cs->nids && !seen; i++)
 		seen = strcmp(cs->ids[i], ev->id) == 0;
 	/* a new id: kept, or past the bound the store answers from now on (it sees the
@@ -138,6 +143,11 @@ static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, c
 
 	if (!cs)
 		return -1;
+	if (cs->nid < 0 && (cs->nid = ns_readmodel_nid(m->partition, m->offset)) < 0) {
+		NS_ERROR("projector.position", "partition=%d offset=%lld reason=\"outside the read"
+			 " model's numbering\"", (int)m->partition, (long long)m->offset);
+		return -1;
+	}
 	seen = seen_before(s, cs, ev);
 	if (seen < 0)
 		return -1;
@@ -156,6 +166,7 @@ static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, c
 	cs->partition = m->partition;
 	cs->offset = m->offset;
 	row = (proj_event_row){
+	    .nid = cs->nid,
 	    .tenant = ev->tenant,
 	    .external_id = ev->external_id,
 	    .event_id = ev->id,
@@ -216,7 +227,7 @@ static int write_back(proj_store *s, const char *topic, const state_cache *cache
 	for (size_t i = 0; i < cache->cap; i++) {
 		const cached_state *cs = cache->slots[i];
 		if (cs && cs->st.exists &&
-		    proj_store_save_state(s, &cs->st, cs->partition, cs->offset)) {
+		    proj_store_save_state(s, &cs->st, cs->nid, cs->partition, cs->offset)) {
 			snprintf(err, errlen, "save state failed");
 			return -1;
 		}

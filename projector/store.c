@@ -165,12 +165,14 @@ static void col_text(sqlite3_stmt *st, int i, char *dst, size_t cap)
 	dst[n] = '\0';
 }
 
-int proj_store_load_state(proj_store *s, const char *tenant, const char *external_id, ns_state *st)
+int proj_store_load_state(proj_store *s, const char *tenant, const char *external_id, ns_state *st,
+			  int64_t *nid)
 {
 	sqlite3_stmt *q = s->st[ST_LOAD];
 	int rc, ret = -1;
 
 	memset(st, 0, sizeof(*st));
+	*nid = -1;
 	snprintf(st->tenant, sizeof(st->tenant), "%s", tenant);
 	snprintf(st->external_id, sizeof(st->external_id), "%s", external_id);
 	sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
@@ -192,6 +194,7 @@ int proj_store_load_state(proj_store *s, const char *tenant, const char *externa
 		st->updated_at = sqlite3_column_int64(q, NS_READMODEL_NOTIF_UPDATED_AT);
 		st->events = (long)sqlite3_column_int64(q, NS_READMODEL_NOTIF_EVENTS);
 		st->requested = st->request_id[0] != '\0';
+		*nid = sqlite3_column_int64(q, NS_READMODEL_NOTIF_NID);
 		ret = 1;
 	} else if (rc == SQLITE_DONE) {
 		ret = 0;
@@ -203,7 +206,8 @@ int proj_store_load_state(proj_store *s, const char *tenant, const char *externa
 	return ret;
 }
 
-int proj_store_save_state(proj_store *s, const ns_state *st, int32_t partition, int64_t offset)
+int proj_store_save_state(proj_store *s, const ns_state *st, int64_t nid, int32_t partition,
+			  int64_t offset)
 {
 	sqlite3_stmt *q = s->st[ST_SAVE];
 
@@ -226,18 +230,17 @@ int proj_store_save_state(proj_store *s, const ns_state *st, int32_t partition, 
 	sqlite3_bind_int64(q, PARAM(NS_READMODEL_NOTIF_LAST_OFFSET), offset);
 	sqlite3_bind_text(q, PARAM(NS_READMODEL_NOTIF_CALLBACK_URL), st->callback_url, -1,
 			  SQLITE_STATIC);
+	sqlite3_bind_int64(q, PARAM(NS_READMODEL_NOTIF_NID), nid);
 	return step_done(s, ST_SAVE);
 }
 
-int proj_store_event_seen(proj_store *s, const char *tenant, const char *external_id,
-			  const char *event_id)
+int proj_store_event_seen(proj_store *s, int64_t nid, const char *event_id)
 {
 	sqlite3_stmt *q = s->st[ST_SEEN];
 	int rc, ret = -1;
 
-	sqlite3_bind_text(q, 1, tenant, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 2, external_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 3, event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 1, nid);
+	sqlite3_bind_text(q, 2, event_id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW)
 		ret = 1;
@@ -254,9 +257,7 @@ int proj_store_insert_event(proj_store *s, const proj_event_row *r)
 {
 	sqlite3_stmt *q = s->st[ST_INSERT_EVENT];
 
-	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_TENANT), r->tenant, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_EXTERNAL_ID), r->external_id, -1,
-			  SQLITE_STATIC);
+	sqlite3_bind_int64(q, PARAM(NS_READMODEL_EVENT_NID), r->nid);
 	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_EVENT_ID), r->event_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_TYPE), r->type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, PARAM(NS_READMODEL_EVENT_SOURCE), r->source, -1, SQLITE_STATIC);

@@ -15,8 +15,10 @@
 
 typedef struct proj_store proj_store;
 
-/* One history row (events table). Strings are borrowed for the duration of the call. */
+/* One history row (events table; the anomalies table also takes its tenant and
+ * external_id). Strings are borrowed for the duration of the call. */
 typedef struct {
+	int64_t nid; /* the notification's number (ns_readmodel_nid) */
 	const char *tenant;
 	const char *external_id;
 	const char *event_id;
@@ -52,18 +54,20 @@ int proj_store_begin(proj_store *s);
 int proj_store_commit(proj_store *s);
 void proj_store_rollback(proj_store *s);
 
-/* Load the state of (tenant, external_id) into *st (zeroed first). Returns 1 when stored,
- * 0 when unknown (*st zeroed, tenant and external_id filled), -1 on error. */
-int proj_store_load_state(proj_store *s, const char *tenant, const char *external_id, ns_state *st);
+/* Load the state of (tenant, external_id) into *st (zeroed first) and its number into
+ * *nid. Returns 1 when stored, 0 when unknown (*st zeroed, tenant and external_id filled,
+ * *nid -1), -1 on error. */
+int proj_store_load_state(proj_store *s, const char *tenant, const char *external_id, ns_state *st,
+			  int64_t *nid);
 
-/* Insert or replace the state of (st->tenant, st->external_id), with the log position of the last
- * event folded into it. Returns 0 or -1. */
-int proj_store_save_state(proj_store *s, const ns_state *st, int32_t partition, int64_t offset);
+/* Insert or replace the state of (st->tenant, st->external_id), numbered nid, with the log
+ * position of the last event folded into it. Returns 0 or -1. */
+int proj_store_save_state(proj_store *s, const ns_state *st, int64_t nid, int32_t partition,
+			  int64_t offset);
 
-/* 1 when an events row with event_id exists for (tenant, external_id) (in this transaction too),
- * 0 when not, -1 on error. */
-int proj_store_event_seen(proj_store *s, const char *tenant, const char *external_id,
-			  const char *event_id);
+/* 1 when an events row with event_id exists for notification nid (in this transaction
+ * too), 0 when not, -1 on error. */
+int proj_store_event_seen(proj_store *s, int64_t nid, const char *event_id);
 
 /* Append a history row. Returns 0, or -1 (including when the position is already stored). */
 int proj_store_insert_event(proj_store *s, const proj_event_row *row);

@@ -211,18 +211,21 @@ START_TEST(test_fold_from_topic)
 
 	/* histories, in log order */
 	db_text(p.db,
-		"SELECT group_concat(outcome, ',') FROM (SELECT outcome FROM events"
-		" WHERE external_id = ?1 ORDER BY partition, offset)",
+		"SELECT group_concat(outcome, ',') FROM (SELECT e.outcome FROM notifications n"
+		" JOIN events e ON e.nid = n.nid WHERE n.external_id = ?1"
+		" ORDER BY e.partition, e.offset)",
 		"a-000", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "applied,applied,applied,applied,duplicate");
 	db_text(p.db,
-		"SELECT group_concat(outcome, ',') FROM (SELECT outcome FROM events"
-		" WHERE external_id = ?1 ORDER BY partition, offset)",
+		"SELECT group_concat(outcome, ',') FROM (SELECT e.outcome FROM notifications n"
+		" JOIN events e ON e.nid = n.nid WHERE n.external_id = ?1"
+		" ORDER BY e.partition, e.offset)",
 		"b-001", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "applied,stale,stale,applied");
 	db_text(p.db,
-		"SELECT group_concat(outcome, ',') FROM (SELECT outcome FROM events"
-		" WHERE external_id = ?1 ORDER BY partition, offset)",
+		"SELECT group_concat(outcome, ',') FROM (SELECT e.outcome FROM notifications n"
+		" JOIN events e ON e.nid = n.nid WHERE n.external_id = ?1"
+		" ORDER BY e.partition, e.offset)",
 		"a-002", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "applied,applied,applied,stale,conflict");
 	db_text(p.db, "SELECT count(*) FROM events WHERE outcome = 'conflict'", NULL, buf,

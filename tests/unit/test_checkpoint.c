@@ -58,7 +58,8 @@ static void commit_rows(proj_store *s, long n)
 	for (long i = 0; i < n; i++, next_row++) {
 		snprintf(id, sizeof(id), "n-%09ld", next_row);
 		snprintf(event_id, sizeof(event_id), "%032lx", next_row);
-		proj_event_row r = {.tenant = "t",
+		proj_event_row r = {.nid = next_row,
+				    .tenant = "t",
 				    .external_id = id,
 				    .event_id = event_id,
 				    .type = "status",

@@ -133,7 +133,8 @@ START_TEST(test_version_mismatch_refused)
 	    {"PRAGMA user_version = 2", 1, 2},
 	    {"PRAGMA user_version = 3", 1, 3}, /* before callback_url */
 	    {"PRAGMA user_version = 4", 1, 4}, /* events keyed by log position */
-	    {"PRAGMA user_version = 6", 1, 6}, /* a newer one */
+	    {"PRAGMA user_version = 5", 1, 5}, /* events keyed by tenant and externalId */
+	    {"PRAGMA user_version = 7", 1, 7}, /* a newer one */
 	    {"PRAGMA user_version = 0", 1, 0},
 	    {"PRAGMA user_version = 99", 1, 99},
 	    {"CREATE TABLE something_else (x INTEGER)", 0, 0},
@@ -300,6 +301,24 @@ static void assert_plan_uses(sqlite3 *db, const char *sql, const char *index)
 	ck_assert_msg(found, "%s does not search %s", sql, index);
 }
 
+/* No step of sql's plan scans a table or an index whole. */
+static void assert_plan_never_scans(sqlite3 *db, const char *sql)
+{
+	char *plan_sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", sql);
+	sqlite3_stmt *q = NULL;
+	int steps = 0;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(db, plan_sql, -1, &q, NULL), SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		const char *detail = (const char *)sqlite3_column_text(q, 3);
+		ck_assert_msg(!detail || !strstr(detail, "SCAN"), "%s: %s", sql, detail);
+		steps++;
+	}
+	sqlite3_finalize(q);
+	sqlite3_free(plan_sql);
+	ck_assert_int_gt(steps, 0);
+}
+
 START_TEST(test_hot_statements_use_indexes)
 {
 	char err[512] = "";
@@ -308,7 +327,30 @@ START_TEST(test_hot_statements_use_indexes)
 	ck_assert_int_eq(ns_readmodel_open_rw(db_path, &db, err, sizeof(err)), NS_READMODEL_OK);
 	assert_plan_uses(db, NS_READMODEL_SQL_SEEN, "events_by_event_id");
 	assert_plan_uses(db, NS_READMODEL_SQL_EVENTS_PAGE, "PRIMARY KEY");
+	assert_plan_never_scans(db, NS_READMODEL_SQL_SEEN);
+	assert_plan_never_scans(db, NS_READMODEL_SQL_EVENTS_PAGE);
+	assert_plan_never_scans(db, NS_READMODEL_SQL_CALLBACKS_PAGE);
+	assert_plan_never_scans(db, NS_READMODEL_SQL_NOTIF);
 	sqlite3_close(db);
+}
+END_TEST
+
+/* A notification's number is its first event's position, one to one, and positions the
+ * numbering cannot hold are refused, not folded onto another notification's number. */
+START_TEST(test_nid)
+{
+	const int64_t top = NS_READMODEL_NID_OFFSETS - 1;
+
+	ck_assert_int_eq(ns_readmodel_nid(0, 0), 0);
+	ck_assert_int_eq(ns_readmodel_nid(0, 7), 7);
+	ck_assert_int_eq(ns_readmodel_nid(1, 0), NS_READMODEL_NID_OFFSETS);
+	ck_assert_int_eq(ns_readmodel_nid(0, top) + 1, ns_readmodel_nid(1, 0));
+	ck_assert_int_eq(ns_readmodel_nid(NS_READMODEL_NID_PARTITIONS - 1, top), INT64_MAX);
+	ck_assert_int_eq(ns_readmodel_nid(-1, 0), -1);
+	ck_assert_int_eq(ns_readmodel_nid(0, -1), -1);
+	ck_assert_int_eq(ns_readmodel_nid(NS_READMODEL_NID_PARTITIONS, 0), -1);
+	ck_assert_int_eq(ns_readmodel_nid(0, NS_READMODEL_NID_OFFSETS), -1);
+	ck_assert_int_eq(ns_readmodel_nid(0, INT64_MAX), -1);
 }
 END_TEST
 
@@ -412,6 +454,7 @@ int main(void)
 	tcase_add_test(tc, test_read_only_unavailable);
 	tcase_add_test(tc, test_column_lists_match_tables);
 	tcase_add_test(tc, test_hot_statements_use_indexes);
+	tcase_add_test(tc, test_nid);
 	tcase_add_test(tc, test_swap_atomic);
 	tcase_add_test(tc, test_swap_refuses_other_version);
 	tcase_add_test(tc, test_remove_and_bad_paths);

@@ -7,6 +7,7 @@
 #include "ns_channel.h"
 #include "ns_event.h"
 #include "ns_fold.h"
+#include "ns_readmodel.h"
 #include "nt_events.h"
 
 #include "nt.h"
@@ -95,8 +96,9 @@ static void history(const char *path, const char *id, char *out, size_t outlen)
 	out[0] = '\0';
 	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "SELECT outcome FROM events WHERE external_id = ?1"
-					    " ORDER BY partition, offset",
+					    "SELECT e.outcome FROM notifications n JOIN events e"
+					    " ON e.nid = n.nid WHERE n.external_id = ?1"
+					    " ORDER BY e.partition, e.offset",
 					    -1, &q, NULL),
 			 SQLITE_OK);
 	sqlite3_bind_text(q, 1, id, -1, SQLITE_STATIC);
@@ -136,6 +138,7 @@ START_TEST(test_fold_sequence)
 	size_t n = sizeof(tm) / sizeof(tm[0]);
 	proj_msg_out out[8];
 	ns_state st;
+	int64_t nid;
 	static const ns_outcome want[] = {NS_OUT_APPLIED, NS_OUT_APPLIED,   NS_OUT_APPLIED,
 					  NS_OUT_STALE,	  NS_OUT_DUPLICATE, NS_OUT_CONFLICT,
 					  NS_OUT_INVALID, NS_OUT_APPLIED};
@@ -147,16 +150,19 @@ START_TEST(test_fold_sequence)
 		ck_assert_msg(out[i].outcome == want[i], "message %zu: %s, want %s", i,
 			      ns_outcome_name(out[i].outcome), ns_outcome_name(want[i]));
 	}
-	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st), 1);
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st, &nid), 1);
 	ck_assert_str_eq(st.status, "delivered");
 	ck_assert_str_eq(st.channel, "sms");
 	ck_assert_str_eq(st.body, "hello");
 	ck_assert_str_eq(st.provider_id, "prov-1");
 	ck_assert_int_eq(st.events, 7);
 	ck_assert_int_eq(st.created_at, T0);
-	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n2", &st), 1);
+	ck_assert_int_eq(nid, ns_readmodel_nid(0, 0)); /* numbered by its first event */
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n2", &st, &nid), 1);
 	ck_assert_str_eq(st.status, "queued");
-	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "nope", &st), 0);
+	ck_assert_int_eq(nid, ns_readmodel_nid(1, 0));
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "nope", &st, &nid), 0);
+	ck_assert_int_eq(nid, -1);
 	ck_assert_int_eq(stored_offset(s, 0), 7);
 	ck_assert_int_eq(stored_offset(s, 1), 1);
 	ck_assert_int_eq(stored_offset(s, 2), -1);
@@ -183,6 +189,7 @@ START_TEST(test_redelivery_skipped)
 	};
 	proj_msg_out out[3];
 	ns_state st;
+	int64_t nid;
 
 	ck_assert_msg(s != NULL, "%s", err);
 	ck_assert_int_eq(apply(s, a, 2, NULL, NULL, NULL), 0);
@@ -193,7 +200,7 @@ START_TEST(test_redelivery_skipped)
 	ck_assert_int_eq(out[2].result, PROJ_MSG_FOLDED);
 	ck_assert_int_eq(out[2].outcome, NS_OUT_APPLIED);
 	ck_assert_int_eq(stored_offset(s, 0), 3);
-	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st), 1);
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st, &nid), 1);
 	ck_assert_str_eq(st.status, "sent");
 	ck_assert_int_eq(st.events, 3);
 	history(db_path, "n1", hist, sizeof(hist));
@@ -217,15 +224,56 @@ START_TEST(test_duplicate_within_batch)
 	};
 	proj_msg_out out[3];
 	ns_state st;
+	int64_t nid;
 
 	ck_assert_msg(s != NULL, "%s", err);
 	ck_assert_int_eq(apply(s, tm, 3, out, NULL, NULL), 0);
 	ck_assert_int_eq(out[2].outcome, NS_OUT_DUPLICATE);
-	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st), 1);
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st, &nid), 1);
 	ck_assert_int_eq(st.events, 3);
+	ck_assert_int_eq(nid, ns_readmodel_nid(3, 10));
 	ck_assert_int_eq(stored_offset(s, 3), 13);
 	proj_store_close(s);
 	free_msgs(tm, 3);
+}
+END_TEST
+
+/* A notification keeps the number of its first event for good: an orphan (statuses first)
+ * adopted by its request in a later batch, and more events after a re-open, all file
+ * under it, and its history reads them all. */
+START_TEST(test_nid_kept)
+{
+	char err[512], hist[512];
+	proj_store *s = proj_store_open(db_path, err, sizeof(err));
+	test_msg a[] = {msg(2, 5, "o1", nt_enc_status("o1", "sent", T0 + 20))};
+	test_msg b[] = {
+	    msg(2, 6, "o1", nt_enc_requested("o1", "sms", "hello", T0)),
+	    msg(4, 0, "n9", nt_enc_requested("n9", "sms", "hi", T0)),
+	};
+	test_msg c[] = {msg(2, 7, "o1", nt_enc_status("o1", "delivered", T0 + 30))};
+	ns_state st;
+	int64_t nid;
+
+	ck_assert_msg(s != NULL, "%s", err);
+	ck_assert_int_eq(apply(s, a, 1, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(apply(s, b, 2, NULL, NULL, NULL), 0);
+	proj_store_close(s);
+	s = proj_store_open(db_path, err, sizeof(err));
+	ck_assert_msg(s != NULL, "%s", err);
+	ck_assert_int_eq(apply(s, c, 1, NULL, NULL, NULL), 0);
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "o1", &st, &nid), 1);
+	ck_assert_int_eq(nid, ns_readmodel_nid(2, 5));
+	ck_assert_str_eq(st.status, "delivered");
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n9", &st, &nid), 1);
+	ck_assert_int_eq(nid, ns_readmodel_nid(4, 0));
+	history(db_path, "o1", hist, sizeof(hist));
+	ck_assert_str_eq(hist, "applied,applied,applied");
+	history(db_path, "n9", hist, sizeof(hist));
+	ck_assert_str_eq(hist, "applied");
+	proj_store_close(s);
+	free_msgs(a, 1);
+	free_msgs(b, 2);
+	free_msgs(c, 1);
 }
 END_TEST
 
@@ -259,12 +307,13 @@ START_TEST(test_undecodable_to_dlq)
 	proj_msg_out out[3];
 	dlq_probe probe = {.fail = 1};
 	ns_state st;
+	int64_t nid;
 
 	ck_assert_msg(s != NULL, "%s", err);
 	ck_assert_int_eq(apply(s, tm, 3, out, probe_dlq, &probe), -1);
 	ck_assert_int_eq(probe.calls, 1);
 	ck_assert_int_eq(stored_offset(s, 0), -1);
-	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st), 0);
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st, &nid), 0);
 
 	probe = (dlq_probe){.fail = 0};
 	ck_assert_int_eq(apply(s, tm, 3, out, probe_dlq, &probe), 0);
@@ -275,7 +324,7 @@ START_TEST(test_undecodable_to_dlq)
 	ck_assert_str_eq(out[1].reason, probe.reason);
 	ck_assert_int_eq(out[2].result, PROJ_MSG_FOLDED);
 	ck_assert_int_eq(stored_offset(s, 0), 3);
-	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st), 1);
+	ck_assert_int_eq(proj_store_load_state(s, NT_TENANT, "n1", &st, &nid), 1);
 	ck_assert_str_eq(st.status, "sent");
 	ck_assert_int_eq(st.events, 2);
 	proj_store_close(s);
@@ -402,6 +451,7 @@ int main(void)
 	tcase_add_test(tc, test_duplicates_of_a_new_notification);
 	tcase_add_test(tc, test_redelivery_skipped);
 	tcase_add_test(tc, test_duplicate_within_batch);
+	tcase_add_test(tc, test_nid_kept);
 	tcase_add_test(tc, test_undecodable_to_dlq);
 	tcase_add_test(tc, test_dump_batch_independent);
 	tcase_add_test(tc, test_open_refuses_bad_path);
