@@ -11,6 +11,7 @@
  * log. Strings are never truncated: an over-long one is an error. */
 #include "ns_event.h"
 #include "ns_check.h"
+#include "ns_digest.h"
 #include "ns_jflat.h"
 #include "ns_jwrite.h"
 #include "ns_json.h"
@@ -60,7 +61,7 @@ void ns_event_make_id(ns_event *ev)
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	int ok = 0;
 
-	if (md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1) {
+	if (md && ns_digest_sha256() && EVP_DigestInit_ex(md, ns_digest_sha256(), NULL) == 1) {
 		digest_part(md, ns_event_type_name(ev->type), 1);
 		if (ev->tenant[0])
 			digest_part(md, ev->tenant, 0);

@@ -191,8 +191,11 @@ static int string(parser *ps, span *sp, int key)
 	sp->raw = ps->p;
 	sp->len = 0;
 	for (;;) {
-		for (q = (const unsigned char *)ps->p;
-		     q < end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\'; q++)
+		q = (const unsigned char *)ps->p;
+		if (!key) /* a key's bytes are hashed one by one below */
+			while (end - q >= 8 && ns_str_json_plain8(q))
+				q += 8;
+		for (; q < end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\'; q++)
 			if (key)
 				h = (h ^ *q) * FNV_PRIME;
 		sp->len += (size_t)(q - (const unsigned char *)ps->p);

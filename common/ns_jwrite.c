@@ -117,6 +117,10 @@ static void quoted(ns_jw *w, const char *s)
 
 	put(w, "\"", 1);
 	while (left) {
+		if (left >= 8 && ns_str_json_plain8(p)) {
+			p += 8, left -= 8;
+			continue;
+		}
 		if (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
 			p++, left--;
 			continue;
@@ -168,11 +172,11 @@ void ns_jw_str_or_null(ns_jw *w, const char *s)
 
 void ns_jw_int(ns_jw *w, int64_t v)
 {
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%" PRId64, v);
+	char num[NS_STR_I64_MAX];
+	size_t n = ns_str_from_i64(v, num);
 
 	separate(w);
-	put(w, num, (size_t)n);
+	put(w, num, n);
 }
 
 void ns_jw_bool(ns_jw *w, int b)

@@ -4,6 +4,7 @@
 #include "ns_keys.h"
 
 #include "ns_check.h"
+#include "ns_digest.h"
 #include "ns_log.h"
 #include "ns_str.h"
 
@@ -17,7 +18,7 @@
 #include <strings.h>
 
 #define LINE_MAX_LEN 1024
-#define HASH_LEN     32
+#define HASH_LEN     NS_DIGEST_SHA256_LEN
 
 typedef struct {
 	char id[NS_KEY_ID_MAX + 1];
@@ -82,9 +83,7 @@ char *ns_scopes_format(unsigned scopes, char *out, size_t outlen)
 
 static int sha256(const void *p, size_t n, unsigned char out[HASH_LEN])
 {
-	unsigned int len = 0;
-
-	return EVP_Digest(p, n, out, &len, EVP_sha256(), NULL) == 1 && len == HASH_LEN ? 0 : -1;
+	return ns_digest_sha256_of(p, n, out);
 }
 
 int ns_keys_hash(const char *secret, char hex[65])

@@ -2,6 +2,7 @@
  * with OpenSSL's libcrypto. */
 #include "ns_sign.h"
 
+#include "ns_digest.h"
 #include "ns_str.h"
 
 #include <openssl/core_names.h>
@@ -21,7 +22,7 @@ static int mac_of(const char *secret, int64_t t, const void *body, size_t len,
 	int plen = snprintf(prefix, sizeof(prefix), "%lld.", (long long)t);
 	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
 			       OSSL_PARAM_construct_end()};
-	EVP_MAC *m = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC *m = ns_digest_hmac();
 	EVP_MAC_CTX *c = m ? EVP_MAC_CTX_new(m) : NULL;
 	size_t mlen = 0;
 	int ok;
@@ -31,7 +32,6 @@ static int mac_of(const char *secret, int64_t t, const void *body, size_t len,
 	     (len == 0 || EVP_MAC_update(c, body, len) == 1) &&
 	     EVP_MAC_final(c, mac, &mlen, MAC_LEN) == 1 && mlen == MAC_LEN;
 	EVP_MAC_CTX_free(c);
-	EVP_MAC_free(m);
 	return ok ? 0 : -1;
 }
 

@@ -102,3 +102,21 @@ int ns_str_utf8_seq(const unsigned char *s, size_t avail)
 		return 0;
 	return n;
 }
+
+size_t ns_str_from_i64(int64_t v, char *out)
+{
+	char rev[NS_STR_I64_MAX];
+	/* the magnitude as unsigned: -INT64_MIN does not fit an int64_t */
+	uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	size_t n = 0, len = 0;
+
+	do {
+		rev[n++] = (char)('0' + m % 10);
+		m /= 10;
+	} while (m);
+	if (v < 0)
+		out[len++] = '-';
+	while (n)
+		out[len++] = rev[--n];
+	return len;
+}

@@ -1,5 +1,6 @@
 /* ns_str.h -- small string utilities every binary needs once: a string hash for tables,
- * lowercase hex in both directions, checked integer parsing, and UTF-8 validation.
+ * lowercase hex in both directions, checked integer parsing and printing, UTF-8
+ * validation, and the 8-bytes-at-once test of the JSON codecs.
  *
  * Pure functions, thread-safe, no allocation. */
 #ifndef NS_STR_H
@@ -7,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* FNV-1a (64 bit) of the NUL-terminated s: for hash tables, not for security. */
 uint64_t ns_str_hash(const char *s);
@@ -28,5 +30,26 @@ int ns_str_to_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Length (1-4) of the valid UTF-8 sequence at s, which has avail >= 1 bytes, or 0 when it
  * is not one: no overlong forms, no surrogates, nothing above U+10FFFF. */
 int ns_str_utf8_seq(const unsigned char *s, size_t avail);
+
+/* The decimal text of v (with '-' when negative) at out, which has room for
+ * NS_STR_I64_MAX bytes; not NUL-terminated. Returns its length. */
+#define NS_STR_I64_MAX 20
+size_t ns_str_from_i64(int64_t v, char *out);
+
+/* Non-zero when each of the 8 bytes at p is one that a JSON string carries as it is:
+ * printable ASCII (0x20-0x7f) other than '"' and '\\'. The scanners of ns_jflat and
+ * ns_jwrite skip such runs a word at a time. p needs 8 readable bytes, any alignment. */
+static inline int ns_str_json_plain8(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
+	uint64_t v, q, b;
+
+	memcpy(&v, p, 8);
+	q = v ^ (ones * '"');
+	b = v ^ (ones * '\\');
+	/* a byte below 0x20, a zero byte of q or b (that byte was '"' or '\\'), or a high
+	 * bit: each sets the high bit of some byte of the sum, exactly when one is there */
+	return ((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high) == 0;
+}
 
 #endif

@@ -27,19 +27,59 @@ double ns_time_mono_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The civil date (proleptic Gregorian) of day z since 1970-01-01: the inverse of
+ * days_from_civil below. */
+static void civil_from_days(int64_t z, int *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* v (0 <= v < 10^n) as n digits at p. */
+static void put_digits(char *p, int v, int n)
+{
+	while (n-- > 0) {
+		p[n] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
+/* Written by hand, not with gmtime_r and snprintf: every event encoded and every row
+ * rendered formats timestamps, and the library pair cost more than the rest of a small
+ * encode. Years outside 0000-9999 take the library's way (and are cut to the width). */
 char *ns_time_format(int64_t ms, char out[NS_TIME_ISO_LEN])
 {
-	time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-	int frac = (int)(ms - (int64_t)secs * 1000);
-	struct tm tm;
+	int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+	int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+	int sod = (int)(secs - days * 86400), frac = (int)(ms - secs * 1000);
+	int y, m, d;
 
-	char wide[96]; /* room for any int the compiler imagines; years past 9999 truncate */
-
-	gmtime_r(&secs, &tm);
-	snprintf(wide, sizeof(wide), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-	memcpy(out, wide, NS_TIME_ISO_LEN - 1);
-	out[NS_TIME_ISO_LEN - 1] = '\0';
+	civil_from_days(days, &y, &m, &d);
+	if (y < 0 || y > 9999) {
+		char wide[96]; /* room for any int the compiler imagines */
+		snprintf(wide, sizeof(wide), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d,
+			 sod / 3600, sod / 60 % 60, sod % 60, frac);
+		memcpy(out, wide, NS_TIME_ISO_LEN - 1);
+		out[NS_TIME_ISO_LEN - 1] = '\0';
+		return out;
+	}
+	memcpy(out, "0000-00-00T00:00:00.000Z", NS_TIME_ISO_LEN);
+	put_digits(out, y, 4);
+	put_digits(out + 5, m, 2);
+	put_digits(out + 8, d, 2);
+	put_digits(out + 11, sod / 3600, 2);
+	put_digits(out + 14, sod / 60 % 60, 2);
+	put_digits(out + 17, sod % 60, 2);
+	put_digits(out + 20, frac, 3);
 	return out;
 }
 

@@ -6,6 +6,7 @@
 #include "nt.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -150,6 +151,81 @@ START_TEST(test_str_hash)
 }
 END_TEST
 
+/* The decimal text agrees with printf's, at the edges and for random values. */
+START_TEST(test_str_from_i64)
+{
+	static const int64_t edges[] = {0,	     1,		-1,	   9,	     10,
+					-10,	     99,	100,	   INT64_MAX, INT64_MIN,
+					INT64_MIN + 1, INT64_MAX - 1, 1000000000000000000LL};
+	char got[NS_STR_I64_MAX + 1], want[32];
+	uint64_t x = 88172645463325252ULL;
+
+	for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]) + 100000; i++) {
+		int64_t v;
+		size_t n;
+		if (i < sizeof(edges) / sizeof(edges[0])) {
+			v = edges[i];
+		} else {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			v = (int64_t)(x >> (x % 64)); /* every magnitude */
+			if (x & 1)
+				v = -v;
+		}
+		n = ns_str_from_i64(v, got);
+		ck_assert_uint_le(n, NS_STR_I64_MAX);
+		got[n] = '\0';
+		snprintf(want, sizeof(want), "%lld", (long long)v);
+		ck_assert_str_eq(got, want);
+	}
+}
+END_TEST
+
+/* One byte a JSON string takes as it is? The reference the word test must match. */
+static int plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* ns_str_json_plain8 against the byte-wise rule: every byte value at every place of a plain
+ * word, every pair of values at two places, and random words, at an odd address too. */
+START_TEST(test_json_plain8)
+{
+	unsigned char buf[9], *w = buf + 1;
+	uint64_t x = 0x2545F4914F6CDD1DULL;
+
+	for (int pos = 0; pos < 8; pos++) {
+		for (int c = 0; c < 256; c++) {
+			memset(w, 'a', 8);
+			w[pos] = (unsigned char)c;
+			ck_assert_msg(!ns_str_json_plain8(w) == !plain_byte((unsigned char)c),
+				      "byte 0x%02x at %d", c, pos);
+		}
+	}
+	for (int c = 0; c < 256; c++) {
+		for (int d = 0; d < 256; d++) {
+			memset(w, 'a', 8);
+			w[c % 8] = (unsigned char)c;
+			w[(c + 1 + d % 7) % 8] = (unsigned char)d;
+			ck_assert_int_eq(!ns_str_json_plain8(w), !(plain_byte(w[0]) && plain_byte(w[1]) &&
+						plain_byte(w[2]) && plain_byte(w[3]) && plain_byte(w[4]) &&
+						plain_byte(w[5]) && plain_byte(w[6]) && plain_byte(w[7])));
+		}
+	}
+	for (int i = 0; i < 1000000; i++) {
+		int want = 1;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		memcpy(w, &x, 8);
+		/* mostly printable words, so both answers come up often */
+		for (int k = 0; k < 8; k++) {
+			if ((x >> (k * 3)) & 6)
+				w[k] = (unsigned char)(0x20 + w[k] % 0x60);
+			want = want && plain_byte(w[k]);
+		}
+		ck_assert_int_eq(!ns_str_json_plain8(w), !want);
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("check");
@@ -161,6 +237,8 @@ int main(void)
 	tcase_add_test(tc, test_str_hex_roundtrip);
 	tcase_add_test(tc, test_str_to_i64);
 	tcase_add_test(tc, test_str_hash);
+	tcase_add_test(tc, test_str_from_i64);
+	tcase_add_test(tc, test_json_plain8);
 	suite_add_tcase(s, tc);
 	return nt_run_suite(s);
 }

@@ -178,6 +178,52 @@ START_TEST(test_deep_refused_on_small_stack)
 }
 END_TEST
 
+/* Strings of every length up to 40 with one byte that ends a plain run (an escape, a
+ * control, a quote, a UTF-8 sequence, or DEL, which is plain) at each place: the word-wide
+ * scan hands over to the byte loop there and decodes the same text, and refuses a raw
+ * control character wherever it sits. */
+START_TEST(test_plain_runs)
+{
+	static const struct {
+		const char *json; /* as written inside the quotes */
+		const char *text; /* decoded; NULL: refused */
+	} specials[] = {
+	    {"\\\"", "\""}, {"\\\\", "\\"}, {"\\n", "\n"},  {"\\u0041", "A"},
+	    {"\xc3\xa9", "\xc3\xa9"}, {"\x7f", "\x7f"}, {"\x01", NULL}, {"\x1f", NULL},
+	};
+	char json[160], want[128], err[128], got[128];
+	ns_jflat *j = malloc(sizeof(*j));
+
+	ck_assert_ptr_nonnull(j);
+	for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+		for (int len = 1; len <= 40; len++) {
+			for (int at = 0; at < len; at++) {
+				int n = snprintf(json, sizeof(json), "{\"a\":\"%.*s%s%.*s\"}", at,
+						 "abcdefghijklmnopqrstuvwxyz0123456789ABCD",
+						 specials[k].json, len - at - 1, "EFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq");
+				int rc = ns_jflat_parse(j, json, (size_t)n, 4, err, sizeof(err));
+				int m;
+
+				if (!specials[k].text) {
+					ck_assert_msg(rc == -1, "%s accepted", json);
+					continue;
+				}
+				ck_assert_msg(rc == 0, "%s: %s", json, err);
+				snprintf(want, sizeof(want), "%.*s%s%.*s", at,
+					 "abcdefghijklmnopqrstuvwxyz0123456789ABCD", specials[k].text,
+					 len - at - 1, "EFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq");
+				m = ns_jflat_find(j, -1, "a");
+				ck_assert_int_ge(m, 0);
+				ck_assert_uint_eq(j->m[m].len, strlen(want));
+				ns_jflat_string(&j->m[m], got);
+				ck_assert_str_eq(got, want);
+			}
+		}
+	}
+	free(j);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("jflat");
@@ -188,6 +234,7 @@ int main(void)
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_bounds);
 	tcase_add_test(tc, test_deep_refused_on_small_stack);
+	tcase_add_test(tc, test_plain_runs);
 	suite_add_tcase(s, tc);
 	return nt_run_suite(s);
 }

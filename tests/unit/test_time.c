@@ -5,7 +5,10 @@
 #include "nt.h"
 
 #include <check.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const struct {
 	const char *text;
@@ -133,6 +136,62 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+/* The libc way, which ns_time_format replaced: gmtime_r and snprintf. */
+static void format_libc(int64_t ms, char out[NS_TIME_ISO_LEN])
+{
+	time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+	int frac = (int)(ms - (int64_t)secs * 1000);
+	struct tm tm;
+	char wide[96];
+
+	ck_assert_ptr_nonnull(gmtime_r(&secs, &tm));
+	snprintf(wide, sizeof(wide), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+	memcpy(out, wide, NS_TIME_ISO_LEN - 1);
+	out[NS_TIME_ISO_LEN - 1] = '\0';
+}
+
+/* The hand-written formatter agrees with libc's gmtime_r, character for character: every
+ * day boundary around the epoch and the leap days, and a million random instants from
+ * year 0 to past 9999 (where both cut the text to its width). */
+START_TEST(test_format_like_libc)
+{
+	static const int64_t fixed[] = {0,
+					-1,
+					-999,
+					-1000,
+					-1001,
+					-86400000LL,
+					-86400001LL,
+					86399999LL,
+					951782399999LL, /* 2000-02-28T23:59:59.999Z */
+					4107542400000LL, /* 2100-03-01 */
+					253402300799999LL, /* 9999-12-31T23:59:59.999Z */
+					253402300800000LL, /* 10000-01-01 */
+					-62167219200000LL, /* 0000-01-01 */
+					-62167219200001LL};
+	char a[NS_TIME_ISO_LEN], b[NS_TIME_ISO_LEN];
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		ns_time_format(fixed[i], a);
+		format_libc(fixed[i], b);
+		ck_assert_msg(strcmp(a, b) == 0, "%lld: %s, libc %s", (long long)fixed[i], a, b);
+	}
+	for (int i = 0; i < 1000000; i++) {
+		int64_t ms;
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* -62167219200000 .. about 2.6e14: year 0 to 10200 */
+		ms = (int64_t)(x % 325000000000000ULL) - 62167219200000LL;
+		ns_time_format(ms, a);
+		format_libc(ms, b);
+		ck_assert_msg(strcmp(a, b) == 0, "%lld: %s, libc %s", (long long)ms, a, b);
+	}
+}
+END_TEST
+
 START_TEST(test_clocks)
 {
 	int64_t a = ns_time_mono_ms(), b = ns_time_mono_ms();
@@ -153,6 +212,7 @@ int main(void)
 	tcase_add_test(tc, test_parse_null);
 	tcase_add_test(tc, test_format);
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_format_like_libc);
 	tcase_add_test(tc, test_clocks);
 	suite_add_tcase(s, tc);
 	return nt_run_suite(s);
