@@ -12,6 +12,7 @@
 #include "ns_log.h"
 #include "ns_time.h"
 #include "ns_metrics.h"
+#include "ns_str.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -581,39 +582,60 @@ static const char *http_date(void)
 	return date;
 }
 
+/* n bytes of s at p; returns the end. */
+static char *put(char *p, const char *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+#define PUT_LIT(p, lit) ((p) = put((p), (lit), sizeof(lit) - 1))
+
 /* The whole response, status line to body, in one write: civetweb's header functions
  * send every line with a write of its own, and with TCP_NODELAY each one is a segment
- * (seven per response, for the client to take apart too). */
+ * (seven per response, for the client to take apart too). The head is put together by
+ * hand, its length known before a byte is copied: a formatted print of it cost as much
+ * as the rest of a small response. */
 static int send_body(struct mg_connection *conn, int status, const char *ctype, const char *body,
 		     size_t len, const char *extra_headers)
 {
+	static const char l1[] = "HTTP/1.1 ", l2[] = "\r\nContent-Type: ",
+			  l3[] = "\r\nContent-Length: ", l4[] = "\r\nDate: ",
+			  l5[] = "\r\nConnection: ", l6[] = "\r\n";
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	int head = ri && ri->request_method && strcmp(ri->request_method, "HEAD") == 0;
 	const char *extra = extra_headers ? extra_headers : "";
-	char small[4096], *buf = small;
-	size_t cap = sizeof(small), n;
-	int h;
+	const char *reason = mg_get_response_code_text(conn, status), *date = http_date();
+	const char *keep = keeps_alive(conn, status) ? "keep-alive" : "close";
+	char code[NS_STR_I64_MAX], clen[NS_STR_I64_MAX], small[4096], *buf = small, *p;
+	size_t coden = ns_str_from_i64(status, code), clenn = ns_str_from_i64((int64_t)len, clen);
+	size_t reasonn = strlen(reason), ctypen = strlen(ctype), daten = strlen(date);
+	size_t keepn = strlen(keep), extran = strlen(extra), n;
 
-	for (;;) {
-		h = snprintf(buf, cap,
-			     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			     "Date: %s\r\nConnection: %s\r\n%s\r\n",
-			     status, mg_get_response_code_text(conn, status), ctype, len,
-			     http_date(), keeps_alive(conn, status) ? "keep-alive" : "close",
-			     extra);
-		if (h < 0)
-			return status;
-		n = (size_t)h + (head ? 0 : len);
-		if (n < cap || buf != small)
-			break;
-		buf = malloc(n + 1);
-		if (!buf)
-			return status;
-		cap = n + 1;
-	}
+	n = sizeof(l1) - 1 + coden + 1 + reasonn + sizeof(l2) - 1 + ctypen + sizeof(l3) - 1 +
+	    clenn + sizeof(l4) - 1 + daten + sizeof(l5) - 1 + keepn + sizeof(l6) - 1 + extran +
+	    sizeof(l6) - 1 + (head ? 0 : len);
+	if (n > sizeof(small) && !(buf = malloc(n)))
+		return status;
+	p = buf;
+	PUT_LIT(p, l1);
+	p = put(p, code, coden);
+	*p++ = ' ';
+	p = put(p, reason, reasonn);
+	PUT_LIT(p, l2);
+	p = put(p, ctype, ctypen);
+	PUT_LIT(p, l3);
+	p = put(p, clen, clenn);
+	PUT_LIT(p, l4);
+	p = put(p, date, daten);
+	PUT_LIT(p, l5);
+	p = put(p, keep, keepn);
+	PUT_LIT(p, l6);
+	p = put(p, extra, extran);
+	PUT_LIT(p, l6);
 	if (!head && len)
-		memcpy(buf + h, body, len);
-	if (mg_write(conn, buf, n) != (int)n)
+		p = put(p, body, len);
+	if (mg_write(conn, buf, (size_t)(p - buf)) != (int)(p - buf))
 		NS_DEBUG("http.send.short", "status=%d", status);
 	if (buf != small)
 		free(buf);

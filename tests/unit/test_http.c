@@ -16,6 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define MAX_BODY 1024
 
@@ -78,6 +82,17 @@ static int stack_size(struct mg_connection *conn, void *cbdata)
 	return ns_http_send_json(conn, 200, json_pack("{s:I}", "stack", (json_int_t)sz), NULL);
 }
 
+/* GET /big: 10,000 bytes of text, past the response buffer on the stack. */
+static int big(struct mg_connection *conn, void *cbdata)
+{
+	static char text[10000];
+
+	(void)cbdata;
+	for (size_t i = 0; i < sizeof(text); i++)
+		text[i] = (char)('a' + i % 26);
+	return ns_http_send_text(conn, 200, "text/plain", text, sizeof(text));
+}
+
 static int problem(struct mg_connection *conn, void *cbdata)
 {
 	(void)cbdata;
@@ -103,6 +118,7 @@ static void setup(void)
 	ck_assert_int_eq(ns_http_route(srv, "/q", query, NULL), 0);
 	ck_assert_int_eq(ns_http_route(srv, "/problem", problem, NULL), 0);
 	ck_assert_int_eq(ns_http_route(srv, "/stack", stack_size, NULL), 0);
+	ck_assert_int_eq(ns_http_route(srv, "/big", big, NULL), 0);
 }
 
 static void teardown(void)
@@ -529,6 +545,97 @@ START_TEST(test_route_limit)
 }
 END_TEST
 
+/* A connected socket to the server. */
+static int raw_connect(void)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	ck_assert_int_ge(fd, 0);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	return fd;
+}
+
+/* Send req on fd and read one response: the head, then as many body bytes as its
+ * Content-Length says (none for HEAD). Returns a malloc'd copy of the whole response;
+ * *head_len is the length of the head with its blank line. */
+static char *raw_exchange(int fd, const char *req, int is_head, size_t *head_len, size_t *total)
+{
+	size_t cap = 65536, n = 0, want = (size_t)-1;
+	char *b = malloc(cap + 1), *end, *cl;
+
+	ck_assert_ptr_nonnull(b);
+	ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while (n < want) {
+		ssize_t r = read(fd, b + n, cap - n);
+		ck_assert_msg(r > 0, "connection ended after %zu bytes", n);
+		n += (size_t)r;
+		b[n] = '\0';
+		if (want == (size_t)-1 && (end = strstr(b, "\r\n\r\n"))) {
+			*head_len = (size_t)(end + 4 - b);
+			cl = strstr(b, "\r\nContent-Length: ");
+			ck_assert_ptr_nonnull(cl);
+			want = *head_len + (is_head ? 0 : strtoul(cl + 18, NULL, 10));
+		}
+	}
+	ck_assert_uint_eq(n, want); /* nothing past the response */
+	*total = n;
+	return b;
+}
+
+/* The hand-built head: status line, the four headers in order, the extra headers, the
+ * blank line; the length matches the body; a body past the stack buffer arrives whole; HEAD
+ * gets the head alone; keep-alive and close as the request asked, the connection kept or
+ * ended accordingly. */
+START_TEST(test_response_head)
+{
+	static const char start[] = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+				    "Content-Length: 10000\r\nDate: ";
+	size_t hl, n;
+	char *r, date[64];
+	int fd = raw_connect();
+
+	r = raw_exchange(fd, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 0, &hl, &n);
+	ck_assert_uint_eq(n - hl, 10000);
+	ck_assert_msg(strncmp(r, start, strlen(start)) == 0, "%.*s", (int)hl, r);
+	ck_assert_int_eq(sscanf(r + strlen(start), "%63[^\r]", date), 1);
+	ck_assert_uint_eq(strlen(date), 29); /* "Wed, 02 Dec 2026 18:00:00 GMT" */
+	ck_assert_ptr_nonnull(strstr(date, " GMT"));
+	ck_assert_ptr_nonnull(strstr(r, "\r\nConnection: keep-alive\r\n\r\n"));
+	for (size_t i = 0; i < 10000; i++)
+		ck_assert_int_eq(r[hl + i], 'a' + (int)(i % 26));
+	free(r);
+
+	/* the same connection: HEAD, the length of the body that GET would send, no body */
+	r = raw_exchange(fd, "HEAD /big HTTP/1.1\r\nHost: x\r\n\r\n", 1, &hl, &n);
+	ck_assert_uint_eq(n, hl);
+	ck_assert_ptr_nonnull(strstr(r, "\r\nContent-Length: 10000\r\n"));
+	free(r);
+
+	/* a problem with its extra header, then close as asked */
+	r = raw_exchange(fd, "GET /problem HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 0,
+			 &hl, &n);
+	ck_assert_msg(strncmp(r, "HTTP/1.1 422 ", 13) == 0, "%.*s", (int)hl, r);
+	ck_assert_ptr_nonnull(strstr(r, "Content-Type: application/problem+json\r\n"));
+	ck_assert_ptr_nonnull(strstr(r, "\r\nConnection: close\r\n"));
+	ck_assert_ptr_nonnull(strstr(r + hl, "\"status\":422"));
+	free(r);
+	{
+		char c;
+		ck_assert_int_eq(read(fd, &c, 1), 0); /* the server ended it */
+	}
+	close(fd);
+
+	/* HTTP/1.0 without keep-alive: close */
+	fd = raw_connect();
+	r = raw_exchange(fd, "GET /healthz HTTP/1.0\r\n\r\n", 0, &hl, &n);
+	ck_assert_ptr_nonnull(strstr(r, "\r\nConnection: close\r\n"));
+	free(r);
+	close(fd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http");
@@ -552,6 +659,7 @@ int main(void)
 	tcase_add_test(tc, test_port_zero_and_taken);
 	tcase_add_test(tc, test_route_limit);
 	tcase_add_test(tc, test_worker_stack);
+	tcase_add_test(tc, test_response_head);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_set_fork_status(sr, CK_NOFORK);
