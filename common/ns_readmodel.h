@@ -31,8 +31,10 @@
  *                  (written every few seconds, outside the batches: not a function of the
  *                  log, and left out of the dump).
  *
- * Both tables are keyed by (tenant, external_id): a notification belongs to the tenant of
- * the key that created it, and every statement of a reader names the tenant.
+ * A notification is keyed by (tenant, external_id), and its history by its nid: a
+ * notification belongs to the tenant of the key that created it, and every statement of a
+ * reader names the tenant (a history page reaches the events through the notification's
+ * row).
  *
  * Versions: 1 the first; 2 adds events_by_event_id; 3 adds the tenant to every key; 4 adds
  * notifications.callback_url (the requested's callbackUrl) and the figures tables; 5 keys
