@@ -41,7 +41,6 @@ int ns_digest_sha256_of(const void *p, size_t n, unsigned char out[NS_DIGEST_SHA
 	const EVP_MD *md = ns_digest_sha256();
 	unsigned int len = 0;
 
-	return md && EVP_Digest(p, n, out, &len, md, NULL) == 1 && len == NS_DIGEST_SHA256_LEN
-		   ? 0
-		   : -1;
+	return md && EVP_Digest(p, n, out, &len, md, NULL) == 1 && len == NS_DIGEST_SHA256_LEN ? 0
+											       : -1;
 }

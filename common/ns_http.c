@@ -599,9 +599,9 @@ static char *put(char *p, const char *s, size_t n)
 static int send_body(struct mg_connection *conn, int status, const char *ctype, const char *body,
 		     size_t len, const char *extra_headers)
 {
-	static const char l1[] = "HTTP/1.1 ", l2[] = "\r\nContent-Type: ",
-			  l3[] = "\r\nContent-Length: ", l4[] = "\r\nDate: ",
-			  l5[] = "\r\nConnection: ", l6[] = "\r\n";
+	static const char l1[] = "HTTP/1.1 ",
+			  l2[] = "\r\nContent-Type: ", l3[] = "\r\nContent-Length: ",
+			  l4[] = "\r\nDate: ", l5[] = "\r\nConnection: ", l6[] = "\r\n";
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	int head = ri && ri->request_method && strcmp(ri->request_method, "HEAD") == 0;
 	const char *extra = extra_headers ? extra_headers : "";

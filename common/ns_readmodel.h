@@ -168,16 +168,19 @@ extern const char *const ns_readmodel_offset_cols[NS_READMODEL_OFFSET_NCOLS];
  * (?3 partition, ?4 offset) in log order, at most ?5 of them. The notification's key gives
  * its nid, and the events table's own key the page. */
 #define NS_READMODEL_SQL_EVENTS_PAGE                                                               \
-	"SELECT " NS_READMODEL_EVENT_COLUMNS_OF("e.") " FROM notifications n"                      \
-	" JOIN events e ON e.nid = n.nid WHERE n.tenant = ?1 AND n.external_id = ?2"               \
-	" AND (e.partition > ?3 OR (e.partition = ?3 AND e.offset > ?4))"                          \
-	" ORDER BY e.partition, e.offset LIMIT ?5"
+	"SELECT " NS_READMODEL_EVENT_COLUMNS_OF(                                                   \
+	    "e.") " FROM notifications n"                                                          \
+		  " JOIN events e ON e.nid = n.nid WHERE n.tenant = ?1 AND n.external_id = ?2"     \
+		  " AND (e.partition > ?3 OR (e.partition = ?3 AND e.offset > ?4))"                \
+		  " ORDER BY e.partition, e.offset LIMIT ?5"
 /* The same page, of the callback attempts only (type 'callback'). */
 #define NS_READMODEL_SQL_CALLBACKS_PAGE                                                            \
-	"SELECT " NS_READMODEL_EVENT_COLUMNS_OF("e.") " FROM notifications n"                      \
-	" JOIN events e ON e.nid = n.nid WHERE n.tenant = ?1 AND n.external_id = ?2"               \
-	" AND (e.partition > ?3 OR (e.partition = ?3 AND e.offset > ?4)) AND e.type = 'callback'"  \
-	" ORDER BY e.partition, e.offset LIMIT ?5"
+	"SELECT " NS_READMODEL_EVENT_COLUMNS_OF(                                                   \
+	    "e.") " FROM notifications n"                                                          \
+		  " JOIN events e ON e.nid = n.nid WHERE n.tenant = ?1 AND n.external_id = ?2"     \
+		  " AND (e.partition > ?3 OR (e.partition = ?3 AND e.offset > ?4)) AND e.type = "  \
+		  "'callback'"                                                                     \
+		  " ORDER BY e.partition, e.offset LIMIT ?5"
 
 /* A notification's number (nid): partition * NS_READMODEL_NID_OFFSETS + offset, the log
  * position of its first event, unique because one message is one notification's. Returns

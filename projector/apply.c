@@ -144,8 +144,10 @@ static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, c
 	if (!cs)
 		return -1;
 	if (cs->nid < 0 && (cs->nid = ns_readmodel_nid(m->partition, m->offset)) < 0) {
-		NS_ERROR("projector.position", "partition=%d offset=%lld reason=\"outside the read"
-			 " model's numbering\"", (int)m->partition, (long long)m->offset);
+		NS_ERROR("projector.position",
+			 "partition=%d offset=%lld reason=\"outside the read"
+			 " model's numbering\"",
+			 (int)m->partition, (long long)m->offset);
 		return -1;
 	}
 	seen = seen_before(s, cs, ev);

@@ -154,9 +154,19 @@ END_TEST
 /* The decimal text agrees with printf's, at the edges and for random values. */
 START_TEST(test_str_from_i64)
 {
-	static const int64_t edges[] = {0,	     1,		-1,	   9,	     10,
-					-10,	     99,	100,	   INT64_MAX, INT64_MIN,
-					INT64_MIN + 1, INT64_MAX - 1, 1000000000000000000LL};
+	static const int64_t edges[] = {0,
+					1,
+					-1,
+					9,
+					10,
+					-10,
+					99,
+					100,
+					INT64_MAX,
+					INT64_MIN,
+					INT64_MIN + 1,
+					INT64_MAX - 1,
+					1000000000000000000LL};
 	char got[NS_STR_I64_MAX + 1], want[32];
 	uint64_t x = 88172645463325252ULL;
 
@@ -206,9 +216,11 @@ START_TEST(test_json_plain8)
 			memset(w, 'a', 8);
 			w[c % 8] = (unsigned char)c;
 			w[(c + 1 + d % 7) % 8] = (unsigned char)d;
-			ck_assert_int_eq(!ns_str_json_plain8(w), !(plain_byte(w[0]) && plain_byte(w[1]) &&
-						plain_byte(w[2]) && plain_byte(w[3]) && plain_byte(w[4]) &&
-						plain_byte(w[5]) && plain_byte(w[6]) && plain_byte(w[7])));
+			ck_assert_int_eq(!ns_str_json_plain8(w),
+					 !(plain_byte(w[0]) && plain_byte(w[1]) &&
+					   plain_byte(w[2]) && plain_byte(w[3]) &&
+					   plain_byte(w[4]) && plain_byte(w[5]) &&
+					   plain_byte(w[6]) && plain_byte(w[7])));
 		}
 	}
 	for (int i = 0; i < 1000000; i++) {

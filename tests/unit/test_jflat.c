@@ -188,7 +188,7 @@ START_TEST(test_plain_runs)
 		const char *json; /* as written inside the quotes */
 		const char *text; /* decoded; NULL: refused */
 	} specials[] = {
-	    {"\\\"", "\""}, {"\\\\", "\\"}, {"\\n", "\n"},  {"\\u0041", "A"},
+	    {"\\\"", "\""},	      {"\\\\", "\\"},	{"\\n", "\n"},	{"\\u0041", "A"},
 	    {"\xc3\xa9", "\xc3\xa9"}, {"\x7f", "\x7f"}, {"\x01", NULL}, {"\x1f", NULL},
 	};
 	char json[160], want[128], err[128], got[128];
@@ -200,7 +200,8 @@ START_TEST(test_plain_runs)
 			for (int at = 0; at < len; at++) {
 				int n = snprintf(json, sizeof(json), "{\"a\":\"%.*s%s%.*s\"}", at,
 						 "abcdefghijklmnopqrstuvwxyz0123456789ABCD",
-						 specials[k].json, len - at - 1, "EFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq");
+						 specials[k].json, len - at - 1,
+						 "EFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq");
 				int rc = ns_jflat_parse(j, json, (size_t)n, 4, err, sizeof(err));
 				int m;
 
@@ -210,8 +211,9 @@ START_TEST(test_plain_runs)
 				}
 				ck_assert_msg(rc == 0, "%s: %s", json, err);
 				snprintf(want, sizeof(want), "%.*s%s%.*s", at,
-					 "abcdefghijklmnopqrstuvwxyz0123456789ABCD", specials[k].text,
-					 len - at - 1, "EFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq");
+					 "abcdefghijklmnopqrstuvwxyz0123456789ABCD",
+					 specials[k].text, len - at - 1,
+					 "EFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq");
 				m = ns_jflat_find(j, -1, "a");
 				ck_assert_int_ge(m, 0);
 				ck_assert_uint_eq(j->m[m].len, strlen(want));
