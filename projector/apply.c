@@ -1,8 +1,6 @@
-/* apply.c -- one batch, one transaction (see apply.h): offsets check, decode (ahead, on a
- * second thread for a large batch: decode.h), state cache, fold, history row, then states
- * and offsets flushed and committed together. */
+/* apply.c -- one batch, one transaction (see apply.h): offsets check, decode, state cache,
+ * fold, history row, then states and offsets flushed and committed together. */
 #include "apply.h"
-#include "decode.h"
 #include "figures.h"
 #include "ns_event.h"
 #include "ns_log.h"
@@ -191,30 +189,30 @@ static int fold_one(proj_store *s, const ns_channels *set, state_cache *cache, c
 	return proj_store_insert_event(s, &row);
 }
 
-/* Fold message i of the batch (decoded by dec, or dead-lettered) into the transaction.
- * Returns 0 with *res filled, or -1 with err. */
+/* Fold message m (decode, or dead-letter) into the transaction. Returns 0 with *res
+ * filled, or -1 with err. */
 static int apply_one(proj_store *s, const ns_channels *set, state_cache *cache, part_pos *pp,
-		     proj_decoder *dec, size_t i, const proj_msg *m, proj_msg_out *res,
-		     proj_dlq_fn *dlq, void *dlq_opaque, char *err, size_t errlen)
+		     const proj_msg *m, ns_event *ev, proj_msg_out *res, proj_dlq_fn *dlq,
+		     void *dlq_opaque, char *err, size_t errlen)
 {
-	const proj_decoded *d;
+	char reason[256];
 
 	*res = (proj_msg_out){.result = PROJ_MSG_FOLDED};
 	if (pp->next >= 0 && m->offset < pp->next) {
 		res->result = PROJ_MSG_SKIPPED;
 		return 0;
 	}
-	d = proj_decoder_get(dec, i);
-	if (d->rc) {
+	if (ns_event_decode(m->value ? m->value : "", m->value ? m->len : 0, ev, reason,
+			    sizeof(reason))) {
 		res->result = PROJ_MSG_DLQ;
-		snprintf(res->reason, sizeof(res->reason), "%s", d->reason);
+		snprintf(res->reason, sizeof(res->reason), "%s", reason);
 		NS_WARN("projector.undecodable", "partition=%d offset=%lld reason=\"%s\"",
-			(int)m->partition, (long long)m->offset, d->reason);
-		if (dlq && dlq(dlq_opaque, m, d->reason)) {
+			(int)m->partition, (long long)m->offset, reason);
+		if (dlq && dlq(dlq_opaque, m, reason)) {
 			snprintf(err, errlen, "dead-letter produce failed");
 			return -1;
 		}
-	} else if (fold_one(s, set, cache, &d->ev, m, res)) {
+	} else if (fold_one(s, set, cache, ev, m, res)) {
 		snprintf(err, errlen, "fold into store failed at %d:%lld", (int)m->partition,
 			 (long long)m->offset);
 		return -1;
@@ -253,11 +251,12 @@ int proj_apply_batch(proj_store *s, const ns_channels *set, const char *topic, c
 	state_cache cache = {0};
 	part_pos *parts = NULL;
 	size_t nparts = 0;
-	proj_decoder *dec = NULL;
+	ns_event *ev = NULL;
 	int ret = -1, in_tx = 0;
 
+	ev = malloc(sizeof(*ev));
 	parts = calloc(n ? n : 1, sizeof(*parts));
-	if (!parts || cache_init(&cache, n) || !(dec = proj_decoder_start(msgs, n))) {
+	if (!ev || !parts || cache_init(&cache, n)) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -274,8 +273,7 @@ int proj_apply_batch(proj_store *s, const ns_channels *set, const char *topic, c
 			snprintf(err, errlen, "offset lookup failed");
 			goto out;
 		}
-		if (apply_one(s, set, &cache, pp, dec, i, &msgs[i], &res, dlq, dlq_opaque, err,
-			      errlen))
+		if (apply_one(s, set, &cache, pp, &msgs[i], ev, &res, dlq, dlq_opaque, err, errlen))
 			goto out;
 		if (out)
 			out[i] = res;
@@ -295,8 +293,8 @@ int proj_apply_batch(proj_store *s, const ns_channels *set, const char *topic, c
 out:
 	if (in_tx)
 		proj_store_rollback(s);
-	proj_decoder_free(dec);
 	cache_free(&cache);
 	free(parts);
+	free(ev);
 	return ret;
 }

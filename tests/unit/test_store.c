@@ -379,69 +379,6 @@ START_TEST(test_dump_batch_independent)
 }
 END_TEST
 
-/* A batch large enough to be decoded ahead on a second thread (decode.h) stores exactly
- * what batches of a few messages, decoded in place, store: 1,500 messages over three
- * partitions with duplicates, garbage for the dead-letter hook, and a re-delivery of the
- * first 700 messages ahead of the rest, which the fold skips (past the decoder's whole
- * ring at once). A dead-letter hook that fails half-way rolls the big batch back, and the
- * batch applies whole afterwards. */
-START_TEST(test_big_batch_like_small_ones)
-{
-	enum { N = 1500, HEAD = 700 };
-	char err[512], path2[320];
-	test_msg *tm = calloc(N, sizeof(*tm));
-	proj_store *s = proj_store_open(db_path, err, sizeof(err)), *s2;
-	dlq_probe probe = {.fail = 1};
-	char *d1, *d2;
-
-	ck_assert_ptr_nonnull(tm);
-	ck_assert_msg(s != NULL, "%s", err);
-	for (int i = 0; i < N; i++) {
-		char id[16];
-		int k = i / 4, step = i % 4;
-		char *v;
-		snprintf(id, sizeof(id), "b%d", k % 300); /* histories repeat: duplicates */
-		if (i % 211 == 17)
-			v = strdup("{\"garbage\":");
-		else if (step == 0)
-			v = nt_enc_requested(id, "sms", "hello", T0);
-		else if (step == 1)
-			v = nt_enc_dispatched(id, "p", T0 + 5);
-		else
-			v = nt_enc_status(id, step == 2 ? "sent" : "delivered", T0 + 10 * step);
-		tm[i] = msg(k % 3, i, id, v);
-		tm[i].m.key = NULL; /* id does not outlive this turn; the fold reads the value */
-		tm[i].m.keylen = 0;
-	}
-	/* the big batch, its hook failing at the first undecodable message: all rolled back */
-	ck_assert_int_eq(apply(s, tm, N, NULL, probe_dlq, &probe), -1);
-	ck_assert_int_eq(probe.calls, 1);
-	ck_assert_int_eq(stored_offset(s, 0), -1);
-	/* the head, then the whole batch again: the head is skipped, the rest folded */
-	probe = (dlq_probe){.fail = 0};
-	ck_assert_int_eq(apply(s, tm, HEAD, NULL, probe_dlq, &probe), 0);
-	ck_assert_int_eq(apply(s, tm, N, NULL, probe_dlq, &probe), 0);
-	proj_store_close(s);
-
-	snprintf(path2, sizeof(path2), "%s2", db_path);
-	s2 = proj_store_open(path2, err, sizeof(err));
-	ck_assert_msg(s2 != NULL, "%s", err);
-	for (int i = 0; i < N; i += 7)
-		ck_assert_int_eq(apply(s2, &tm[i], i + 7 <= N ? 7 : (size_t)(N - i), NULL, probe_dlq,
-				       &probe),
-				 0);
-	proj_store_close(s2);
-	d1 = nt_db_dump(db_path);
-	d2 = nt_db_dump(path2);
-	ck_assert_ptr_nonnull(strstr(d1, "notification\ttest\tb299\tsms\tdelivered"));
-	ck_assert_str_eq(d1, d2);
-	free(d1);
-	free(d2);
-	free_msgs(tm, N);
-	free(tm);
-}
-END_TEST
-
 START_TEST(test_open_refuses_bad_path)
 {
 	char err[512] = "";
@@ -517,7 +454,6 @@ int main(void)
 	tcase_add_test(tc, test_nid_kept);
 	tcase_add_test(tc, test_undecodable_to_dlq);
 	tcase_add_test(tc, test_dump_batch_independent);
-	tcase_add_test(tc, test_big_batch_like_small_ones);
 	tcase_add_test(tc, test_open_refuses_bad_path);
 	suite_add_tcase(su, tc);
 	return nt_run_suite(su);
