@@ -143,6 +143,7 @@ test: test-deps
 asan: test-deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=address,undefined tests
 	@BUILD=build/asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 bash tests/run.sh
 
 # A bounded fuzzing campaign: every target for FUZZ_SECONDS, clang, ASan + UBSan.

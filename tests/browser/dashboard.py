@@ -113,8 +113,10 @@ def check_timeline(driver):
                lambda: [li.get_attribute("data-event-id")
                         for li in driver.find_elements(By.CSS_SELECTOR, "#timeline li")] == want)
     status = api("/notifications/" + SEARCH_ID)["status"]
-    shown = driver.find_element(By.CSS_SELECTOR, "#notification p").get_attribute("data-status")
-    assert shown == status, "status shown %s, query says %s" % (shown, status)
+    # the live stream may redraw the card between finding it and reading it
+    eventually("the status shown is query's %s" % status,
+               lambda: driver.find_element(By.CSS_SELECTOR, "#notification p")
+               .get_attribute("data-status") == status)
     print("dashboard: the timeline of %s matches its %d events" % (SEARCH_ID, len(want)))
 
 
