@@ -425,8 +425,10 @@ static int container(parser *ps, int keep, int parent)
 	uint32_t obj = ps->objects++;
 	int first = 1;
 
-	if (++ps->depth > ps->max_depth)
+	if (++ps->depth > ps->max_depth) {
+		ps->j->too_deep = 1;
 		return fail(ps, "nested deeper than %d", ps->max_depth);
+	}
 	ps->p++;
 	for (;;) {
 		skip_ws(ps);
@@ -491,6 +493,7 @@ int ns_jflat_parse(ns_jflat *j, const char *buf, size_t len, int max_depth, char
 
 	j->n = 0;
 	j->nkeys = 0;
+	j->too_deep = 0;
 	if (errlen)
 		err[0] = '\0';
 	skip_ws(&ps);

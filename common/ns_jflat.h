@@ -50,6 +50,7 @@ typedef struct {
 	int n;
 	ns_jflat_key keys[NS_JFLAT_MAX_KEYS];
 	int nkeys;
+	int too_deep; /* after a failed parse: 1 when it failed for nesting past max_depth */
 } ns_jflat;
 
 /* Read buf[0..len), which must be one JSON object nested at most max_depth deep, into j.

@@ -1,5 +1,5 @@
 /* notification.c -- fuzz target: ingest's POST /notifications body, parsed and validated
- * exactly as the handler does (ingest_parse_json then ingest_validate_notification), on a
+ * exactly as the handler does (ingest_parse_body then ingest_validate_notification), on a
  * worker-sized stack. */
 #define FUZZ_INIT
 #include "fuzz_harness.h"
@@ -22,10 +22,8 @@ static void fuzz_one(const char *buf, size_t len)
 {
 	ingest_problem p;
 	ns_event ev;
-	json_t *root = ingest_parse_json(buf, len, &p);
+	ns_jflat body;
 
-	if (root) {
-		ingest_validate_notification(channels, root, &ev, &p);
-		json_decref(root);
-	}
+	if (ingest_parse_body(&body, buf, len, &p) == 0)
+		ingest_validate_notification(channels, &body, &ev, &p);
 }

@@ -1,6 +1,6 @@
 /* validate.h -- pure validators for the two request bodies ingest accepts.
  *
- * No I/O, no clocks, no Kafka: a decoded JSON value goes in, an ns_event (content fields
+ * No I/O, no clocks, no Kafka: a body read by ns_jflat goes in, an ns_event (content fields
  * only) or a problem naming the offending field comes out. The handlers add ids and
  * timestamps and produce. Safe to call from many threads at once (the channel set is
  * immutable after loading). */
@@ -10,7 +10,8 @@
 #include "ns_channel.h"
 #include "ns_event.h"
 
-#include <jansson.h>
+#include "ns_jflat.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,11 +27,12 @@ typedef struct {
 	char detail[INGEST_DETAIL_MAX];
 } ingest_problem;
 
-/* Parse buf[0..len) as one JSON object (duplicate members refused), refusing nesting deeper
- * than INGEST_JSON_DEPTH before the recursive parser sees it (ns_json.h). Returns the new
- * object (caller decrefs), or NULL with p filled: 400 for malformed JSON, a body nested too
- * deep, or a value that is not an object. */
-json_t *ingest_parse_json(const char *buf, size_t len, ingest_problem *p);
+/* Read buf[0..len) as one JSON object into j (ns_jflat: duplicate members refused, the
+ * strings left in buf, which must outlive j). Returns 0, or -1 with p filled, always 400:
+ * a body that is not a JSON object, one nested deeper than INGEST_JSON_DEPTH, malformed
+ * JSON, or more members or keys than ns_jflat keeps (NS_JFLAT_MAX_MEMBERS,
+ * NS_JFLAT_MAX_KEYS: far more than a request has). */
+int ingest_parse_body(ns_jflat *j, const char *buf, size_t len, ingest_problem *p);
 
 /* Validate a POST /notifications body {externalId, channel, to, body, callbackUrl?}
  * (callbackUrl: ns_url_parse's form; its destination is ingest_check_callback's). Returns 0 and
@@ -39,7 +41,7 @@ json_t *ingest_parse_json(const char *buf, size_t len, ingest_problem *p);
  * field: unknown member, wrong type, missing, or bad value). "to" must be of the named channel's
  * address kind (ns_channel_address: E.164 per ns_check_e164, or ns_check_email); the detail of a
  * refusal names the expected form. out may be partly written on failure. */
-int ingest_validate_notification(const ns_channels *chs, json_t *root, ns_event *out,
+int ingest_validate_notification(const ns_channels *chs, const ns_jflat *j, ns_event *out,
 				 ingest_problem *p);
 
 /* Refuse a requested event whose callbackUrl names a destination that is not public
@@ -58,6 +60,7 @@ int ingest_check_time(const ns_event *ev, int64_t now_ms, int64_t max_future_ms,
  * event, channel "", occurred_at = timestamp; id and received_at left zero), or -1 with p
  * filled as above. The event must
  * be a status of some channel: ingest cannot know the channel of a webhook. */
-int ingest_validate_webhook(const ns_channels *chs, json_t *root, ns_event *out, ingest_problem *p);
+int ingest_validate_webhook(const ns_channels *chs, const ns_jflat *j, ns_event *out,
+			    ingest_problem *p);
 
 #endif

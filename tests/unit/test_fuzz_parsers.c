@@ -13,7 +13,6 @@
 #include "nt.h"
 
 #include <check.h>
-#include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,25 +161,23 @@ START_TEST(fuzz_request_validators)
 		uint64_t rng = round * 0xbf58476d1ce4e5b9ULL;
 		size_t len = mutate(body_seeds, 3, &rng, buf);
 		ingest_problem p;
-		json_t *root;
+		ns_jflat body;
 		ns_event ev;
 
 		memset(&p, 0, sizeof(p));
-		root = ingest_parse_json(buf, len, &p);
-		if (!root) {
+		if (ingest_parse_body(&body, buf, len, &p)) {
 			ck_assert_msg(p.status == 400, "round %llu: parse refusal with status %d",
 				      (unsigned long long)round, p.status);
 			refused++;
 			continue;
 		}
-		if (ingest_validate_notification(chs, root, &ev, &p) != 0 &&
-		    ingest_validate_webhook(chs, root, &ev, &p) != 0) {
+		if (ingest_validate_notification(chs, &body, &ev, &p) != 0 &&
+		    ingest_validate_webhook(chs, &body, &ev, &p) != 0) {
 			ck_assert_msg(p.status == 400 || p.status == 422,
 				      "round %llu: validation refusal with status %d",
 				      (unsigned long long)round, p.status);
 			refused++;
 		}
-		json_decref(root);
 	}
 	fprintf(stderr, "fuzz_request_validators: %d rounds, %d refused\n", ROUNDS, refused);
 	ck_assert_msg(refused > 0, "no mutated body was refused: the mutator is broken");

@@ -11,6 +11,7 @@
 #include "nt.h"
 
 #include <check.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,24 @@ static const vcase cases[] = {
     {HOOK,
      "{\"externalId\":\"t:n-1\",\"event\":\"viewed\",\"timestamp\":\"2024-02-29T23:59:59.5Z\"}", 0,
      NULL},
+    /* read in place: escapes decoded, nesting bounded, long keys named by their start */
+    {NOTIF,
+     "{\"externalId\":\"n-\\u0031\",\"channel\":\"\\u0073ms\",\"to\":\"+4915112345678\","
+     "\"body\":\"\\\"quoted\\\"\"}",
+     0, NULL},
+    {NOTIF, "{" N_OK ",\"body\":{\"text\":\"x\"}}", 422, "body"},
+    {NOTIF, "{" N_OK ",\"body\":[\"x\"]}", 422, "body"},
+    {NOTIF, "{" N_OK ",\"body\":\"x\",\"extra\":{\"a\":{\"b\":1}}}", 400, ""},
+    {NOTIF, "{" N_OK ",\"body\":\"x\",\"a_key_far_longer_than_the_parser_keeps\":1}", 422,
+     "a_key_far_longer_than_the_parse"},
+    {NOTIF, "{" N_OK ",\"body\":\"x\",\"extra\":{\"channel\":\"x\"}}", 422, "extra"},
+    {NOTIF, "{\"channel\":\"sms\",\"to\":\"+4915112345678\",\"body\":{\"externalId\":\"n\"}}", 422,
+     "externalId"}, /* only the body's own members count */
+    {HOOK,
+     "{\"externalId\":\"t:n-1\",\"event\":\"deliv\\u0065red\",\"timestamp\":\"2025-03-01T12:00:"
+     "00Z\"}",
+     0, NULL},
+    {HOOK, "  \n{" W_OK ",\"timestamp\":\"2025-03-01T12:00:00Z\"}\n", 0, NULL},
     /* malformed: 400, no field */
     {NOTIF, "{" N_OK ",\"body\":\"hello\"", 400, ""},
     {NOTIF, "", 400, ""},
@@ -109,7 +128,7 @@ static const vcase cases[] = {
     {NOTIF, TO("++4915112345"), 422, "to"},
     {NOTIF, TO("+"), 422, "to"},
     {NOTIF, TO(""), 422, "to"},
-    {NOTIF, TO("+4915112345678\\u0000"), 400, ""}, /* jansson refuses NUL without a flag */
+    {NOTIF, TO("+4915112345678\\u0000"), 400, ""}, /* a NUL is refused, as jansson does */
     /* body */
     {NOTIF, "{" N_OK ",\"body\":\"\"}", 422, "body"},
 /* externalId */
@@ -179,20 +198,51 @@ static const vcase cases[] = {
     {HOOK, TS(""), 422, "timestamp"},
 };
 
+/* Read text as ingest reads a request body, then validate it as a notification: 0, or -1
+ * with p filled. */
+static int validate_text(const ns_channels *set, const char *text, ns_event *ev, ingest_problem *p)
+{
+	ns_jflat j;
+
+	if (ingest_parse_body(&j, text, strlen(text), p))
+		return -1;
+	return ingest_validate_notification(set, &j, ev, p);
+}
+
+/* The same for a webhook. */
+static int hook_text(const char *text, ns_event *ev, ingest_problem *p)
+{
+	ns_jflat j;
+
+	if (ingest_parse_body(&j, text, strlen(text), p))
+		return -1;
+	return ingest_validate_webhook(chs, &j, ev, p);
+}
+
+/* validate_text of the object root, written out as text; root is released. */
+static int validate_json(const ns_channels *set, json_t *root, ns_event *ev, ingest_problem *p)
+{
+	char *text;
+	int rc;
+
+	ck_assert_ptr_nonnull(root);
+	text = json_dumps(root, JSON_COMPACT);
+	ck_assert_ptr_nonnull(text);
+	rc = validate_text(set, text, ev, p);
+	free(text);
+	json_decref(root);
+	return rc;
+}
+
 START_TEST(test_cases)
 {
 	const vcase *c = &cases[_i];
 	ingest_problem p;
 	ns_event ev;
-	json_t *root;
-	int rc = -1;
+	int rc;
 
 	memset(&p, 0, sizeof(p));
-	root = ingest_parse_json(c->json, strlen(c->json), &p);
-	if (root)
-		rc = c->k == NOTIF ? ingest_validate_notification(chs, root, &ev, &p)
-				   : ingest_validate_webhook(chs, root, &ev, &p);
-	json_decref(root);
+	rc = c->k == NOTIF ? validate_text(chs, c->json, &ev, &p) : hook_text(c->json, &ev, &p);
 	if (c->status == 0) {
 		ck_assert_msg(rc == 0, "case %d %s: refused %d field=%s (%s)", _i, c->json,
 			      p.status, p.field, p.detail);
@@ -206,14 +256,6 @@ START_TEST(test_cases)
 	}
 }
 END_TEST
-
-static json_t *parse_ok(const char *text)
-{
-	ingest_problem p;
-	json_t *root = ingest_parse_json(text, strlen(text), &p);
-	ck_assert_msg(root != NULL, "parse %s: %s", text, p.detail);
-	return root;
-}
 
 /* The destination rule: ingest refuses callbacks to private space unless allowed. */
 START_TEST(test_callback_destination)
@@ -248,11 +290,10 @@ START_TEST(test_notification_fills_event)
 {
 	ingest_problem p;
 	ns_event ev;
-	json_t *root = parse_ok("{\"externalId\":\"notif-123\",\"channel\":\"whatsapp\","
-				"\"to\":\"+4915112345678\",\"body\":\"hi \\u00e9\"}");
+	const char *text = "{\"externalId\":\"notif-123\",\"channel\":\"whatsapp\","
+			   "\"to\":\"+4915112345678\",\"body\":\"hi \\u00e9\"}";
 
-	ck_assert_int_eq(ingest_validate_notification(chs, root, &ev, &p), 0);
-	json_decref(root);
+	ck_assert_msg(validate_text(chs, text, &ev, &p) == 0, "%s", p.detail);
 	ck_assert_int_eq(ev.type, NS_EV_REQUESTED);
 	ck_assert_int_eq(ev.source, NS_SRC_API);
 	ck_assert_str_eq(ev.external_id, "notif-123");
@@ -268,12 +309,11 @@ START_TEST(test_webhook_fills_event)
 	ingest_problem p;
 	ns_event ev;
 	int64_t want = 0;
-	json_t *root = parse_ok("{\"externalId\":\"acme:notif-123\",\"event\":\"delivered\","
-				"\"timestamp\":\"2025-03-01T12:00:00.250Z\"}");
+	const char *text = "{\"externalId\":\"acme:notif-123\",\"event\":\"delivered\","
+			   "\"timestamp\":\"2025-03-01T12:00:00.250Z\"}";
 
-	ck_assert_int_eq(ingest_validate_webhook(chs, root, &ev, &p), 0);
+	ck_assert_msg(hook_text(text, &ev, &p) == 0, "%s", p.detail);
 	ck_assert_str_eq(ev.tenant, "acme");
-	json_decref(root);
 	ck_assert_int_eq(ns_time_parse("2025-03-01T12:00:00.250Z", &want), 0);
 	ck_assert_int_eq(ev.type, NS_EV_STATUS);
 	ck_assert_int_eq(ev.source, NS_SRC_PROVIDER);
@@ -281,6 +321,25 @@ START_TEST(test_webhook_fills_event)
 	ck_assert_str_eq(ev.status, "delivered");
 	ck_assert_str_eq(ev.channel, "");
 	ck_assert_int_eq(ev.occurred_at, want);
+}
+END_TEST
+
+/* A body of more members than the reader keeps is refused whole (400), and saying so. */
+START_TEST(test_many_members)
+{
+	char text[4096];
+	size_t n = (size_t)snprintf(text, sizeof(text), "{" N_OK ",\"body\":\"x\"");
+	ingest_problem p;
+	ns_event ev;
+
+	for (int i = 0; i < NS_JFLAT_MAX_MEMBERS; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, ",\"m%d\":%d", i, i);
+	snprintf(text + n, sizeof(text) - n, "}");
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(validate_text(chs, text, &ev, &p), -1);
+	ck_assert_int_eq(p.status, 400);
+	ck_assert_str_eq(p.field, "");
+	ck_assert_msg(strstr(p.detail, "members"), "%s", p.detail);
 }
 END_TEST
 
@@ -299,12 +358,11 @@ static int validate_sized(const char *member, size_t n, char c, ingest_problem *
 			 "+4915112345678", "body", "x");
 	ck_assert_ptr_nonnull(root);
 	json_object_set_new(root, member, json_string(fill));
-	rc = ingest_validate_notification(chs, root, &ev, p);
+	rc = validate_json(chs, root, &ev, p);
 	if (rc == 0 && !strcmp(member, "body"))
 		ck_assert_uint_eq(strlen(ev.body), n);
 	if (rc == 0 && !strcmp(member, "externalId"))
 		ck_assert_uint_eq(strlen(ev.external_id), n);
-	json_decref(root);
 	free(fill);
 	return rc;
 }
@@ -431,10 +489,8 @@ START_TEST(test_email_channel)
 			      email_cases[i].channel, "to", email_cases[i].to, "body", "hello");
 		int rc;
 
-		ck_assert_ptr_nonnull(root);
 		memset(&p, 0, sizeof(p));
-		rc = ingest_validate_notification(set, root, &ev, &p);
-		json_decref(root);
+		rc = validate_json(set, root, &ev, &p);
 		if (!email_cases[i].expect) {
 			ck_assert_msg(rc == 0, "%s to %s: refused (%s)", email_cases[i].channel,
 				      email_cases[i].to, p.detail);
@@ -469,18 +525,16 @@ START_TEST(test_email_limits)
 	memcpy(to + NS_TO_MAX - 12, "@example.com", 13);
 	root = json_pack("{s:s, s:s, s:s, s:s}", "externalId", "n-1", "channel", "email", "to", to,
 			 "body", "x");
-	ck_assert_int_eq(ingest_validate_notification(set, root, &ev, &p), 0);
+	ck_assert_int_eq(validate_json(set, root, &ev, &p), 0);
 	ck_assert_uint_eq(strlen(ev.to), NS_TO_MAX);
-	json_decref(root);
 
 	memset(to, 'a', sizeof(to));
 	memcpy(to + NS_TO_MAX + 1 - 12, "@example.com", 13);
 	root = json_pack("{s:s, s:s, s:s, s:s}", "externalId", "n-1", "channel", "email", "to", to,
 			 "body", "x");
-	ck_assert_int_eq(ingest_validate_notification(set, root, &ev, &p), -1);
+	ck_assert_int_eq(validate_json(set, root, &ev, &p), -1);
 	ck_assert_int_eq(p.status, 422);
 	ck_assert_str_eq(p.field, "to");
-	json_decref(root);
 	ns_channels_free(set);
 }
 END_TEST
@@ -493,6 +547,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_loop_test(tc, test_cases, 0, (int)(sizeof(cases) / sizeof(cases[0])));
 	tcase_add_test(tc, test_notification_fills_event);
+	tcase_add_test(tc, test_many_members);
 	tcase_add_test(tc, test_callback_destination);
 	tcase_add_test(tc, test_webhook_fills_event);
 	tcase_add_test(tc, test_limits);
