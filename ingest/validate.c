@@ -11,6 +11,7 @@
 
 #include "ns_check.h"
 #include "ns_jflat.h"
+#include "ns_str.h"
 #include "ns_time.h"
 #include "ns_url.h"
 
@@ -52,8 +53,23 @@ int ingest_parse_body(ns_jflat *j, const char *buf, size_t len, ingest_problem *
 	return fail(p, 400, NULL, "malformed JSON: %s", why);
 }
 
+/* The longest prefix of s[0..len) of at most max bytes that ends on a whole UTF-8
+ * character: a refusal quotes it, and a cut character would make its text invalid. */
+static int whole_chars(const char *s, size_t len, size_t max)
+{
+	size_t n = 0;
+
+	while (n < len) {
+		int k = ns_str_utf8_seq((const unsigned char *)s + n, len - n);
+		if (k == 0 || n + (size_t)k > max)
+			break;
+		n += (size_t)k;
+	}
+	return (int)n;
+}
+
 /* Up to 40 bytes of string member m as written, for a refusal's detail ("%.*s"). */
-#define SHOWN(m) (int)((m)->raw_len < 40 ? (m)->raw_len : 40), (m)->raw
+#define SHOWN(m) whole_chars((m)->raw, (m)->raw_len, 40), (m)->raw
 
 /* Refuse any member of the body not named in allowed (NULL-terminated). A key longer
  * than ns_jflat keeps is named by its first NS_JFLAT_KEY_MAX bytes. */
@@ -71,8 +87,13 @@ static int check_members(const ns_jflat *j, const char *const *allowed, ingest_p
 				break;
 			}
 		}
-		if (!known)
-			return fail(p, 422, m->key, "unknown member '%.64s'", m->key);
+		if (!known) {
+			char key[NS_JFLAT_KEY_MAX + 1];
+			int n = whole_chars(m->key, strlen(m->key), NS_JFLAT_KEY_MAX);
+
+			snprintf(key, sizeof(key), "%.*s", n, m->key);
+			return fail(p, 422, key, "unknown member '%s'", key);
+		}
 	}
 	return 0;
 }

@@ -70,6 +70,14 @@ static const vcase cases[] = {
     {NOTIF, "{" N_OK ",\"body\":\"x\",\"a_key_far_longer_than_the_parser_keeps\":1}", 422,
      "a_key_far_longer_than_the_parse"},
     {NOTIF, "{" N_OK ",\"body\":\"x\",\"extra\":{\"channel\":\"x\"}}", 422, "extra"},
+    /* a long key of two-byte characters is named by whole characters only (15 of them) */
+    {NOTIF,
+     "{" N_OK ",\"body\":\"x\","
+     "\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00"
+     "e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\":1}",
+     422,
+     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3"
+     "\xa9\xc3\xa9\xc3\xa9\xc3\xa9"},
     {NOTIF, "{\"channel\":\"sms\",\"to\":\"+4915112345678\",\"body\":{\"externalId\":\"n\"}}", 422,
      "externalId"}, /* only the body's own members count */
     {HOOK,
