@@ -1,7 +1,8 @@
 /* ns_event.c -- the event envelope codec and deterministic event ids (SHA-256).
  *
- * Encoding builds the envelope with jansson. Decoding, which every consumer runs on every
- * Kafka message, reads it with ns_jflat, which allocates nothing.
+ * Encoding writes the envelope in one pass with ns_jwrite. Decoding, which every consumer
+ * runs on every Kafka message, reads it with ns_jflat, which allocates nothing, and finds
+ * each object's members by name in one pass over them.
  *
  * Decoding is strict about the envelope: every member is required (no other member is
  * allowed), with its type, its length cap and its form (schemas/event.schema.json says the
@@ -18,7 +19,6 @@
 #include "ns_str.h"
 #include "ns_time.h"
 
-#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -249,52 +249,64 @@ static int form_ok(const char *s, size_t n, enum form f)
 	return 0;
 }
 
-/* The event being read: the document and the index of the object read from (-1: the
- * envelope), for the accessors below. */
+/* The members an object may have, by name, and where each one is in the document. */
+enum env_member {
+	E_V,
+	E_ID,
+	E_TYPE,
+	E_TENANT,
+	E_EXTERNAL_ID,
+	E_CHANNEL,
+	E_OCCURRED_AT,
+	E_RECEIVED_AT,
+	E_SOURCE,
+	E_KEY_ID,
+	E_DATA,
+	E_COUNT
+};
+static const char *const env_names[E_COUNT] = {"v",	     "id",	"type",	      "tenant",
+					       "externalId", "channel", "occurredAt", "receivedAt",
+					       "source",     "keyId",	"data"};
+
+enum data_member {
+	D_TO,
+	D_BODY,
+	D_CALLBACK_URL,
+	D_STATUS,
+	D_PROVIDER_ID,
+	D_REASON,
+	D_CODE,
+	D_DELIVERY_ID,
+	D_VERSION,
+	D_ATTEMPT,
+	D_COUNT
+};
+static const char *const data_names[D_COUNT] = {"to",	      "body",	"callbackUrl", "status",
+						"providerId", "reason", "code",	       "deliveryId",
+						"version",    "attempt"};
+
+/* The data members of each type; a member of another type's list is refused, a member of
+ * no list is ignored. */
+#define BIT(m) (1u << (m))
+static const unsigned data_allowed[] = {
+    [NS_EV_REQUESTED] = BIT(D_TO) | BIT(D_BODY) | BIT(D_CALLBACK_URL),
+    [NS_EV_DISPATCHED] = BIT(D_STATUS) | BIT(D_PROVIDER_ID),
+    [NS_EV_FAILED] = BIT(D_STATUS) | BIT(D_REASON) | BIT(D_CODE),
+    [NS_EV_STATUS] = BIT(D_STATUS),
+    [NS_EV_CALLBACK] = BIT(D_STATUS) | BIT(D_DELIVERY_ID) | BIT(D_VERSION) | BIT(D_ATTEMPT) |
+		       BIT(D_CODE) | BIT(D_REASON),
+};
+
+#define SLOTS_MAX 16 /* >= E_COUNT and D_COUNT */
+
+/* One object of the event being read, its members found in one pass (index_members):
+ * at[k] is the index in j->m of the member named names[k], or -1 when it has none. */
 typedef struct {
 	const ns_jflat *j;
-	int obj;
+	const char *const *names;
+	const char *where; /* "" or "data.", for messages */
+	int at[SLOTS_MAX];
 } doc;
-
-/* Copy the string member key of d's object into out (cap bytes + NUL). min: least length.
- * where: "" or "data." for messages. Returns 0 or -1 with err filled. */
-static int get_str(doc d, const char *where, const char *key, char *out, size_t cap, size_t min,
-		   enum form f, char *err, size_t errlen)
-{
-	int i = ns_jflat_find(d.j, d.obj, key);
-	const ns_jflat_member *m = i >= 0 ? &d.j->m[i] : NULL;
-
-	if (!m)
-		return fail(err, errlen, "missing %s%s", where, key);
-	if (m->kind != NS_JF_STRING)
-		return fail(err, errlen, "%s%s is not a string", where, key);
-	if (m->len > cap)
-		return fail(err, errlen, "%s%s longer than %zu bytes", where, key, cap);
-	if (m->len < min)
-		return fail(err, errlen, "%s%s is empty", where, key);
-	ns_jflat_string(m, out);
-	if (!form_ok(out, m->len, f)) {
-		out[0] = '\0';
-		return fail(err, errlen, "%s%s has an invalid form", where, key);
-	}
-	return 0;
-}
-
-static int has(doc d, const char *key)
-{
-	return ns_jflat_find(d.j, d.obj, key) >= 0;
-}
-
-static int get_time(doc obj, const char *key, int64_t *ms, char *err, size_t errlen)
-{
-	char ts[64];
-
-	if (get_str(obj, "", key, ts, sizeof(ts) - 1, 1, F_TEXT, err, errlen) != 0)
-		return -1;
-	if (ns_time_parse(ts, ms) != 0)
-		return fail(err, errlen, "%s is not an ISO 8601 UTC timestamp", key);
-	return 0;
-}
 
 static int lookup(const char *s, const char *const *names, int n)
 {
@@ -304,148 +316,189 @@ static int lookup(const char *s, const char *const *names, int n)
 	return -1;
 }
 
-/* Data members per type: allowed[type] lists the members of that type; a member of any
- * type's list that is not in the event's own list is refused. */
-static const char *const data_keys[] = {"to",	  "body", "callbackUrl", "status",  "providerId",
-					"reason", "code", "deliveryId",	 "version", "attempt"};
-static const char *const data_allowed[] = {"to body callbackUrl", "status providerId",
-					   "status reason code", "status",
-					   "status deliveryId version attempt code reason"};
-
-static int data_member_ok(ns_event_type t, const char *key)
+/* Fill d->at with the members of object obj (-1: the envelope) named in d->names[0..n).
+ * known receives a bit per name present, unknown the index of the first member with
+ * another name (-1 when none). A key longer than NS_JFLAT_KEY_MAX is kept truncated, which
+ * never equals a name. */
+static void index_members(doc *d, int obj, int n, unsigned *known, int *unknown)
 {
-	const char *list = data_allowed[t];
-	size_t n = strlen(key);
-	int known = lookup(key, data_keys, (int)(sizeof(data_keys) / sizeof(data_keys[0]))) >= 0;
-	const char *p;
+	*known = 0;
+	*unknown = -1;
+	for (int k = 0; k < n; k++)
+		d->at[k] = -1;
+	for (int i = 0; i < d->j->n; i++) {
+		int k;
+		if (d->j->m[i].parent != obj)
+			continue;
+		k = lookup(d->j->m[i].key, d->names, n);
+		if (k >= 0) {
+			d->at[k] = i; /* a key appears once: ns_jflat refuses duplicates */
+			*known |= 1u << k;
+		} else if (*unknown < 0) {
+			*unknown = i;
+		}
+	}
+}
 
-	if (!known)
-		return 1; /* foreign member: ignored */
-	for (p = strstr(list, key); p; p = strstr(p + 1, key))
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
-			return 1;
+static int has(const doc *d, int k)
+{
+	return d->at[k] >= 0;
+}
+
+/* Copy the string member k of d into out (cap bytes + NUL). min: least length. Returns 0 or
+ * -1 with err filled. */
+static int get_str(const doc *d, int k, char *out, size_t cap, size_t min, enum form f, char *err,
+		   size_t errlen)
+{
+	const ns_jflat_member *m = d->at[k] >= 0 ? &d->j->m[d->at[k]] : NULL;
+	const char *key = d->names[k];
+
+	if (!m)
+		return fail(err, errlen, "missing %s%s", d->where, key);
+	if (m->kind != NS_JF_STRING)
+		return fail(err, errlen, "%s%s is not a string", d->where, key);
+	if (m->len > cap)
+		return fail(err, errlen, "%s%s longer than %zu bytes", d->where, key, cap);
+	if (m->len < min)
+		return fail(err, errlen, "%s%s is empty", d->where, key);
+	ns_jflat_string(m, out);
+	if (!form_ok(out, m->len, f)) {
+		out[0] = '\0';
+		return fail(err, errlen, "%s%s has an invalid form", d->where, key);
+	}
 	return 0;
 }
-/* An integer member of data within lo..hi (required unless optional). */
-static int get_int(doc data, const char *key, int64_t lo, int64_t hi, int optional, int64_t *out,
+
+static int get_time(const doc *d, int k, int64_t *ms, char *err, size_t errlen)
+{
+	char ts[64];
+
+	if (get_str(d, k, ts, sizeof(ts) - 1, 1, F_TEXT, err, errlen) != 0)
+		return -1;
+	if (ns_time_parse(ts, ms) != 0)
+		return fail(err, errlen, "%s is not an ISO 8601 UTC timestamp", d->names[k]);
+	return 0;
+}
+
+/* The integer member k of d within lo..hi (required unless optional). */
+static int get_int(const doc *d, int k, int64_t lo, int64_t hi, int optional, int64_t *out,
 		   char *err, size_t errlen)
 {
-	int i = ns_jflat_find(data.j, data.obj, key);
-	const ns_jflat_member *m = i >= 0 ? &data.j->m[i] : NULL;
+	const ns_jflat_member *m = d->at[k] >= 0 ? &d->j->m[d->at[k]] : NULL;
 
 	if (!m) {
 		if (optional)
 			return 0;
-		return fail(err, errlen, "missing data.%s", key);
+		return fail(err, errlen, "missing %s%s", d->where, d->names[k]);
 	}
 	if (m->kind != NS_JF_INTEGER || m->integer < lo || m->integer > hi)
-		return fail(err, errlen, "data.%s is not an integer %lld..%lld", key, (long long)lo,
-			    (long long)hi);
+		return fail(err, errlen, "%s%s is not an integer %lld..%lld", d->where, d->names[k],
+			    (long long)lo, (long long)hi);
 	*out = m->integer;
 	return 0;
 }
 
 /* data of a callback attempt: result, delivery id, version, attempt, code?, reason?. */
-static int decode_callback(doc data, ns_event *ev, char *err, size_t errlen)
+static int decode_callback(const doc *data, ns_event *ev, char *err, size_t errlen)
 {
 	int64_t attempt = 0, code = 0;
 
-	if (get_str(data, "data.", "status", ev->status, NS_STATUS_MAX, 1, F_NAME, err, errlen) ||
-	    get_str(data, "data.", "deliveryId", ev->delivery_id, NS_EVENT_ID_LEN, 1, F_HEX_ID, err,
+	if (get_str(data, D_STATUS, ev->status, NS_STATUS_MAX, 1, F_NAME, err, errlen) ||
+	    get_str(data, D_DELIVERY_ID, ev->delivery_id, NS_EVENT_ID_LEN, 1, F_HEX_ID, err,
 		    errlen) ||
-	    get_int(data, "version", 1, INT64_MAX, 0, &ev->version, err, errlen) ||
-	    get_int(data, "attempt", 1, 1000000, 0, &attempt, err, errlen) ||
-	    get_int(data, "code", 0, 999, 1, &code, err, errlen))
+	    get_int(data, D_VERSION, 1, INT64_MAX, 0, &ev->version, err, errlen) ||
+	    get_int(data, D_ATTEMPT, 1, 1000000, 0, &attempt, err, errlen) ||
+	    get_int(data, D_CODE, 0, 999, 1, &code, err, errlen))
 		return -1;
-	if (has(data, "reason") &&
-	    get_str(data, "data.", "reason", ev->reason, NS_REASON_MAX, 0, F_TEXT, err, errlen))
+	if (has(data, D_REASON) &&
+	    get_str(data, D_REASON, ev->reason, NS_REASON_MAX, 0, F_TEXT, err, errlen))
 		return -1;
 	ev->attempt = (int)attempt;
 	ev->code = (int)code;
 	return 0;
 }
 
-static int decode_data(doc data, ns_event *ev, char *err, size_t errlen)
+/* The data members of ev's type (see data_allowed), after the check that no member of
+ * another type is there. */
+static int decode_data(const ns_jflat *j, int obj, ns_event *ev, char *err, size_t errlen)
 {
+	doc data = {.j = j, .names = data_names, .where = "data."};
 	int64_t code = 0;
+	unsigned known, refused;
+	int unknown;
 
-	if (data.j->m[data.obj].kind != NS_JF_OBJECT)
+	if (j->m[obj].kind != NS_JF_OBJECT)
 		return fail(err, errlen, "data is not an object");
-	for (int i = 0; i < data.j->n; i++) {
-		const ns_jflat_member *m = &data.j->m[i];
-		if (m->parent == data.obj && !data_member_ok(ev->type, m->key))
-			return fail(err, errlen, "data.%s is not allowed in a %s event", m->key,
-				    ns_event_type_name(ev->type));
-	}
+	index_members(&data, obj, D_COUNT, &known, &unknown);
+	refused = known & ~data_allowed[ev->type];
+	for (int k = 0; k < D_COUNT; k++)
+		if (refused & BIT(k))
+			return fail(err, errlen, "data.%s is not allowed in a %s event",
+				    data_names[k], ns_event_type_name(ev->type));
 	switch (ev->type) {
 	case NS_EV_REQUESTED:
-		if (get_str(data, "data.", "to", ev->to, NS_TO_MAX, 1, F_ADDRESS, err, errlen) ||
-		    get_str(data, "data.", "body", ev->body, NS_BODY_MAX, 1, F_ANY, err, errlen))
+		if (get_str(&data, D_TO, ev->to, NS_TO_MAX, 1, F_ADDRESS, err, errlen) ||
+		    get_str(&data, D_BODY, ev->body, NS_BODY_MAX, 1, F_ANY, err, errlen))
 			return -1;
-		if (has(data, "callbackUrl") &&
-		    get_str(data, "data.", "callbackUrl", ev->callback_url, NS_URL_MAX, 1, F_URL,
-			    err, errlen))
+		if (has(&data, D_CALLBACK_URL) && get_str(&data, D_CALLBACK_URL, ev->callback_url,
+							  NS_URL_MAX, 1, F_URL, err, errlen))
 			return -1;
 		ev->status[0] = '\0'; /* claims the channel's initial status (ns_fold) */
 		return 0;
 	case NS_EV_DISPATCHED:
-		if (get_str(data, "data.", "status", ev->status, NS_STATUS_MAX, 1, F_NAME, err,
-			    errlen) ||
-		    get_str(data, "data.", "providerId", ev->provider_id, NS_PROVIDER_ID_MAX, 1,
-			    F_TEXT, err, errlen))
-			return -1;
-		return 0;
+		return get_str(&data, D_STATUS, ev->status, NS_STATUS_MAX, 1, F_NAME, err,
+			       errlen) ||
+			       get_str(&data, D_PROVIDER_ID, ev->provider_id, NS_PROVIDER_ID_MAX, 1,
+				       F_TEXT, err, errlen)
+			   ? -1
+			   : 0;
 	case NS_EV_FAILED:
-		if (get_str(data, "data.", "status", ev->status, NS_STATUS_MAX, 1, F_NAME, err,
-			    errlen) ||
-		    get_str(data, "data.", "reason", ev->reason, NS_REASON_MAX, 0, F_ANY, err,
-			    errlen))
-			return -1;
-		if (get_int(data, "code", 0, 999, 1, &code, err, errlen))
+		if (get_str(&data, D_STATUS, ev->status, NS_STATUS_MAX, 1, F_NAME, err, errlen) ||
+		    get_str(&data, D_REASON, ev->reason, NS_REASON_MAX, 0, F_ANY, err, errlen) ||
+		    get_int(&data, D_CODE, 0, 999, 1, &code, err, errlen))
 			return -1;
 		ev->code = (int)code;
 		return 0;
 	case NS_EV_STATUS:
-		return get_str(data, "data.", "status", ev->status, NS_STATUS_MAX, 1, F_NAME, err,
-			       errlen);
+		return get_str(&data, D_STATUS, ev->status, NS_STATUS_MAX, 1, F_NAME, err, errlen);
 	case NS_EV_CALLBACK:
-		return decode_callback(data, ev, err, errlen);
+		return decode_callback(&data, ev, err, errlen);
 	}
 	return fail(err, errlen, "unknown type");
 }
 
 /* The optional members tenant ("" or a name) and keyId (a name). */
-static int decode_who(doc root, ns_event *ev, char *err, size_t errlen)
+static int decode_who(const doc *root, ns_event *ev, char *err, size_t errlen)
 {
-	if (has(root, "tenant") &&
-	    get_str(root, "", "tenant", ev->tenant, NS_TENANT_MAX, 0, F_ANY, err, errlen))
+	if (has(root, E_TENANT) &&
+	    get_str(root, E_TENANT, ev->tenant, NS_TENANT_MAX, 0, F_ANY, err, errlen))
 		return -1;
 	if (ev->tenant[0] && !form_ok(ev->tenant, strlen(ev->tenant), F_NAME))
 		return fail(err, errlen, "tenant has an invalid form");
-	if (has(root, "keyId") &&
-	    get_str(root, "", "keyId", ev->key_id, NS_TENANT_MAX, 1, F_NAME, err, errlen))
+	if (has(root, E_KEY_ID) &&
+	    get_str(root, E_KEY_ID, ev->key_id, NS_TENANT_MAX, 1, F_NAME, err, errlen))
 		return -1;
 	return 0;
 }
 
 /* The envelope's version, type and source, by name. */
-static int decode_kind(doc root, ns_event *ev, char *err, size_t errlen)
+static int decode_kind(const doc *root, ns_event *ev, char *err, size_t errlen)
 {
-	int v = ns_jflat_find(root.j, -1, "v");
+	const ns_jflat_member *v = has(root, E_V) ? &root->j->m[root->at[E_V]] : NULL;
 	char word[16];
 	int i;
 
-	if (v < 0)
+	if (!v)
 		return fail(err, errlen, "missing v");
-	if (root.j->m[v].kind != NS_JF_INTEGER || root.j->m[v].integer != NS_EVENT_VERSION)
+	if (v->kind != NS_JF_INTEGER || v->integer != NS_EVENT_VERSION)
 		return fail(err, errlen, "unsupported version (want v=%d)", NS_EVENT_VERSION);
-	if (get_str(root, "", "type", word, sizeof(word) - 1, 1, F_NAME, err, errlen))
+	if (get_str(root, E_TYPE, word, sizeof(word) - 1, 1, F_NAME, err, errlen))
 		return -1;
 	i = lookup(word, type_names, NTYPES);
 	if (i < 0)
 		return fail(err, errlen, "unknown type %s", word);
 	ev->type = (ns_event_type)i;
-	if (get_str(root, "", "source", word, sizeof(word) - 1, 1, F_NAME, err, errlen))
+	if (get_str(root, E_SOURCE, word, sizeof(word) - 1, 1, F_NAME, err, errlen))
 		return -1;
 	i = lookup(word, source_names, NSOURCES);
 	if (i < 0)
@@ -456,25 +509,16 @@ static int decode_kind(doc root, ns_event *ev, char *err, size_t errlen)
 
 /* The envelope's members other than data: only known ones, the version, type and source
  * by name, then the strings and times. Returns 0 or -1 with err filled. */
-static int decode_envelope(doc root, ns_event *ev, char *err, size_t errlen)
+static int decode_envelope(const doc *root, int unknown, ns_event *ev, char *err, size_t errlen)
 {
-	static const char *const members[] = {"v",	    "id",      "type",	     "tenant",
-					      "externalId", "channel", "occurredAt", "receivedAt",
-					      "source",	    "keyId",   "data"};
-
-	for (int i = 0; i < root.j->n; i++) {
-		const ns_jflat_member *m = &root.j->m[i];
-		if (m->parent == -1 &&
-		    lookup(m->key, members, (int)(sizeof(members) / sizeof(members[0]))) < 0)
-			return fail(err, errlen, "unknown member %.31s", m->key);
-	}
+	if (unknown >= 0)
+		return fail(err, errlen, "unknown member %.31s", root->j->m[unknown].key);
 	if (decode_kind(root, ev, err, errlen) ||
-	    get_str(root, "", "id", ev->id, NS_EVENT_ID_LEN, 1, F_HEX_ID, err, errlen) ||
-	    get_str(root, "", "externalId", ev->external_id, NS_EXTID_MAX, 1, F_TEXT, err,
-		    errlen) ||
-	    get_str(root, "", "channel", ev->channel, NS_STATUS_MAX, 0, F_ANY, err, errlen) ||
-	    get_time(root, "occurredAt", &ev->occurred_at, err, errlen) ||
-	    get_time(root, "receivedAt", &ev->received_at, err, errlen))
+	    get_str(root, E_ID, ev->id, NS_EVENT_ID_LEN, 1, F_HEX_ID, err, errlen) ||
+	    get_str(root, E_EXTERNAL_ID, ev->external_id, NS_EXTID_MAX, 1, F_TEXT, err, errlen) ||
+	    get_str(root, E_CHANNEL, ev->channel, NS_STATUS_MAX, 0, F_ANY, err, errlen) ||
+	    get_time(root, E_OCCURRED_AT, &ev->occurred_at, err, errlen) ||
+	    get_time(root, E_RECEIVED_AT, &ev->received_at, err, errlen))
 		return -1;
 	if (decode_who(root, ev, err, errlen))
 		return -1;
@@ -489,9 +533,10 @@ static int decode_envelope(doc root, ns_event *ev, char *err, size_t errlen)
 int ns_event_decode(const char *buf, size_t len, ns_event *ev, char *err, size_t errlen)
 {
 	ns_jflat j;
-	doc root = {&j, -1};
+	doc root = {.j = &j, .names = env_names, .where = ""};
 	char why[160];
-	int data, rc = -1;
+	unsigned known;
+	int unknown, rc = -1;
 
 	memset(ev, 0, sizeof(*ev));
 	if (errlen)
@@ -508,14 +553,14 @@ int ns_event_decode(const char *buf, size_t len, ns_event *ev, char *err, size_t
 		fail(err, errlen, "not JSON: %s", why);
 		goto out;
 	}
-	if (decode_envelope(root, ev, err, errlen))
+	index_members(&root, -1, E_COUNT, &known, &unknown);
+	if (decode_envelope(&root, unknown, ev, err, errlen))
 		goto out;
-	data = ns_jflat_find(&j, -1, "data");
-	if (data < 0) {
+	if (!has(&root, E_DATA)) {
 		fail(err, errlen, "missing data");
 		goto out;
 	}
-	if (decode_data((doc){&j, data}, ev, err, errlen) != 0)
+	if (decode_data(&j, root.at[E_DATA], ev, err, errlen) != 0)
 		goto out;
 	rc = 0;
 out:

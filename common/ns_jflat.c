@@ -2,9 +2,9 @@
  *
  * A recursive-descent parser over the caller's bytes, bounded by max_depth. Strings are
  * checked in one pass (escapes, surrogate pairs, UTF-8) that also yields their decoded
- * length and an FNV-1a hash of the decoded bytes; keys are compared decoded, so "\u0076"
- * and "v" are the same key, as in jansson. Numbers follow JSON's grammar: an integer that
- * does not fit a long long and a real that overflows a double are errors, as in jansson. */
+ * length; keys are compared decoded, so "\u0076" and "v" are the same key, as in jansson. Numbers
+ * follow JSON's grammar: an integer that does not fit a long long and a real that overflows a
+ * double are errors, as in jansson. */
 #include "ns_jflat.h"
 #include "ns_str.h"
 
@@ -13,9 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define FNV_OFFSET 2166136261u
-#define FNV_PRIME  16777619u
 
 /* The one-letter escapes after a backslash, and the byte each stands for. */
 static const char escapes[] = "\"\\/bfnrt", escaped[] = "\"\\/\b\f\n\r\t";
@@ -33,7 +30,6 @@ typedef struct {
 typedef struct {
 	const char *raw;
 	size_t raw_len, len;
-	uint32_t hash;
 } span;
 
 static int value(parser *ps, int keep, int parent);
@@ -142,13 +138,6 @@ static int decode_one(const char **s, const char *end, unsigned char out[4])
 	return 1;
 }
 
-static uint32_t hash_bytes(uint32_t h, const unsigned char *b, int n)
-{
-	for (int i = 0; i < n; i++)
-		h = (h ^ b[i]) * FNV_PRIME;
-	return h;
-}
-
 /* One element of the string at ps->p (inside the quotes): checked, added to sp. */
 static int string_element(parser *ps, span *sp)
 {
@@ -171,45 +160,37 @@ static int string_element(parser *ps, span *sp)
 		n = ns_str_utf8_seq((const unsigned char *)q, (size_t)(ps->end - q));
 		if (!n)
 			return fail(ps, "invalid UTF-8");
-		memcpy(buf, q, (size_t)n);
 		ps->p += n;
 	}
 	sp->len += (size_t)n;
-	sp->hash = hash_bytes(sp->hash, buf, n);
 	return 0;
 }
 
 /* The string at ps->p (on its opening quote) into sp; ps->p ends after the closing one.
- * Runs of printable ASCII, nearly all of an envelope, take the short loop; the decoded
- * bytes are hashed only for a key (the duplicate check). */
-static int string(parser *ps, span *sp, int key)
+ * Runs of printable ASCII, nearly all of an envelope, take the short loops (eight bytes at
+ * a time, then one by one). */
+static int string(parser *ps, span *sp)
 {
 	const unsigned char *q, *end = (const unsigned char *)ps->end;
-	uint32_t h = FNV_OFFSET;
 
 	ps->p++;
 	sp->raw = ps->p;
 	sp->len = 0;
 	for (;;) {
 		q = (const unsigned char *)ps->p;
-		if (!key) /* a key's bytes are hashed one by one below */
-			while (end - q >= 8 && ns_str_json_plain8(q))
-				q += 8;
-		for (; q < end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\'; q++)
-			if (key)
-				h = (h ^ *q) * FNV_PRIME;
+		while (end - q >= 8 && ns_str_json_plain8(q))
+			q += 8;
+		while (q < end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
+			q++;
 		sp->len += (size_t)(q - (const unsigned char *)ps->p);
 		ps->p = (const char *)q;
 		if (q >= end)
 			return fail(ps, "unterminated string");
 		if (*q == '"')
 			break;
-		sp->hash = h;
 		if (string_element(ps, sp))
 			return -1;
-		h = sp->hash;
 	}
-	sp->hash = h;
 	sp->raw_len = (size_t)(ps->p - sp->raw);
 	ps->p++;
 	return 0;
@@ -332,21 +313,24 @@ static int number(parser *ps, ns_jf_kind *kind, long long *out)
 
 /* ---- objects, arrays, values ---- */
 
-/* Record key k of object obj, refusing a second one with the same decoded bytes. */
+/* Record key k of object obj, refusing a second one with the same decoded bytes. Two keys
+ * written without escapes (raw length = decoded length) compare as written. */
 static int key_seen(parser *ps, const span *k, uint32_t obj)
 {
 	ns_jflat *j = ps->j;
 
 	for (int i = 0; i < j->nkeys; i++) {
 		const ns_jflat_key *o = &j->keys[i];
-		if (o->object == obj && o->hash == k->hash && o->len == k->len &&
-		    same_string(o->raw, o->raw_len, k->raw, k->raw_len))
+		if (o->object != obj || o->len != k->len)
+			continue;
+		if (o->raw_len == o->len && k->raw_len == k->len
+			? !memcmp(o->raw, k->raw, k->len)
+			: same_string(o->raw, o->raw_len, k->raw, k->raw_len))
 			return fail(ps, "duplicate object key");
 	}
 	if (j->nkeys == NS_JFLAT_MAX_KEYS)
 		return fail(ps, "more than %d keys", NS_JFLAT_MAX_KEYS);
-	j->keys[j->nkeys++] =
-	    (ns_jflat_key){k->raw, (uint32_t)k->raw_len, (uint32_t)k->len, k->hash, obj};
+	j->keys[j->nkeys++] = (ns_jflat_key){k->raw, (uint32_t)k->raw_len, (uint32_t)k->len, obj};
 	return 0;
 }
 
@@ -384,7 +368,7 @@ static int member_value(parser *ps, int idx, int keep_children)
 	span s;
 
 	if (ps->p < ps->end && *ps->p == '"') {
-		if (string(ps, &s, 0))
+		if (string(ps, &s))
 			return -1;
 		m->kind = NS_JF_STRING, m->raw = s.raw, m->raw_len = s.raw_len, m->len = s.len;
 		return 0;
@@ -404,7 +388,7 @@ static int pair(parser *ps, uint32_t obj, int keep, int parent)
 	skip_ws(ps);
 	if (ps->p >= ps->end || *ps->p != '"')
 		return fail(ps, "object key expected");
-	if (string(ps, &k, 1) || key_seen(ps, &k, obj))
+	if (string(ps, &k) || key_seen(ps, &k, obj))
 		return -1;
 	skip_ws(ps);
 	if (ps->p >= ps->end || *ps->p != ':')
@@ -474,7 +458,7 @@ static int value(parser *ps, int keep, int parent)
 	case '[':
 		return container(ps, keep, parent);
 	case '"':
-		return string(ps, &s, 0);
+		return string(ps, &s);
 	case 't':
 		return literal(ps, "true");
 	case 'f':

@@ -43,7 +43,7 @@ typedef struct {
 /* A key seen anywhere in the document (the duplicate check). */
 typedef struct {
 	const char *raw;
-	uint32_t raw_len, len, hash, object;
+	uint32_t raw_len, len, object;
 } ns_jflat_key;
 
 typedef struct {

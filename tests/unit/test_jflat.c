@@ -51,8 +51,12 @@ static const struct {
     {"{\"a\":\"\xf4\x90\x80\x80\"}", 0}, /* above U+10FFFF */
     {"{\"a\":\"open", 0},
     {"{\"a\":1,\"a\":2}", 0},
-    {"{\"v\":1,\"\\u0076\":2}", 0},	/* the same key, once escaped */
-    {"{\"a\":[{\"b\":1,\"b\":2}]}", 0}, /* duplicates deep inside are refused too */
+    {"{\"v\":1,\"\\u0076\":2}", 0},	       /* the same key, once escaped */
+    {"{\"a\":[{\"b\":1,\"b\":2}]}", 0},	       /* duplicates deep inside are refused too */
+    {"{\"ab\":1,\"a\\u0062\":2}", 0},	       /* one of two spellings escaped */
+    {"{\"\\u0061b\":1,\"a\\u0062\":2}", 0},    /* both escaped, differently */
+    {"{\"ab\":1,\"ac\":2,\"a\\u0064\":3}", 1}, /* same lengths, other keys */
+    {"{\"a\":{\"b\":1},\"c\":{\"b\":2}}", 1},  /* one name in two objects */
     {"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{}}}}}}}}", 1}, /* depth 8 */
     {"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{}}}}}}}}}", 0},
 };
