@@ -19,6 +19,7 @@
 #include "ns_str.h"
 #include "ns_time.h"
 
+#include <limits.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -99,10 +100,19 @@ void ns_event_make_id(ns_event *ev)
 
 int ns_event_ref(const char *tenant, const char *external_id, char *out, size_t outlen)
 {
-	int n = tenant && tenant[0] ? snprintf(out, outlen, "%s:%s", tenant, external_id)
-				    : snprintf(out, outlen, "%s", external_id);
+	size_t t = tenant && tenant[0] ? strlen(tenant) : 0, e = strlen(external_id);
+	size_t n = t ? t + 1 + e : e;
 
-	return n >= 0 && (size_t)n < outlen ? n : -1;
+	if (n >= outlen || n > INT_MAX)
+		return -1;
+	if (t) {
+		memcpy(out, tenant, t);
+		out[t] = ':';
+		memcpy(out + t + 1, external_id, e + 1);
+	} else {
+		memcpy(out, external_id, e + 1);
+	}
+	return (int)n;
 }
 
 int ns_event_ref_split(const char *ref, char tenant[NS_TENANT_MAX + 1],

@@ -107,15 +107,51 @@ static size_t control_escape(unsigned char c, char *out)
 	return 6;
 }
 
-/* The escaped, quoted text of s. Runs of bytes that need nothing are copied at once. */
-static void quoted(ns_jw *w, const char *s)
+/* How many bytes at the start of p[0..n) a JSON string carries as they are. */
+static size_t plain_prefix(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (n - i >= 8 && ns_str_json_plain8(p + i))
+		i += 8;
+	while (i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
+		i++;
+	return i;
+}
+
+/* The quoted text of s[0..n), which needs no escape, followed by ':' when colon: one
+ * reservation and one copy (nearly every key and value). */
+static void quoted_plain(ns_jw *w, const char *s, size_t n, int colon)
+{
+	size_t total = n + 2 + (colon != 0);
+	char *o;
+
+	if (reserve(w, total) != 0)
+		return;
+	o = w->buf + w->len;
+	o[0] = '"';
+	memcpy(o + 1, s, n);
+	o[n + 1] = '"';
+	if (colon)
+		o[n + 2] = ':';
+	w->len += total;
+}
+
+/* The escaped, quoted text of s, then ':' when colon. A string that needs no escape takes
+ * quoted_plain; otherwise runs of bytes that need nothing are copied at once. */
+static void quoted(ns_jw *w, const char *s, int colon)
 {
 	const unsigned char *p = (const unsigned char *)s, *run = p;
-	size_t left = strlen(s);
+	size_t left = strlen(s), plain = plain_prefix(p, left);
 	char esc[8];
 	int n;
 
+	if (plain == left) {
+		quoted_plain(w, s, left, colon);
+		return;
+	}
 	put(w, "\"", 1);
+	p += plain, left -= plain;
 	while (left) {
 		if (left >= 8 && ns_str_json_plain8(p)) {
 			p += 8, left -= 8;
@@ -141,14 +177,13 @@ static void quoted(ns_jw *w, const char *s)
 		run = p;
 	}
 	put(w, (const char *)run, (size_t)(p - run));
-	put(w, "\"", 1);
+	put(w, colon ? "\":" : "\"", colon ? 2 : 1);
 }
 
 void ns_jw_key(ns_jw *w, const char *key)
 {
 	separate(w);
-	quoted(w, key);
-	put(w, ":", 1);
+	quoted(w, key, 1);
 	w->after_key = 1;
 }
 
@@ -159,7 +194,7 @@ void ns_jw_str(ns_jw *w, const char *s)
 		return;
 	}
 	separate(w);
-	quoted(w, s);
+	quoted(w, s, 0);
 }
 
 void ns_jw_str_or_null(ns_jw *w, const char *s)

@@ -347,7 +347,7 @@ ns_key_result ns_keyring_check(ns_keyring *r, const char *authorization, ns_key_
 	OPENSSL_cleanse(secret, sizeof(secret));
 	if (!ok)
 		return NS_KEY_MALFORMED;
-	snprintf(probe.id, sizeof(probe.id), "%s", id);
+	memcpy(probe.id, id, strlen(id) + 1); /* the same size: parse_bearer bounded it */
 	pthread_rwlock_rdlock(&r->lock);
 	if (r->t->n)
 		k = bsearch(&probe, r->t->k, r->t->n, sizeof(*k), cmp_key);

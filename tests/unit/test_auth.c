@@ -206,6 +206,14 @@ START_TEST(test_mask)
 	for (size_t i = 0; i < N(cases); i++)
 		ck_assert_str_eq(ns_mask_address(cases[i].in, out, sizeof(out)), cases[i].out);
 	ck_assert_str_eq(ns_mask_address(NULL, out, sizeof(out)), "****");
+	/* a short buffer truncates, NUL-terminated, as snprintf would */
+	ck_assert_str_eq(ns_mask_address("+4915112345678", out, 6), "+4915");
+	ck_assert_str_eq(ns_mask_address("+4915112345678", out, 9), "+49151**");
+	ck_assert_str_eq(ns_mask_address("ada@example.com", out, 7), "a***@e");
+	ck_assert_str_eq(ns_mask_address("x", out, 1), "");
+	out[0] = 'z';
+	ns_mask_address("x", out, 0); /* writes nothing */
+	ck_assert_int_eq(out[0], 'z');
 }
 END_TEST
 

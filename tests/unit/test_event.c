@@ -483,6 +483,40 @@ START_TEST(test_names)
 }
 END_TEST
 
+/* References: "<tenant>:<externalId>", or the externalId alone; -1 when out does not hold
+ * it with its NUL; ns_event_ref_split takes one apart again. */
+START_TEST(test_refs)
+{
+	char out[NS_REF_MAX + 1], small[9], tenant[NS_TENANT_MAX + 1], id[NS_EXTID_MAX + 1];
+	char longest[NS_EXTID_MAX + 1];
+
+	ck_assert_int_eq(ns_event_ref("acme", "order-1", out, sizeof(out)), 12);
+	ck_assert_str_eq(out, "acme:order-1");
+	ck_assert_int_eq(ns_event_ref_split(out, tenant, id), 0);
+	ck_assert_str_eq(tenant, "acme");
+	ck_assert_str_eq(id, "order-1");
+	ck_assert_int_eq(ns_event_ref("", "order-1", out, sizeof(out)), 7);
+	ck_assert_str_eq(out, "order-1");
+	ck_assert_int_eq(ns_event_ref(NULL, "order-1", out, sizeof(out)), 7);
+	ck_assert_str_eq(out, "order-1");
+	ck_assert_int_eq(ns_event_ref_split(out, tenant, id), -1); /* no tenant, no ':' */
+	/* 8 characters and the NUL fit 9 bytes; 9 do not */
+	ck_assert_int_eq(ns_event_ref("ab", "c-1-2", small, sizeof(small)), 8);
+	ck_assert_str_eq(small, "ab:c-1-2");
+	ck_assert_int_eq(ns_event_ref("ab", "c-1-23", small, sizeof(small)), -1);
+	ck_assert_int_eq(ns_event_ref(NULL, "c-1-2345", small, sizeof(small)), 8);
+	ck_assert_int_eq(ns_event_ref(NULL, "c-1-23456", small, sizeof(small)), -1);
+	/* the longest tenant and externalId fit NS_REF_MAX */
+	memset(longest, 'x', NS_EXTID_MAX);
+	longest[NS_EXTID_MAX] = '\0';
+	memset(tenant, 't', NS_TENANT_MAX);
+	tenant[NS_TENANT_MAX] = '\0';
+	ck_assert_int_eq(ns_event_ref(tenant, longest, out, sizeof(out)), NS_REF_MAX);
+	ck_assert_int_eq(ns_event_ref_split(out, tenant, id), 0);
+	ck_assert_str_eq(id, longest);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("event");
@@ -496,6 +530,7 @@ int main(void)
 	tcase_add_test(tc, test_email_to);
 	tcase_add_test(tc, test_ids);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_refs);
 	suite_add_tcase(s, tc);
 	return nt_run_suite(s);
 }
