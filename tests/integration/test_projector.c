@@ -176,6 +176,27 @@ static int dlq_has(const char *dlq_topic, const char *value)
 	return found;
 }
 
+/* Non-zero once /metrics of the projector at *port shows a lag of 0 for partitions 0-2
+ * of a 3-partition topic, and no gauge for a partition it was never assigned. */
+static int lag_reported(void *arg)
+{
+	char url[128], *metrics = NULL;
+	int ok;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", *(int *)arg);
+	if (nt_http("GET", url, NULL, NULL, &metrics) != 200) {
+		free(metrics);
+		return 0;
+	}
+	ok = strstr(metrics, "projector_partition_lag{partition=\"0\"} 0\n") &&
+	     strstr(metrics, "projector_partition_lag{partition=\"1\"} 0\n") &&
+	     strstr(metrics, "projector_partition_lag{partition=\"2\"} 0\n") &&
+	     !strstr(metrics, "projector_partition_lag{partition=\"3\"}") &&
+	     strstr(metrics, "\nprojector_lag 0\n");
+	free(metrics);
+	return ok;
+}
+
 START_TEST(test_fold_from_topic)
 {
 	char topic[256], dlq[300], buf[256], url[128], *metrics = NULL;
@@ -239,6 +260,13 @@ START_TEST(test_fold_from_topic)
 	ck_assert_ptr_nonnull(strstr(metrics, "projector_dlq_total 1"));
 	ck_assert_ptr_nonnull(strstr(metrics, "projector_events_total{outcome=\"conflict\"} 20"));
 	free(metrics);
+	/* the lag, from the watermarks the consumer saw: none left on any of its partitions,
+	 * and the figures' copy holds each partition's high watermark (281 messages) */
+	ck_assert_msg(nt_eventually(lag_reported, &p.port, 10000) == 0,
+		      "no zero lag reported for partitions 0-2");
+	db_text(p.db, "SELECT count(*) || ' ' || total(high_watermark) FROM lag WHERE topic = ?1",
+		topic, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "3 281.0");
 
 	st = projector_stop(&p, SIGTERM);
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "projector exit status %d", st);
