@@ -350,6 +350,12 @@ static void index_members(doc *d, int obj, int n, unsigned *known, int *unknown)
 	}
 }
 
+/* Member k of d, or NULL when the object has none. */
+static const ns_jflat_member *member(const doc *d, int k)
+{
+	return d->at[k] >= 0 ? &d->j->m[d->at[k]] : NULL;
+}
+
 static int has(const doc *d, int k)
 {
 	return d->at[k] >= 0;
@@ -360,7 +366,7 @@ static int has(const doc *d, int k)
 static int get_str(const doc *d, int k, char *out, size_t cap, size_t min, enum form f, char *err,
 		   size_t errlen)
 {
-	const ns_jflat_member *m = d->at[k] >= 0 ? &d->j->m[d->at[k]] : NULL;
+	const ns_jflat_member *m = member(d, k);
 	const char *key = d->names[k];
 
 	if (!m)
@@ -394,7 +400,7 @@ static int get_time(const doc *d, int k, int64_t *ms, char *err, size_t errlen)
 static int get_int(const doc *d, int k, int64_t lo, int64_t hi, int optional, int64_t *out,
 		   char *err, size_t errlen)
 {
-	const ns_jflat_member *m = d->at[k] >= 0 ? &d->j->m[d->at[k]] : NULL;
+	const ns_jflat_member *m = member(d, k);
 
 	if (!m) {
 		if (optional)
@@ -494,7 +500,7 @@ static int decode_who(const doc *root, ns_event *ev, char *err, size_t errlen)
 /* The envelope's version, type and source, by name. */
 static int decode_kind(const doc *root, ns_event *ev, char *err, size_t errlen)
 {
-	const ns_jflat_member *v = has(root, E_V) ? &root->j->m[root->at[E_V]] : NULL;
+	const ns_jflat_member *v = member(root, E_V);
 	char word[16];
 	int i;
 

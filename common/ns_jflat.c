@@ -2,9 +2,9 @@
  *
  * A recursive-descent parser over the caller's bytes, bounded by max_depth. Strings are
  * checked in one pass (escapes, surrogate pairs, UTF-8) that also yields their decoded
- * length; keys are compared decoded, so "\u0076" and "v" are the same key, as in jansson. Numbers
- * follow JSON's grammar: an integer that does not fit a long long and a real that overflows a
- * double are errors, as in jansson. */
+ * length; keys are compared decoded, so "\u0076" and "v" are the same key, as in jansson.
+ * Numbers follow JSON's grammar: an integer that does not fit a long long and a real that
+ * overflows a double are errors, as in jansson. */
 #include "ns_jflat.h"
 #include "ns_str.h"
 
@@ -167,8 +167,8 @@ static int string_element(parser *ps, span *sp)
 }
 
 /* The string at ps->p (on its opening quote) into sp; ps->p ends after the closing one.
- * Runs of printable ASCII, nearly all of an envelope, take the short loops (eight bytes at
- * a time, then one by one). */
+ * Runs of printable ASCII, nearly all of an envelope, are skipped at once
+ * (ns_str_json_plain_prefix). */
 static int string(parser *ps, span *sp)
 {
 	const unsigned char *q, *end = (const unsigned char *)ps->end;
@@ -178,10 +178,7 @@ static int string(parser *ps, span *sp)
 	sp->len = 0;
 	for (;;) {
 		q = (const unsigned char *)ps->p;
-		while (end - q >= 8 && ns_str_json_plain8(q))
-			q += 8;
-		while (q < end && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
-			q++;
+		q += ns_str_json_plain_prefix(q, (size_t)(end - q));
 		sp->len += (size_t)(q - (const unsigned char *)ps->p);
 		ps->p = (const char *)q;
 		if (q >= end)

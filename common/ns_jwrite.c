@@ -107,18 +107,6 @@ static size_t control_escape(unsigned char c, char *out)
 	return 6;
 }
 
-/* How many bytes at the start of p[0..n) a JSON string carries as they are. */
-static size_t plain_prefix(const unsigned char *p, size_t n)
-{
-	size_t i = 0;
-
-	while (n - i >= 8 && ns_str_json_plain8(p + i))
-		i += 8;
-	while (i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
-		i++;
-	return i;
-}
-
 /* The quoted text of s[0..n), which needs no escape, followed by ':' when colon: one
  * reservation and one copy (nearly every key and value). */
 static void quoted_plain(ns_jw *w, const char *s, size_t n, int colon)
@@ -138,11 +126,12 @@ static void quoted_plain(ns_jw *w, const char *s, size_t n, int colon)
 }
 
 /* The escaped, quoted text of s, then ':' when colon. A string that needs no escape takes
- * quoted_plain; otherwise runs of bytes that need nothing are copied at once. */
+ * quoted_plain; otherwise runs of bytes that need nothing (plain bytes and whole UTF-8
+ * characters) are copied at once, between the escapes. */
 static void quoted(ns_jw *w, const char *s, int colon)
 {
 	const unsigned char *p = (const unsigned char *)s, *run = p;
-	size_t left = strlen(s), plain = plain_prefix(p, left);
+	size_t left = strlen(s), plain = ns_str_json_plain_prefix(p, left);
 	char esc[8];
 	int n;
 
@@ -153,28 +142,23 @@ static void quoted(ns_jw *w, const char *s, int colon)
 	put(w, "\"", 1);
 	p += plain, left -= plain;
 	while (left) {
-		if (left >= 8 && ns_str_json_plain8(p)) {
-			p += 8, left -= 8;
-			continue;
-		}
-		if (*p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\') {
-			p++, left--;
-			continue;
-		}
+		/* *p is not plain: a UTF-8 character, a byte that is not UTF-8, or an escape */
 		n = *p < 0x80 ? 1 : ns_str_utf8_seq(p, left);
 		if (n > 1) {
 			p += n, left -= (size_t)n;
-			continue;
+		} else {
+			put(w, (const char *)run, (size_t)(p - run));
+			if (n == 0)
+				put(w, "\xEF\xBF\xBD", 3); /* not UTF-8: U+FFFD */
+			else if (*p == '"' || *p == '\\')
+				put(w, *p == '"' ? "\\\"" : "\\\\", 2);
+			else
+				put(w, esc, control_escape(*p, esc));
+			p++, left--;
+			run = p;
 		}
-		put(w, (const char *)run, (size_t)(p - run));
-		if (n == 0)
-			put(w, "\xEF\xBF\xBD", 3); /* not UTF-8: U+FFFD */
-		else if (*p == '"' || *p == '\\')
-			put(w, *p == '"' ? "\\\"" : "\\\\", 2);
-		else
-			put(w, esc, control_escape(*p, esc));
-		p++, left--;
-		run = p;
+		plain = ns_str_json_plain_prefix(p, left);
+		p += plain, left -= plain;
 	}
 	put(w, (const char *)run, (size_t)(p - run));
 	put(w, colon ? "\":" : "\"", colon ? 2 : 1);

@@ -52,4 +52,17 @@ static inline int ns_str_json_plain8(const unsigned char *p)
 	return ((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high) == 0;
 }
 
+/* How many bytes at the start of p[0..n) a JSON string carries as they are: the rule of
+ * ns_str_json_plain8, eight bytes at a time, then byte by byte. */
+static inline size_t ns_str_json_plain_prefix(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (n - i >= 8 && ns_str_json_plain8(p + i))
+		i += 8;
+	while (i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
+		i++;
+	return i;
+}
+
 #endif
