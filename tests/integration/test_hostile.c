@@ -2,7 +2,8 @@
  * broker: every case answers the documented status and leaves every daemon alive.
  *
  * Crashes: JSON nested far deeper than any request needs, on both ingest routes (also in
- * a field's position) and at the simulator. Stalls: read-your-writes waits beyond their
+ * a field's position) and at the simulator; bodies of more members than the reader
+ * keeps, and a key written twice. Stalls: read-your-writes waits beyond their
  * share of query's pool are refused at once while the pool keeps serving; connections
  * that trickle their headers are dropped after the read timeout while the admin listener
  * answers throughout. Confusion: RFC 3339 offsets, timestamps from the far future, ids
@@ -123,6 +124,58 @@ START_TEST(test_deep_json)
 	/* and a real request still goes through */
 	ck_assert_int_eq(post(NT_INGEST, "/notifications",
 			      "{\"externalId\":\"deep-ok\",\"channel\":\"sms\",\"to\":"
+			      "\"+4915112345678\",\"body\":\"hi\"}",
+			      &resp),
+			 202);
+	free(resp);
+}
+END_TEST
+
+/* A body inside the size limit with n members "m0".."m<n-1>": at the top when prefix is
+ * NULL, else in an object after it ("{<prefix>{"m0":0,...}}"). */
+static char *wide(int n, const char *prefix)
+{
+	size_t cap = 64 + (size_t)n * 24, len = 0;
+	char *s = malloc(cap);
+
+	ck_assert_ptr_nonnull(s);
+	len +=
+	    (size_t)snprintf(s + len, cap - len, "{%s%s", prefix ? prefix : "", prefix ? "{" : "");
+	for (int i = 0; i < n; i++)
+		len += (size_t)snprintf(s + len, cap - len, "%s\"m%d\":0", i ? "," : "", i);
+	snprintf(s + len, cap - len, prefix ? "}}" : "}");
+	return s;
+}
+
+/* Bodies of more members than the reader keeps (at the top and inside an object, within
+ * the depth a request may have) and of a key written twice (once escaped), on both routes:
+ * a 400 problem that says which, and every daemon alive. */
+START_TEST(test_wide_json)
+{
+	const char *routes[] = {"/notifications", "/webhooks"};
+	char *resp = NULL;
+
+	for (int r = 0; r < 2; r++) {
+		char *inner = wide(600, "\"x\":");
+		char *members = wide(100, NULL);
+
+		ck_assert_int_eq(post(NT_INGEST, routes[r], inner, &resp), 400);
+		ck_assert_msg(resp && strstr(resp, "more than 64 members"), "%s", resp);
+		free(resp);
+		ck_assert_int_eq(post(NT_INGEST, routes[r], members, &resp), 400);
+		ck_assert_msg(resp && strstr(resp, "more than 64 members"), "%s", resp);
+		free(resp);
+		ck_assert_int_eq(post(NT_INGEST, routes[r],
+				      "{\"externalId\":\"a\",\"extern\\u0061lId\":\"b\"}", &resp),
+				 400);
+		ck_assert_msg(resp && strstr(resp, "duplicate object key"), "%s", resp);
+		free(resp);
+		free(inner);
+		free(members);
+	}
+	assert_alive();
+	ck_assert_int_eq(post(NT_INGEST, "/notifications",
+			      "{\"externalId\":\"wide-ok\",\"channel\":\"sms\",\"to\":"
 			      "\"+4915112345678\",\"body\":\"hi\"}",
 			      &resp),
 			 202);
@@ -562,6 +615,7 @@ int main(void)
 	tcase_set_timeout(tc, 180);
 	tcase_add_unchecked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_deep_json);
+	tcase_add_test(tc, test_wide_json);
 	tcase_add_test(tc, test_waits_capped);
 	tcase_add_test(tc, test_slow_headers);
 	tcase_add_test(tc, test_slow_body);
