@@ -17,9 +17,7 @@ c1=$(cpu_ticks "$ingest_pid")
 base=$(rps "$tmp/base.txt")
 ingest_rate=$(rps "$tmp/post.txt")
 non2xx=$(awk '/^non-2xx/ {print $NF}' "$tmp/post.txt")
-requests=$(awk '/requests in/ {print $1; exit}' "$tmp/post.txt")
-cpu_us=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="${requests:-0}" \
-	'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "n/a" }')
+cpu_us=$(per_request_us $((c1 - c0)) "$(requests "$tmp/post.txt")")
 row "ingest: acked POST /notifications (req/s, ${CONNS} connections, non-2xx ${non2xx:-0})" \
 	"$ingest_rate" "$base (GET /healthz)" "$(ratio "$ingest_rate" "$base")" ">= 0.5"
 row "ingest: CPU per acked request (us)" "$cpu_us" "" "" "< 40"

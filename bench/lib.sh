@@ -48,6 +48,15 @@ start() { # start NAME LOG ENV=VALUE...: a daemon of build/bin or a tool of buil
 
 rps() { awk '/^Requests\/sec:/ {printf "%d", $2}' "$1"; }
 
+requests() { awk '/requests in/ {n = $1} END {print n + 0}' "$1"; } # requests FILE: of a wrk run
+
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+per_request_us() { # per_request_us TICKS REQUESTS: CPU clock ticks spread over requests, in us
+	awk -v t="$1" -v hz="$(getconf CLK_TCK)" -v n="$2" \
+		'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "n/a" }'
+}
+
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 json_field() { # json_field JSON NAME: a number of a flat JSON object

@@ -171,6 +171,13 @@ void ns_jw_key(ns_jw *w, const char *key)
 	w->after_key = 1;
 }
 
+void ns_jw_key_quoted(ns_jw *w, const char *quoted, size_t n)
+{
+	separate(w);
+	put(w, quoted, n);
+	w->after_key = 1;
+}
+
 void ns_jw_str(ns_jw *w, const char *s)
 {
 	if (!s) {

@@ -45,6 +45,14 @@ void ns_jw_close(ns_jw *w, char bracket);
 /* The next member's name (inside an object; a value call follows). */
 void ns_jw_key(ns_jw *w, const char *key);
 
+/* The same for a name already written as JSON with its colon, n bytes ("\"id\":"):
+ * copied as it is, with no scan for escapes. NS_JW_KEY_LIT(w, "id") writes it for a
+ * string literal that needs no escape; a hot path's shortcut. */
+void ns_jw_key_quoted(ns_jw *w, const char *quoted, size_t n);
+#define NS_JW_QUOTED_KEY(lit) "\"" lit "\":"
+#define NS_JW_KEY_LIT(w, lit)                                                                      \
+	ns_jw_key_quoted((w), NS_JW_QUOTED_KEY(lit), sizeof(NS_JW_QUOTED_KEY(lit)) - 1)
+
 /* Values: a string (NULL writes null), a string or null when s is NULL or "", an integer,
  * true/false, null. */
 void ns_jw_str(ns_jw *w, const char *s);

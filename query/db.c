@@ -41,7 +41,8 @@ struct query_conn {
 	sqlite3 *db;
 	sqlite3_stmt *st[QUERY_ST_COUNT];
 	int in_use;
-	file_id id; /* the file at the path just before this connection opened it */
+	unsigned handed; /* bit i: st[i] handed out since the last release, to be reset */
+	file_id id;	 /* the file at the path just before this connection opened it */
 };
 
 struct query_db {
@@ -207,22 +208,33 @@ int query_db_acquire(query_db *db, query_conn **out)
 	return QUERY_DB_OK;
 }
 
+/* Under db->mu: c is free again, for a request waiting for one. */
+static void give_back(query_db *db, query_conn *c)
+{
+	c->in_use = 0;
+	pthread_cond_signal(&db->freed);
+}
+
 void query_db_release(query_db *db, query_conn *c, int broken)
 {
 	if (!c)
 		return;
-	for (int i = 0; i < QUERY_ST_COUNT; i++)
-		if (c->st[i])
+	/* only the statements this request used: the others are idle already */
+	for (int i = 0; i < QUERY_ST_COUNT && c->handed; i++)
+		if ((c->handed & (1u << i)) && c->st[i])
 			sqlite3_reset(c->st[i]);
+	c->handed = 0;
 	pthread_mutex_lock(&db->mu);
 	if (!broken && c->db && !file_id_eq(c->id, db->id))
 		broken = 1; /* the file was replaced while this request ran on it */
+	if (!broken)
+		give_back(db, c);
 	pthread_mutex_unlock(&db->mu);
-	if (broken)
-		conn_close(c);
+	if (!broken)
+		return;
+	conn_close(c); /* outside the lock: closing can take a while */
 	pthread_mutex_lock(&db->mu);
-	c->in_use = 0;
-	pthread_cond_signal(&db->freed);
+	give_back(db, c);
 	pthread_mutex_unlock(&db->mu);
 }
 
@@ -230,6 +242,7 @@ sqlite3_stmt *query_conn_stmt(query_conn *c, query_stmt which)
 {
 	sqlite3_stmt *st = c->st[which];
 
+	c->handed |= 1u << which;
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return st;

@@ -16,9 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PREFIX	     "/notifications"
-#define PREFIX_LEN   (sizeof(PREFIX) - 1)
-#define WAIT_POLL_US (10 * 1000)
+#define PREFIX	   "/notifications"
+#define PREFIX_LEN (sizeof(PREFIX) - 1)
+/* A state's JSON fits here unless its body is long */
+#define STATE_STACK_BYTES 2048
 
 static int bad_param(struct mg_connection *conn, const query_param_error *e)
 {
@@ -61,12 +62,14 @@ static int reached(query_ctx *x, query_conn *c, int32_t partition, int64_t offse
 static int wait_position(struct mg_connection *conn, query_ctx *x, query_conn *c,
 			 const query_params *p)
 {
-	int64_t deadline = ns_time_mono_ms() + p->wait_ms, now;
-	uint64_t gen = query_watch_gen(x->watch); /* read before looking: no commit is missed */
+	int64_t deadline, now;
+	uint64_t gen;
 	int r;
 
 	if (!p->has_position)
 		return 0;
+	deadline = ns_time_mono_ms() + p->wait_ms;
+	gen = query_watch_gen(x->watch); /* read before looking: no commit is missed */
 	r = reached(x, c, p->min_partition, p->min_offset);
 	if (r != 0)
 		return r > 0 ? 0 : unavailable(conn, "read model error");
@@ -111,10 +114,27 @@ static int send_written(struct mg_connection *conn, ns_jw *w)
 	return st;
 }
 
+/* Send the state in st's row (200): written on the stack, or on the heap when it does not
+ * fit there (a long body). */
+static int send_state(struct mg_connection *conn, sqlite3_stmt *st, int pii)
+{
+	char small[STATE_STACK_BYTES];
+	ns_jw w;
+	long len;
+
+	ns_jw_init(&w, small, sizeof(small));
+	query_render_state(&w, st, pii);
+	len = ns_jw_finish(&w);
+	if (len >= 0)
+		return ns_http_send_json_text(conn, 200, small, (size_t)len, NULL);
+	ns_jw_init_heap(&w);
+	query_render_state(&w, st, pii);
+	return send_written(conn, &w);
+}
+
 static int get_state(struct mg_connection *conn, query_conn *c, const req *r)
 {
 	sqlite3_stmt *st = query_conn_stmt(c, QUERY_ST_STATE);
-	ns_jw w;
 	int rc;
 
 	sqlite3_bind_text(st, 1, r->who.tenant, -1, SQLITE_STATIC);
@@ -124,9 +144,7 @@ static int get_state(struct mg_connection *conn, query_conn *c, const req *r)
 		return not_found(conn, r->id);
 	if (rc != SQLITE_ROW)
 		return unavailable(conn, "read model error");
-	ns_jw_init_heap(&w);
-	query_render_state(&w, st, r->pii);
-	return send_written(conn, &w);
+	return send_state(conn, st, r->pii);
 }
 
 /* A page is {["externalId": id,] key: [rows...], "nextCursor": cursor or null}: opened

@@ -11,29 +11,32 @@ static const char *col(sqlite3_stmt *st, int i)
 	return t ? t : "";
 }
 
-static void text(ns_jw *w, const char *key, sqlite3_stmt *st, int i)
+/* A member name as the helpers below take it: quoted, with its colon, and its length. */
+#define K(lit) NS_JW_QUOTED_KEY(lit), sizeof(NS_JW_QUOTED_KEY(lit)) - 1
+
+static void text(ns_jw *w, const char *key, size_t keylen, sqlite3_stmt *st, int i)
 {
-	ns_jw_key(w, key);
+	ns_jw_key_quoted(w, key, keylen);
 	ns_jw_str(w, col(st, i));
 }
 
-static void text_or_null(ns_jw *w, const char *key, sqlite3_stmt *st, int i)
+static void text_or_null(ns_jw *w, const char *key, size_t keylen, sqlite3_stmt *st, int i)
 {
-	ns_jw_key(w, key);
+	ns_jw_key_quoted(w, key, keylen);
 	ns_jw_str_or_null(w, col(st, i));
 }
 
-static void iso(ns_jw *w, const char *key, sqlite3_stmt *st, int i)
+static void iso(ns_jw *w, const char *key, size_t keylen, sqlite3_stmt *st, int i)
 {
 	char buf[NS_TIME_ISO_LEN];
 
-	ns_jw_key(w, key);
+	ns_jw_key_quoted(w, key, keylen);
 	ns_jw_str(w, ns_time_format(sqlite3_column_int64(st, i), buf));
 }
 
-static void integer(ns_jw *w, const char *key, sqlite3_stmt *st, int i)
+static void integer(ns_jw *w, const char *key, size_t keylen, sqlite3_stmt *st, int i)
 {
-	ns_jw_key(w, key);
+	ns_jw_key_quoted(w, key, keylen);
 	ns_jw_int(w, sqlite3_column_int64(st, i));
 }
 
@@ -43,46 +46,46 @@ static void recipient(ns_jw *w, sqlite3_stmt *st, int pii)
 	const char *to = col(st, NS_READMODEL_NOTIF_TO_ADDR);
 	char masked[NS_MASK_MAX];
 
-	ns_jw_key(w, "to");
+	NS_JW_KEY_LIT(w, "to");
 	ns_jw_str_or_null(w, pii || !to[0] ? to : ns_mask_address(to, masked, sizeof(masked)));
 }
 
 void query_render_state(ns_jw *w, sqlite3_stmt *st, int pii)
 {
 	ns_jw_open(w, '{');
-	text(w, "externalId", st, NS_READMODEL_NOTIF_EXTERNAL_ID);
-	text_or_null(w, "channel", st, NS_READMODEL_NOTIF_CHANNEL);
-	text_or_null(w, "status", st, NS_READMODEL_NOTIF_STATUS);
+	text(w, K("externalId"), st, NS_READMODEL_NOTIF_EXTERNAL_ID);
+	text_or_null(w, K("channel"), st, NS_READMODEL_NOTIF_CHANNEL);
+	text_or_null(w, K("status"), st, NS_READMODEL_NOTIF_STATUS);
 	recipient(w, st, pii);
 	if (pii) {
-		text_or_null(w, "body", st, NS_READMODEL_NOTIF_BODY);
+		text_or_null(w, K("body"), st, NS_READMODEL_NOTIF_BODY);
 	} else {
-		ns_jw_key(w, "body");
+		NS_JW_KEY_LIT(w, "body");
 		ns_jw_null(w);
 	}
-	text_or_null(w, "providerId", st, NS_READMODEL_NOTIF_PROVIDER_ID);
-	text_or_null(w, "reason", st, NS_READMODEL_NOTIF_REASON);
-	iso(w, "createdAt", st, NS_READMODEL_NOTIF_CREATED_AT);
-	iso(w, "updatedAt", st, NS_READMODEL_NOTIF_UPDATED_AT);
-	integer(w, "events", st, NS_READMODEL_NOTIF_EVENTS);
-	ns_jw_key(w, "orphan");
+	text_or_null(w, K("providerId"), st, NS_READMODEL_NOTIF_PROVIDER_ID);
+	text_or_null(w, K("reason"), st, NS_READMODEL_NOTIF_REASON);
+	iso(w, K("createdAt"), st, NS_READMODEL_NOTIF_CREATED_AT);
+	iso(w, K("updatedAt"), st, NS_READMODEL_NOTIF_UPDATED_AT);
+	integer(w, K("events"), st, NS_READMODEL_NOTIF_EVENTS);
+	NS_JW_KEY_LIT(w, "orphan");
 	ns_jw_bool(w, !col(st, NS_READMODEL_NOTIF_REQUEST_ID)[0]);
-	text_or_null(w, "callbackUrl", st, NS_READMODEL_NOTIF_CALLBACK_URL);
+	text_or_null(w, K("callbackUrl"), st, NS_READMODEL_NOTIF_CALLBACK_URL);
 	ns_jw_close(w, '}');
 }
 
 void query_render_event(ns_jw *w, sqlite3_stmt *st)
 {
 	ns_jw_open(w, '{');
-	text(w, "eventId", st, NS_READMODEL_EVENT_EVENT_ID);
-	text(w, "type", st, NS_READMODEL_EVENT_TYPE);
-	text(w, "source", st, NS_READMODEL_EVENT_SOURCE);
-	text_or_null(w, "status", st, NS_READMODEL_EVENT_STATUS);
-	text(w, "outcome", st, NS_READMODEL_EVENT_OUTCOME);
-	text_or_null(w, "detail", st, NS_READMODEL_EVENT_DETAIL);
-	iso(w, "occurredAt", st, NS_READMODEL_EVENT_OCCURRED_AT);
-	iso(w, "receivedAt", st, NS_READMODEL_EVENT_RECEIVED_AT);
-	integer(w, "partition", st, NS_READMODEL_EVENT_PARTITION);
-	integer(w, "offset", st, NS_READMODEL_EVENT_OFFSET);
+	text(w, K("eventId"), st, NS_READMODEL_EVENT_EVENT_ID);
+	text(w, K("type"), st, NS_READMODEL_EVENT_TYPE);
+	text(w, K("source"), st, NS_READMODEL_EVENT_SOURCE);
+	text_or_null(w, K("status"), st, NS_READMODEL_EVENT_STATUS);
+	text(w, K("outcome"), st, NS_READMODEL_EVENT_OUTCOME);
+	text_or_null(w, K("detail"), st, NS_READMODEL_EVENT_DETAIL);
+	iso(w, K("occurredAt"), st, NS_READMODEL_EVENT_OCCURRED_AT);
+	iso(w, K("receivedAt"), st, NS_READMODEL_EVENT_RECEIVED_AT);
+	integer(w, K("partition"), st, NS_READMODEL_EVENT_PARTITION);
+	integer(w, K("offset"), st, NS_READMODEL_EVENT_OFFSET);
 	ns_jw_close(w, '}');
 }

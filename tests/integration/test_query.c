@@ -32,6 +32,18 @@ static char *ev_requested(const char *id, const char *channel, int64_t t)
 	return nt_enc_requested(id, channel, body, t);
 }
 
+/* A body of the largest size, its escaped JSON six times as long: quotes, new lines and
+ * control bytes between plain runs. */
+static const char *long_body(void)
+{
+	static char b[NS_BODY_MAX + 1];
+
+	for (size_t i = 0; i < NS_BODY_MAX; i++)
+		b[i] = i % 4 == 0 ? '"' : i % 4 == 1 ? '\n' : i % 4 == 2 ? '\x01' : 'a' + i % 26;
+	b[NS_BODY_MAX] = '\0';
+	return b;
+}
+
 /* Produce one encoded event (ownership of value taken) keyed by key: every event of a
  * notification lands in one partition, in order. */
 static void append(const char *key, char *value)
@@ -145,10 +157,18 @@ START_TEST(test_lookups)
 	append("n1", nt_enc_status("n1", "sent", T0 + 20));
 	append("n1", nt_enc_status("n1", "processing", T0 + 10)); /* stale */
 	append("n2", ev_requested("n2", "whatsapp", T0));
+	append("n3", nt_enc_requested("n3", "whatsapp", long_body(), T0));
 	applied();
 	start_query();
 
 	ck_assert_int_eq(get("/readyz", NULL), 200);
+	/* a state too long for the stack buffer it is written in first */
+	ck_assert_int_eq(get("/notifications/n3", &j), 200);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_str_eq(nt_jstr(j, "externalId"), "n3");
+	ck_assert_str_eq(nt_jstr(j, "body"), long_body());
+	json_decref(j);
+
 	ck_assert_int_eq(get("/notifications/n1", &j), 200);
 	ck_assert_ptr_nonnull(j);
 	ck_assert_str_eq(nt_jstr(j, "externalId"), "n1");

@@ -1,8 +1,8 @@
 /* test_jwrite.c -- unit tests of ns_jwrite, the one-pass JSON writer: for the same members
- * in the same order its text is json_dumps(JSON_COMPACT)'s byte for byte (named strings
- * with every kind of escape, then many random ones), invalid UTF-8 becomes U+FFFD and the
- * text still parses, a full fixed buffer and misuse are sticky errors, and the heap writer
- * grows. */
+ * in the same order its text is json_dumps(JSON_COMPACT)'s byte for byte, names scanned or
+ * given quoted (named strings with every kind of escape, then many random ones), invalid
+ * UTF-8 becomes U+FFFD and the text still parses, a full fixed buffer and misuse are
+ * sticky errors, and the heap writer grows. */
 #include "ns_jwrite.h"
 
 #include "nt.h"
@@ -27,7 +27,8 @@ static char *jansson_text(const char *s, int64_t i)
 	return t;
 }
 
-/* The same document through the writer, into a fixed buffer of cap bytes. */
+/* The same document through the writer, into a fixed buffer of cap bytes; "o" and "k" are
+ * written as quoted literals (NS_JW_KEY_LIT), the others scanned (ns_jw_key). */
 static long writer_text(const char *s, int64_t i, char *buf, size_t cap)
 {
 	ns_jw w;
@@ -45,9 +46,9 @@ static long writer_text(const char *s, int64_t i, char *buf, size_t cap)
 	ns_jw_open(&w, '{');
 	ns_jw_close(&w, '}');
 	ns_jw_close(&w, ']');
-	ns_jw_key(&w, "o");
+	NS_JW_KEY_LIT(&w, "o");
 	ns_jw_open(&w, '{');
-	ns_jw_key(&w, "k");
+	NS_JW_KEY_LIT(&w, "k");
 	ns_jw_str(&w, s);
 	ns_jw_close(&w, '}');
 	ns_jw_close(&w, '}');
