@@ -1,10 +1,13 @@
 /* ns_kafka_producer.c -- the idempotent producer: a poll thread serves delivery reports so
  * that many threads can each wait for their own ack.
  *
- * Synchronous sends: each call allocates a waiter (mutex, condition, result) and passes it
- * as the message opaque. The delivery report callback, on the poll thread, fills the result
- * and signals. When the caller gives up first the waiter stays alive until the report comes
- * (two references: caller and report; the last one frees it). No lock is shared between
+ * Synchronous sends: each call allocates a waiter (a semaphore and the result) and passes it
+ * as the message opaque. The delivery report callback, on the poll thread, writes the
+ * result and posts the semaphore: one wake-up of the caller, which finds nothing locked
+ * when it runs (a mutex and condition took twice the futex calls per send, the woken
+ * caller blocking at once on the mutex the report still held). When the caller gives up
+ * first the waiter stays alive until the report comes (two references: caller and report;
+ * the last one frees it). No lock is shared between
  * callers and nothing flushes per request. */
 #include "ns_kafka.h"
 #include "ns_kafka_internal.h"
@@ -12,6 +15,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,13 +38,12 @@ typedef struct {
 	int kind;
 } msg_head;
 
-/* A caller of ns_producer_send waiting for its report. refs: caller + report. */
+/* A caller of ns_producer_send waiting for its report. d is written by the report before
+ * it posts done, and read by the caller only after its wait took that post. */
 typedef struct {
 	msg_head head;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int done;
-	int refs;
+	sem_t done;
+	atomic_int refs; /* caller + report; the last one frees */
 	ns_delivery d;
 } sync_waiter;
 
@@ -50,14 +53,10 @@ typedef struct {
 	void *opaque;
 } async_ctx;
 
-static void waiter_unref_locked(sync_waiter *w)
+static void waiter_unref(sync_waiter *w)
 {
-	int last = --w->refs == 0;
-
-	pthread_mutex_unlock(&w->mu);
-	if (last) {
-		pthread_mutex_destroy(&w->mu);
-		pthread_cond_destroy(&w->cv);
+	if (atomic_fetch_sub(&w->refs, 1) == 1) {
+		sem_destroy(&w->done);
 		free(w);
 	}
 }
@@ -78,11 +77,9 @@ static void producer_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *op
 	d.status = rd_kafka_message_status(m);
 	if (head->kind == MSG_SYNC) {
 		sync_waiter *w = (sync_waiter *)head;
-		pthread_mutex_lock(&w->mu);
 		w->d = d;
-		w->done = 1;
-		pthread_cond_signal(&w->cv);
-		waiter_unref_locked(w);
+		sem_post(&w->done);
+		waiter_unref(w);
 	} else {
 		async_ctx *a = (async_ctx *)head;
 		if (a->cb)
@@ -190,10 +187,9 @@ int ns_producer_send_hdrs(ns_producer *p, const char *topic, const char *key, si
 			  int timeout_ms, ns_delivery *d)
 {
 	sync_waiter *w = NULL;
-	pthread_condattr_t ca;
 	struct timespec deadline;
 	rd_kafka_resp_err_t e;
-	int rc = -1;
+	int rc = -1, got;
 
 	memset(d, 0, sizeof(*d));
 	d->partition = -1;
@@ -209,12 +205,12 @@ int ns_producer_send_hdrs(ns_producer *p, const char *topic, const char *key, si
 		return -1;
 	}
 	w->head.kind = MSG_SYNC;
-	w->refs = 2;
-	pthread_mutex_init(&w->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	atomic_init(&w->refs, 2);
+	if (sem_init(&w->done, 0, 0) != 0) {
+		free(w);
+		d->err = RD_KAFKA_RESP_ERR__FAIL;
+		return -1;
+	}
 
 	ns_kafka_deadline_after(&deadline, timeout_ms);
 	for (;;) {
@@ -227,26 +223,24 @@ int ns_producer_send_hdrs(ns_producer *p, const char *topic, const char *key, si
 	if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
 		/* Never enqueued: no report will come, the caller's reference is the last. */
 		d->err = e == RD_KAFKA_RESP_ERR__QUEUE_FULL ? RD_KAFKA_RESP_ERR__TIMED_OUT : e;
-		pthread_mutex_lock(&w->mu);
-		w->refs = 1;
-		waiter_unref_locked(w);
+		atomic_store(&w->refs, 1);
+		waiter_unref(w);
 		return -1;
 	}
 
-	pthread_mutex_lock(&w->mu);
-	while (!w->done) {
-		int wr = pthread_cond_timedwait(&w->cv, &w->mu, &deadline);
-		if (wr == ETIMEDOUT)
-			break;
-	}
-	if (w->done) {
+	while ((got = sem_clockwait(&w->done, CLOCK_MONOTONIC, &deadline) == 0) == 0 &&
+	       errno == EINTR)
+		;
+	if (!got)
+		got = sem_trywait(&w->done) == 0; /* the report came as the wait ran out */
+	if (got) {
 		*d = w->d;
 		rc = d->err == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
 	} else {
 		d->err = RD_KAFKA_RESP_ERR__TIMED_OUT;
 		d->status = RD_KAFKA_MSG_STATUS_POSSIBLY_PERSISTED;
 	}
-	waiter_unref_locked(w); /* the report frees it if it has not come yet */
+	waiter_unref(w); /* the report frees it if it has not come yet */
 	return rc;
 }
 
