@@ -20,7 +20,6 @@
 #include "ns_time.h"
 
 #include <limits.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,51 +45,61 @@ const char *ns_event_source_name(ns_event_source s)
 
 /* ---- ids ---- */
 
-static void digest_part(EVP_MD_CTX *md, const char *s, int first)
+/* The parts of an id, joined by ID_SEP, as they are hashed: at most a type name, the
+ * largest of each type's fields and their separators. */
+typedef struct {
+	char buf[16 + sizeof(((ns_event *)0)->tenant) + sizeof(((ns_event *)0)->external_id) +
+		 sizeof(((ns_event *)0)->channel) + sizeof(((ns_event *)0)->to) +
+		 sizeof(((ns_event *)0)->body) + 8];
+	size_t len;
+} id_input;
+
+static void id_part(id_input *in, const char *s)
 {
-	const char sep = ID_SEP;
-	if (!first)
-		EVP_DigestUpdate(md, &sep, 1);
-	EVP_DigestUpdate(md, s, strlen(s));
+	size_t n = strlen(s);
+
+	if (in->len)
+		in->buf[in->len++] = ID_SEP;
+	if (n > sizeof(in->buf) - in->len)
+		n = sizeof(in->buf) - in->len; /* cannot happen: the buffer holds the largest */
+	memcpy(in->buf + in->len, s, n);
+	in->len += n;
 }
 
 void ns_event_make_id(ns_event *ev)
 {
-	unsigned char dig[EVP_MAX_MD_SIZE];
-	unsigned int dlen = 0;
+	unsigned char dig[NS_DIGEST_SHA256_LEN];
 	char ts[NS_TIME_ISO_LEN];
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	int ok = 0;
+	id_input in;
 
-	if (md && ns_digest_sha256() && EVP_DigestInit_ex(md, ns_digest_sha256(), NULL) == 1) {
-		digest_part(md, ns_event_type_name(ev->type), 1);
-		if (ev->tenant[0])
-			digest_part(md, ev->tenant, 0);
-		digest_part(md, ev->external_id, 0);
-		switch (ev->type) {
-		case NS_EV_REQUESTED:
-			digest_part(md, ev->channel, 0);
-			digest_part(md, ev->to, 0);
-			digest_part(md, ev->body, 0);
-			break;
-		case NS_EV_STATUS:
-			digest_part(md, ev->status, 0);
-			digest_part(md, ns_time_format(ev->occurred_at, ts), 0);
-			break;
-		case NS_EV_CALLBACK:
-			snprintf(ts, sizeof(ts), "%d", ev->attempt);
-			digest_part(md, ev->delivery_id, 0);
-			digest_part(md, ts, 0);
-			digest_part(md, ev->status, 0);
-			break;
-		case NS_EV_DISPATCHED:
-		case NS_EV_FAILED:
-			break;
-		}
-		ok = EVP_DigestFinal_ex(md, dig, &dlen) == 1 && dlen * 2 >= NS_EVENT_ID_LEN;
+	in.len = 0;
+	id_part(&in, ns_event_type_name(ev->type));
+	if (ev->tenant[0])
+		id_part(&in, ev->tenant);
+	id_part(&in, ev->external_id);
+	switch (ev->type) {
+	case NS_EV_REQUESTED:
+		id_part(&in, ev->channel);
+		id_part(&in, ev->to);
+		id_part(&in, ev->body);
+		break;
+	case NS_EV_STATUS:
+		id_part(&in, ev->status);
+		id_part(&in, ns_time_format(ev->occurred_at, ts));
+		break;
+	case NS_EV_CALLBACK:
+		snprintf(ts, sizeof(ts), "%d", ev->attempt);
+		id_part(&in, ev->delivery_id);
+		id_part(&in, ts);
+		id_part(&in, ev->status);
+		break;
+	case NS_EV_DISPATCHED:
+	case NS_EV_FAILED:
+		break;
 	}
-	EVP_MD_CTX_free(md);
-	if (!ok) {
+	/* one digest of the whole input: a context and an update per part cost more than the
+	 * hashing itself */
+	if (ns_digest_sha256_of(in.buf, in.len, dig) != 0) {
 		/* Only on allocation failure inside libcrypto: an id that decode refuses. */
 		ev->id[0] = '\0';
 		return;
@@ -135,59 +144,52 @@ int ns_event_ref_split(const char *ref, char tenant[NS_TENANT_MAX + 1],
 
 /* ---- encode ---- */
 
-static void put_str(ns_jw *w, const char *key, const char *val)
-{
-	ns_jw_key(w, key);
-	ns_jw_str(w, val);
-}
+/* Members named by string literals, written quoted as they are (NS_JW_KEY_LIT). */
+#define PUT_STR(w, key, val) (NS_JW_KEY_LIT(w, key), ns_jw_str(w, val))
+#define PUT_INT(w, key, val) (NS_JW_KEY_LIT(w, key), ns_jw_int(w, val))
+#define PUT_TIME(w, key, ms) (NS_JW_KEY_LIT(w, key), put_time(w, ms))
 
-static void put_int(ns_jw *w, const char *key, int64_t val)
-{
-	ns_jw_key(w, key);
-	ns_jw_int(w, val);
-}
-
-static void put_time(ns_jw *w, const char *key, int64_t ms)
+static void put_time(ns_jw *w, int64_t ms)
 {
 	char ts[NS_TIME_ISO_LEN];
 
-	put_str(w, key, ns_time_format(ms, ts));
+	ns_jw_str(w, ns_time_format(ms, ts));
 }
 
 /* The members of data, by type. */
 static void put_data(ns_jw *w, const ns_event *ev)
 {
-	ns_jw_key(w, "data");
+	NS_JW_KEY_LIT(w, "data");
 	ns_jw_open(w, '{');
 	switch (ev->type) {
 	case NS_EV_REQUESTED:
-		put_str(w, "to", ev->to);
-		put_str(w, "body", ev->body);
+		PUT_STR(w, "to", ev->to);
+		PUT_STR(w, "body", ev->body);
 		if (ev->callback_url[0])
-			put_str(w, "callbackUrl", ev->callback_url);
+			PUT_STR(w, "callbackUrl", ev->callback_url);
 		break;
 	case NS_EV_DISPATCHED:
-		put_str(w, "status", ev->status);
-		put_str(w, "providerId", ev->provider_id);
+		PUT_STR(w, "status", ev->status);
+		PUT_STR(w, "providerId", ev->provider_id);
 		break;
 	case NS_EV_FAILED:
-		put_str(w, "status", ev->status);
-		put_str(w, "reason", ev->reason);
+		PUT_STR(w, "status", ev->status);
+		PUT_STR(w, "reason", ev->reason);
 		if (ev->code)
-			put_int(w, "code", ev->code);
+			PUT_INT(w, "code", ev->code);
 		break;
 	case NS_EV_STATUS:
-		put_str(w, "status", ev->status);
+		PUT_STR(w, "status", ev->status);
 		break;
 	case NS_EV_CALLBACK:
-		put_str(w, "status", ev->status);
-		put_str(w, "deliveryId", ev->delivery_id);
-		put_int(w, "version", ev->version);
-		put_int(w, "attempt", ev->attempt);
+		PUT_STR(w, "status", ev->status);
+		PUT_STR(w, "deliveryId", ev->delivery_id);
+		PUT_INT(w, "version", ev->version);
+		PUT_INT(w, "attempt", ev->attempt);
 		if (ev->code)
-			put_int(w, "code", ev->code);
+			PUT_INT(w, "code", ev->code);
 		if (ev->reason[0])
-			put_str(w, "reason", ev->reason);
+			PUT_STR(w, "reason", ev->reason);
 		break;
 	}
 	ns_jw_close(w, '}');
@@ -201,17 +203,17 @@ char *ns_event_encode(const ns_event *ev, size_t *len)
 
 	ns_jw_init_heap(&w);
 	ns_jw_open(&w, '{');
-	put_int(&w, "v", NS_EVENT_VERSION);
-	put_str(&w, "id", ev->id);
-	put_str(&w, "type", ns_event_type_name(ev->type));
-	put_str(&w, "tenant", ev->tenant);
-	put_str(&w, "externalId", ev->external_id);
-	put_str(&w, "channel", ev->channel);
-	put_time(&w, "occurredAt", ev->occurred_at);
-	put_time(&w, "receivedAt", ev->received_at);
-	put_str(&w, "source", ns_event_source_name(ev->source));
+	PUT_INT(&w, "v", NS_EVENT_VERSION);
+	PUT_STR(&w, "id", ev->id);
+	PUT_STR(&w, "type", ns_event_type_name(ev->type));
+	PUT_STR(&w, "tenant", ev->tenant);
+	PUT_STR(&w, "externalId", ev->external_id);
+	PUT_STR(&w, "channel", ev->channel);
+	PUT_TIME(&w, "occurredAt", ev->occurred_at);
+	PUT_TIME(&w, "receivedAt", ev->received_at);
+	PUT_STR(&w, "source", ns_event_source_name(ev->source));
 	if (ev->key_id[0])
-		put_str(&w, "keyId", ev->key_id);
+		PUT_STR(&w, "keyId", ev->key_id);
 	put_data(&w, ev);
 	ns_jw_close(&w, '}');
 	out = ns_jw_take(&w, &n);

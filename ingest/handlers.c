@@ -101,9 +101,9 @@ out:
 /* The Kafka position members both 202 bodies carry. */
 static void put_position(ns_jw *w, const ns_delivery *d)
 {
-	ns_jw_key(w, "partition");
+	NS_JW_KEY_LIT(w, "partition");
 	ns_jw_int(w, d->partition);
-	ns_jw_key(w, "offset");
+	NS_JW_KEY_LIT(w, "offset");
 	ns_jw_int(w, d->offset);
 }
 
@@ -142,14 +142,14 @@ static int reply_notification(struct mg_connection *conn, const ingest_ctx *ctx,
 	memcpy(hdr + sizeof(LOCATION) - 1 + n, "\r\n", 3);
 	ns_jw_init(&w, body, sizeof(body));
 	ns_jw_open(&w, '{');
-	ns_jw_key(&w, "eventId");
+	NS_JW_KEY_LIT(&w, "eventId");
 	ns_jw_str(&w, ev->id);
-	ns_jw_key(&w, "externalId");
+	NS_JW_KEY_LIT(&w, "externalId");
 	ns_jw_str(&w, ev->external_id);
-	ns_jw_key(&w, "status");
+	NS_JW_KEY_LIT(&w, "status");
 	ns_jw_str(&w, ch ? ns_channel_initial(ch) : "");
 	put_position(&w, d);
-	ns_jw_key(&w, "position");
+	NS_JW_KEY_LIT(&w, "position");
 	ns_jw_str(&w, pos);
 	ns_jw_close(&w, '}');
 	return send_accepted(conn, &w, hdr);
@@ -162,7 +162,7 @@ static int reply_webhook(struct mg_connection *conn, const ns_event *ev, const n
 
 	ns_jw_init(&w, body, sizeof(body));
 	ns_jw_open(&w, '{');
-	ns_jw_key(&w, "eventId");
+	NS_JW_KEY_LIT(&w, "eventId");
 	ns_jw_str(&w, ev->id);
 	put_position(&w, d);
 	ns_jw_close(&w, '}');

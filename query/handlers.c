@@ -154,7 +154,7 @@ static void page_open(ns_jw *w, const char *key, const char *id)
 	ns_jw_init_heap(w);
 	ns_jw_open(w, '{');
 	if (id) {
-		ns_jw_key(w, "externalId");
+		NS_JW_KEY_LIT(w, "externalId");
 		ns_jw_str(w, id);
 	}
 	ns_jw_key(w, key);
@@ -164,7 +164,7 @@ static void page_open(ns_jw *w, const char *key, const char *id)
 static int page_send(struct mg_connection *conn, ns_jw *w, const char *cursor)
 {
 	ns_jw_close(w, ']');
-	ns_jw_key(w, "nextCursor");
+	NS_JW_KEY_LIT(w, "nextCursor");
 	ns_jw_str(w, cursor); /* NULL: null */
 	ns_jw_close(w, '}');
 	return send_written(conn, w);
