@@ -9,6 +9,9 @@ start ingest "$tmp/ingest.log" STATUS_TOPIC=$topic INGEST_LISTEN="127.0.0.1:$por
 ingest_pid=$last_pid
 wait_http "http://127.0.0.1:$port/healthz" || exit 1
 wrk -t2 -c"$CONNS" -d1s "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 # warm up
+# and the broker's produce path, until its JIT has compiled it
+[ "$WARMUP" -gt 0 ] && wrk -t2 -c"$CONNS" -d"${WARMUP}s" -s "$top/bench/post_notification.lua" \
+	"http://127.0.0.1:$port/notifications" >/dev/null 2>&1
 wrk -t2 -c"$CONNS" -d"${SECS}s" "http://127.0.0.1:$port/healthz" >"$tmp/base.txt" 2>&1
 c0=$(cpu_ticks "$ingest_pid")
 wrk -t2 -c"$CONNS" -d"${SECS}s" -s "$top/bench/post_notification.lua" \

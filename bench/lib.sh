@@ -90,7 +90,7 @@ print_table() {
 		awk -F'|' '{printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5}' "$table"
 	} >"$md"
 	echo
-	echo "nstatus benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -m), $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//')"
+	echo "nstatus benchmarks, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $(uname -m), $(awk -F: '/model name/ {print $2; exit}' /proc/cpuinfo | sed 's/^ *//'), broker JIT $KAFKA_JIT"
 	echo
 	column -t -s'|' -N "measure,figure,baseline,ratio,target" "$table" 2>/dev/null || cat "$md"
 	if [ -n "$OUT" ]; then

@@ -37,11 +37,20 @@ loadgen() { # loadgen ENV=VALUE...: one JSON line
 		LOADGEN_KEY="$BENCH_KEY" "$@" "$tools/loadgen"
 }
 
+drained() { # up to 30 s for the sender to have nothing in flight
+	for _ in $(seq 1 300); do
+		[ "$(metric "http://127.0.0.1:$sa" sender_inflight)" = "0.000000" ] && break
+		sleep 0.1
+	done
+}
+
 footprint_idle=()
 for p in $ingest_pid $sender_pid $proj_pid $query_pid; do footprint_idle+=("$(rss_mb "$p")"); done
-# The first notification warms every path (connections, the group's assignment).
-loadgen LOADGEN_PREFIX=warm LOADGEN_THREADS=0 LOADGEN_PROBES=1 LOADGEN_PROBE_RATE=10 \
-	LOADGEN_SECONDS=2 >/dev/null
+# The first notifications warm every path (connections, the group's assignment, the
+# broker's JIT on the consumers' fetches), then drain.
+loadgen LOADGEN_PREFIX=warm LOADGEN_THREADS=16 LOADGEN_RATE=500 LOADGEN_PROBES=1 \
+	LOADGEN_PROBE_RATE=10 LOADGEN_SECONDS=5 >/dev/null
+drained
 
 # ---- POST -> visible ----------------------------------------------------------------
 light=$(loadgen LOADGEN_PREFIX=vis-light LOADGEN_THREADS=0 LOADGEN_PROBES=2 \
@@ -55,11 +64,7 @@ loaded=$(loadgen LOADGEN_PREFIX=vis-half LOADGEN_THREADS=64 LOADGEN_RATE="$half"
 row "visible: POST 202 -> GET at half of ingest's rate ($(json_field "$loaded" rate | cut -d. -f1)/s), p50 / p99 (ms)" \
 	"$(json_field "$loaded" visible_p50_ms) / $(json_field "$loaded" visible_p99_ms)" "" "" \
 	"< 10 / < 25"
-# let the visibility load drain through the pipeline before timing it
-for _ in $(seq 1 300); do
-	[ "$(metric "http://127.0.0.1:$sa" sender_inflight)" = "0.000000" ] && break
-	sleep 0.1
-done
+drained # the visibility load, before the pipeline is timed
 
 # ---- the pipeline -------------------------------------------------------------------
 delivered() {

@@ -14,13 +14,17 @@
 #   kafka.sh bootstrap DIR            print host:port of a running broker
 #
 # Environment: KAFKA_VERSION (4.1.1), KAFKA_CACHE (~/.cache/nstatus/kafka),
-# KAFKA_HEAP (512m), STATUS_TOPIC (notification.status.change), TOPIC_PARTITIONS (6).
+# KAFKA_HEAP (512m), STATUS_TOPIC (notification.status.change), TOPIC_PARTITIONS (6),
+# KAFKA_JIT (quick: the JVM's first compiler only, for a broker up in seconds and light on
+# the CPU while tests start it; full: both compilers, slower to warm up, less CPU per
+# request once warm, as a production broker runs; make bench uses it).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
 KAFKA_CACHE=${KAFKA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nstatus/kafka}
 KAFKA_HEAP=${KAFKA_HEAP:-512m}
+KAFKA_JIT=${KAFKA_JIT:-quick}
 STATUS_TOPIC=${STATUS_TOPIC:-notification.status.change}
 TOPIC_PARTITIONS=${TOPIC_PARTITIONS:-6}
 libs="$KAFKA_CACHE/$KAFKA_VERSION/libs"
@@ -106,9 +110,14 @@ wait_ready() { # wait_ready DIR PORT PID
 }
 
 launch() { # launch DIR: start the JVM in the background, print its pid
-	local dir=$1
+	local dir=$1 jit
+	case $KAFKA_JIT in
+	quick) jit=-XX:TieredStopAtLevel=1 ;;
+	full) jit=-XX:+TieredCompilation ;;
+	*) die "KAFKA_JIT must be quick or full, not $KAFKA_JIT" ;;
+	esac
 	# setsid: a Ctrl-C meant for the caller must not stop the broker before its clients.
-	setsid nohup java -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:TieredStopAtLevel=1 \
+	setsid nohup java -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC "$jit" \
 		-Djava.awt.headless=true -Dkafka.logs.dir="$dir/logs" \
 		-Dlog4j2.configurationFile="$here/log4j2.properties" \
 		-cp "$libs/*" kafka.Kafka "$dir/server.properties" \
