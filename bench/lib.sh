@@ -57,7 +57,7 @@ per_request_us() { # per_request_us TICKS REQUESTS: CPU clock ticks spread over 
 		'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else print "n/a" }'
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 json_field() { # json_field JSON NAME: a number of a flat JSON object
 	echo "$1" | sed -n "s/.*\"$2\":\([-0-9.]*\).*/\1/p"

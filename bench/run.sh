@@ -18,8 +18,9 @@
 #   footprint   resident memory of each daemon, idle and under the pipeline load
 #
 # BENCH_SECONDS (5) per wrk run, BENCH_WARMUP (20) seconds of POSTs before ingest is
-# measured (the broker's JIT compiles its hot paths meanwhile), BENCH_CONNECTIONS (64), BENCH_EVENTS (200000) for the
-# projector, BENCH_NOTIFICATIONS (1000000) for query, BENCH_PIPELINE (20000) notifications,
+# measured (the broker's JIT compiles its hot paths meanwhile), BENCH_CONNECTIONS (64),
+# BENCH_EVENTS (200000) for the projector, BENCH_NOTIFICATIONS (1000000) for query,
+# BENCH_PIPELINE (20000) notifications,
 # BENCH_OUT (a file to write the table to, as Markdown), BENCH_PARTS (which parts, of
 # "ingest system projector query"; system needs ingest's rate: all four by default).
 set -uo pipefail
@@ -51,8 +52,8 @@ for t in wrk kcat sqlite3 curl; do
 	command -v "$t" >/dev/null || { echo "bench: $t not installed (deploy/install-deps.sh)" >&2; exit 1; }
 done
 # The broker with both of the JVM's compilers, as a production broker runs (the tests' quick
-# mode stops at the first, for fast starts): warm, it spends about 40% less CPU per
-# produce request, on the same two cores as everything measured here.
+# mode stops at the first, for fast starts): warm, it spends about a third less CPU per
+# notification, on the same two cores as everything measured here.
 export KAFKA_JIT=${KAFKA_JIT:-full}
 bootstrap=$("$top/deploy/kafka/kafka.sh" start "$tmp/kafka") || exit 1
 export KAFKA_BOOTSTRAP_SERVERS=$bootstrap

@@ -58,7 +58,7 @@ static void id_part(id_input *in, const char *s)
 {
 	size_t n = strlen(s);
 
-	if (in->len)
+	if (in->len && in->len < sizeof(in->buf))
 		in->buf[in->len++] = ID_SEP;
 	if (n > sizeof(in->buf) - in->len)
 		n = sizeof(in->buf) - in->len; /* cannot happen: the buffer holds the largest */

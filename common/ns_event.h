@@ -101,7 +101,7 @@ const char *ns_event_source_name(ns_event_source s);
  * tenant, when not "", comes first after the type):
  *   requested: (tenant, externalId, channel, to, body) -- an identical repeat, same id;
  *   status:    (tenant, externalId, event, timestamp)  -- provider retries collapse;
- *   dispatched/failed: (tenant, externalId, type);
+ *   dispatched/failed: (tenant, externalId), after the type like the others;
  *   callback:  (tenant, externalId, deliveryId, attempt, status).
  * Fills ev->id from the fields already set in ev. */
 void ns_event_make_id(ns_event *ev);

@@ -228,9 +228,11 @@ int ns_producer_send_hdrs(ns_producer *p, const char *topic, const char *key, si
 		return -1;
 	}
 
-	while ((got = sem_clockwait(&w->done, CLOCK_MONOTONIC, &deadline) == 0) == 0 &&
-	       errno == EINTR)
-		;
+	for (;;) {
+		got = sem_clockwait(&w->done, CLOCK_MONOTONIC, &deadline) == 0;
+		if (got || errno != EINTR)
+			break; /* posted, or the deadline passed */
+	}
 	if (!got)
 		got = sem_trywait(&w->done) == 0; /* the report came as the wait ran out */
 	if (got) {

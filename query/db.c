@@ -31,6 +31,8 @@ static const char *const sql_text[QUERY_ST_COUNT] = {
     [QUERY_ST_OFFSET] = NS_READMODEL_SQL_OFFSET,
 };
 
+_Static_assert(QUERY_ST_COUNT <= 32, "query_conn.handed has a bit per statement");
+
 /* Which file a path named: device and inode, both 0 when it did not exist. */
 typedef struct {
 	dev_t dev;

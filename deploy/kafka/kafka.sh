@@ -25,6 +25,7 @@ KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
 KAFKA_CACHE=${KAFKA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/nstatus/kafka}
 KAFKA_HEAP=${KAFKA_HEAP:-512m}
 KAFKA_JIT=${KAFKA_JIT:-quick}
+case $KAFKA_JIT in quick | full) ;; *) echo "kafka.sh: KAFKA_JIT must be quick or full" >&2; exit 2 ;; esac
 STATUS_TOPIC=${STATUS_TOPIC:-notification.status.change}
 TOPIC_PARTITIONS=${TOPIC_PARTITIONS:-6}
 libs="$KAFKA_CACHE/$KAFKA_VERSION/libs"
@@ -111,11 +112,7 @@ wait_ready() { # wait_ready DIR PORT PID
 
 launch() { # launch DIR: start the JVM in the background, print its pid
 	local dir=$1 jit
-	case $KAFKA_JIT in
-	quick) jit=-XX:TieredStopAtLevel=1 ;;
-	full) jit=-XX:+TieredCompilation ;;
-	*) die "KAFKA_JIT must be quick or full, not $KAFKA_JIT" ;;
-	esac
+	if [ "$KAFKA_JIT" = full ]; then jit=-XX:+TieredCompilation; else jit=-XX:TieredStopAtLevel=1; fi
 	# setsid: a Ctrl-C meant for the caller must not stop the broker before its clients.
 	setsid nohup java -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC "$jit" \
 		-Djava.awt.headless=true -Dkafka.logs.dir="$dir/logs" \
@@ -234,5 +231,5 @@ stop) shift; cmd_stop "$@" ;;
 bootstrap) shift; cmd_bootstrap "$@" ;;
 kill) shift; cmd_kill "$@" ;;
 resume) shift; cmd_resume "$@" ;;
-*) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] && exit 2 || exit 0 ;;
+*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; [ -n "${1:-}" ] && exit 2 || exit 0 ;;
 esac

@@ -459,6 +459,9 @@ START_TEST(test_ids_known_answers)
 	id_of(&ev, NS_EV_DISPATCHED, "acme", "processing", 0);
 	ns_event_make_id(&ev);
 	ck_assert_str_eq(ev.id, "e7e3a68a55b613b43cab6e0c2ca81712");
+	id_of(&ev, NS_EV_FAILED, "acme", "failed", 0);
+	ns_event_make_id(&ev);
+	ck_assert_str_eq(ev.id, "c5228d3ab1fd993c3068cd1e86e1c649");
 }
 END_TEST
 
