@@ -42,9 +42,9 @@ q=$last_pid
 wait_http "http://127.0.0.1:$qport/readyz" || exit 1
 wrk -t2 -c"$CONNS" -d1s "http://127.0.0.1:$qport/healthz" >/dev/null 2>&1
 # Three rounds, the three runs of a round one after the other, each figure the median of
-# its rounds: on a shared 2-core host a single run can be off by a third. The lookups'
-# requests are written before the run (get_notification.lua); the same script sent to
-# /healthz gives a baseline with the same client work, beside the plain one.
+# its rounds: on a shared 2-core host a single run can be off by a third. The lookup
+# script sent to /healthz (BENCH_PATH) gives a baseline with the same client work, beside
+# the plain one.
 qcpu=0 qn=0 hcpu=0 hn=0
 for r in 1 2 3; do
 	c0=$(cpu_ticks "$q")
@@ -58,9 +58,8 @@ for r in 1 2 3; do
 	hcpu=$((hcpu + c1 - c0)) hn=$((hn + $(requests "$tmp/qbase$r.txt")))
 	qcpu=$((qcpu + c2 - c1)) qn=$((qn + $(requests "$tmp/qget$r.txt")))
 done
-qbase=$(median "$(rps "$tmp/qbase1.txt")" "$(rps "$tmp/qbase2.txt")" "$(rps "$tmp/qbase3.txt")")
-qget=$(median "$(rps "$tmp/qget1.txt")" "$(rps "$tmp/qget2.txt")" "$(rps "$tmp/qget3.txt")")
-qsame=$(median "$(rps "$tmp/qsame1.txt")" "$(rps "$tmp/qsame2.txt")" "$(rps "$tmp/qsame3.txt")")
+median_rps() { median "$(rps "$tmp/${1}1.txt")" "$(rps "$tmp/${1}2.txt")" "$(rps "$tmp/${1}3.txt")"; }
+qbase=$(median_rps qbase) qget=$(median_rps qget) qsame=$(median_rps qsame)
 qerr=$(cat "$tmp"/qget?.txt | awk '/^non-2xx/ {s += $NF} END {print s + 0}')
 row "query: GET /notifications/{id}, ${NOTIFS} notifications (req/s, median of 3, non-2xx ${qerr})" \
 	"$qget" "$qbase (GET /healthz)" "$(ratio "$qget" "$qbase")" ">= 0.8"

@@ -49,9 +49,9 @@ void ns_jw_key(ns_jw *w, const char *key);
  * copied as it is, with no scan for escapes. NS_JW_KEY_LIT(w, "id") writes it for a
  * string literal that needs no escape; a hot path's shortcut. */
 void ns_jw_key_quoted(ns_jw *w, const char *quoted, size_t n);
-#define NS_JW_QUOTED_KEY(lit) "\"" lit "\":"
-#define NS_JW_KEY_LIT(w, lit)                                                                      \
-	ns_jw_key_quoted((w), NS_JW_QUOTED_KEY(lit), sizeof(NS_JW_QUOTED_KEY(lit)) - 1)
+/* The two arguments (quoted, n) of a literal name, for helpers that pass them on. */
+#define NS_JW_KEY_ARGS(lit)   "\"" lit "\":", sizeof("\"" lit "\":") - 1
+#define NS_JW_KEY_LIT(w, lit) ns_jw_key_quoted((w), NS_JW_KEY_ARGS(lit))
 
 /* Values: a string (NULL writes null), a string or null when s is NULL or "", an integer,
  * true/false, null. */

@@ -7,8 +7,8 @@
  * when it runs (a mutex and condition took twice the futex calls per send, the woken
  * caller blocking at once on the mutex the report still held). When the caller gives up
  * first the waiter stays alive until the report comes (two references: caller and report;
- * the last one frees it). No lock is shared between
- * callers and nothing flushes per request. */
+ * the last one frees it). No lock is shared between callers and nothing flushes per
+ * request. */
 #include "ns_kafka.h"
 #include "ns_kafka_internal.h"
 #include "ns_log.h"

@@ -11,9 +11,8 @@ static const char *col(sqlite3_stmt *st, int i)
 	return t ? t : "";
 }
 
-/* A member name as the helpers below take it: quoted, with its colon, and its length. */
-#define K(lit) NS_JW_QUOTED_KEY(lit), sizeof(NS_JW_QUOTED_KEY(lit)) - 1
-
+/* The helpers take a member's name quoted, with its colon, and its length
+ * (NS_JW_KEY_ARGS). */
 static void text(ns_jw *w, const char *key, size_t keylen, sqlite3_stmt *st, int i)
 {
 	ns_jw_key_quoted(w, key, keylen);
@@ -53,39 +52,39 @@ static void recipient(ns_jw *w, sqlite3_stmt *st, int pii)
 void query_render_state(ns_jw *w, sqlite3_stmt *st, int pii)
 {
 	ns_jw_open(w, '{');
-	text(w, K("externalId"), st, NS_READMODEL_NOTIF_EXTERNAL_ID);
-	text_or_null(w, K("channel"), st, NS_READMODEL_NOTIF_CHANNEL);
-	text_or_null(w, K("status"), st, NS_READMODEL_NOTIF_STATUS);
+	text(w, NS_JW_KEY_ARGS("externalId"), st, NS_READMODEL_NOTIF_EXTERNAL_ID);
+	text_or_null(w, NS_JW_KEY_ARGS("channel"), st, NS_READMODEL_NOTIF_CHANNEL);
+	text_or_null(w, NS_JW_KEY_ARGS("status"), st, NS_READMODEL_NOTIF_STATUS);
 	recipient(w, st, pii);
 	if (pii) {
-		text_or_null(w, K("body"), st, NS_READMODEL_NOTIF_BODY);
+		text_or_null(w, NS_JW_KEY_ARGS("body"), st, NS_READMODEL_NOTIF_BODY);
 	} else {
 		NS_JW_KEY_LIT(w, "body");
 		ns_jw_null(w);
 	}
-	text_or_null(w, K("providerId"), st, NS_READMODEL_NOTIF_PROVIDER_ID);
-	text_or_null(w, K("reason"), st, NS_READMODEL_NOTIF_REASON);
-	iso(w, K("createdAt"), st, NS_READMODEL_NOTIF_CREATED_AT);
-	iso(w, K("updatedAt"), st, NS_READMODEL_NOTIF_UPDATED_AT);
-	integer(w, K("events"), st, NS_READMODEL_NOTIF_EVENTS);
+	text_or_null(w, NS_JW_KEY_ARGS("providerId"), st, NS_READMODEL_NOTIF_PROVIDER_ID);
+	text_or_null(w, NS_JW_KEY_ARGS("reason"), st, NS_READMODEL_NOTIF_REASON);
+	iso(w, NS_JW_KEY_ARGS("createdAt"), st, NS_READMODEL_NOTIF_CREATED_AT);
+	iso(w, NS_JW_KEY_ARGS("updatedAt"), st, NS_READMODEL_NOTIF_UPDATED_AT);
+	integer(w, NS_JW_KEY_ARGS("events"), st, NS_READMODEL_NOTIF_EVENTS);
 	NS_JW_KEY_LIT(w, "orphan");
 	ns_jw_bool(w, !col(st, NS_READMODEL_NOTIF_REQUEST_ID)[0]);
-	text_or_null(w, K("callbackUrl"), st, NS_READMODEL_NOTIF_CALLBACK_URL);
+	text_or_null(w, NS_JW_KEY_ARGS("callbackUrl"), st, NS_READMODEL_NOTIF_CALLBACK_URL);
 	ns_jw_close(w, '}');
 }
 
 void query_render_event(ns_jw *w, sqlite3_stmt *st)
 {
 	ns_jw_open(w, '{');
-	text(w, K("eventId"), st, NS_READMODEL_EVENT_EVENT_ID);
-	text(w, K("type"), st, NS_READMODEL_EVENT_TYPE);
-	text(w, K("source"), st, NS_READMODEL_EVENT_SOURCE);
-	text_or_null(w, K("status"), st, NS_READMODEL_EVENT_STATUS);
-	text(w, K("outcome"), st, NS_READMODEL_EVENT_OUTCOME);
-	text_or_null(w, K("detail"), st, NS_READMODEL_EVENT_DETAIL);
-	iso(w, K("occurredAt"), st, NS_READMODEL_EVENT_OCCURRED_AT);
-	iso(w, K("receivedAt"), st, NS_READMODEL_EVENT_RECEIVED_AT);
-	integer(w, K("partition"), st, NS_READMODEL_EVENT_PARTITION);
-	integer(w, K("offset"), st, NS_READMODEL_EVENT_OFFSET);
+	text(w, NS_JW_KEY_ARGS("eventId"), st, NS_READMODEL_EVENT_EVENT_ID);
+	text(w, NS_JW_KEY_ARGS("type"), st, NS_READMODEL_EVENT_TYPE);
+	text(w, NS_JW_KEY_ARGS("source"), st, NS_READMODEL_EVENT_SOURCE);
+	text_or_null(w, NS_JW_KEY_ARGS("status"), st, NS_READMODEL_EVENT_STATUS);
+	text(w, NS_JW_KEY_ARGS("outcome"), st, NS_READMODEL_EVENT_OUTCOME);
+	text_or_null(w, NS_JW_KEY_ARGS("detail"), st, NS_READMODEL_EVENT_DETAIL);
+	iso(w, NS_JW_KEY_ARGS("occurredAt"), st, NS_READMODEL_EVENT_OCCURRED_AT);
+	iso(w, NS_JW_KEY_ARGS("receivedAt"), st, NS_READMODEL_EVENT_RECEIVED_AT);
+	integer(w, NS_JW_KEY_ARGS("partition"), st, NS_READMODEL_EVENT_PARTITION);
+	integer(w, NS_JW_KEY_ARGS("offset"), st, NS_READMODEL_EVENT_OFFSET);
 	ns_jw_close(w, '}');
 }
