@@ -36,10 +36,12 @@ int ns_str_utf8_seq(const unsigned char *s, size_t avail);
 #define NS_STR_I64_MAX 20
 size_t ns_str_from_i64(int64_t v, char *out);
 
-/* Non-zero when each of the 8 bytes at p is one that a JSON string carries as it is:
- * printable ASCII (0x20-0x7f) other than '"' and '\\'. The scanners of ns_jflat and
- * ns_jwrite skip such runs a word at a time. p needs 8 readable bytes, any alignment. */
-static inline int ns_str_json_plain8(const unsigned char *p)
+/* The bytes of the 8 at p that a JSON string does not carry as they are (below 0x20, '"',
+ * '\\', or 0x80 and above), as the high bit of each such byte of the word read from p: zero
+ * when there is none. Bytes above the lowest one so marked may be marked falsely (a
+ * borrow), the lowest is exact, which is all the scanners use. p needs 8 readable bytes,
+ * any alignment. */
+static inline uint64_t ns_str_json_stops8(const unsigned char *p)
 {
 	const uint64_t ones = 0x0101010101010101ULL, high = 0x8080808080808080ULL;
 	uint64_t v, q, b;
@@ -49,17 +51,35 @@ static inline int ns_str_json_plain8(const unsigned char *p)
 	b = v ^ (ones * '\\');
 	/* a byte below 0x20, a zero byte of q or b (that byte was '"' or '\\'), or a high
 	 * bit: each sets the high bit of some byte of the sum, exactly when one is there */
-	return ((v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high) == 0;
+	return (v | ((v - ones * 0x20) & ~v) | ((q - ones) & ~q) | ((b - ones) & ~b)) & high;
+}
+
+/* Non-zero when each of the 8 bytes at p is one that a JSON string carries as it is:
+ * printable ASCII (0x20-0x7f) other than '"' and '\\'. The scanners of ns_jflat and
+ * ns_jwrite skip such runs a word at a time. p needs 8 readable bytes, any alignment. */
+static inline int ns_str_json_plain8(const unsigned char *p)
+{
+	return ns_str_json_stops8(p) == 0;
 }
 
 /* How many bytes at the start of p[0..n) a JSON string carries as they are: the rule of
- * ns_str_json_plain8, eight bytes at a time, then byte by byte. */
+ * ns_str_json_plain8, eight bytes at a time; the word that holds the first other byte
+ * names it (on a little-endian machine: the lowest marked byte is the first in memory),
+ * and the last few bytes are looked at one by one. */
 static inline size_t ns_str_json_plain_prefix(const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 
-	while (n - i >= 8 && ns_str_json_plain8(p + i))
-		i += 8;
+	for (; n - i >= 8; i += 8) {
+		uint64_t stops = ns_str_json_stops8(p + i);
+		if (stops) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return i + (size_t)__builtin_ctzll(stops) / 8;
+#else
+			break;
+#endif
+		}
+	}
 	while (i < n && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\')
 		i++;
 	return i;

@@ -15,6 +15,13 @@
 /* The WAL size at which the writer checkpoints after all (see on_wal). */
 #define WAL_HARD_FRAMES (4 * NS_READMODEL_CHECKPOINT_FRAMES)
 
+/* The least time from one checkpoint to the next, however often the WAL passes the
+ * threshold. A writer folding a backlog commits every few milliseconds and passed it after
+ * nearly every commit, so the thread ran a hundred checkpoints a second, each copying the
+ * pages every batch touches (the B-trees' upper levels, the offsets) again and syncing
+ * both files twice: a fifth of a core, on the core that the broker and librdkafka share. */
+#define MIN_GAP_MS 100
+
 struct proj_checkpointer {
 	sqlite3 *db;	   /* this thread's own connection */
 	proj_store *store; /* borrowed: its WAL hook points here */
@@ -74,24 +81,31 @@ static struct timespec deadline_in(int ms)
 	return ts;
 }
 
+/* Wait on c->cv (mu held) until the deadline or until stop, or also until due when
+ * wake_on_due. */
+static void wait_until(proj_checkpointer *c, struct timespec until, int wake_on_due)
+{
+	while (!c->stop && !(wake_on_due && c->due) &&
+	       pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT)
+		;
+}
+
 static void *checkpoint_main(void *arg)
 {
 	proj_checkpointer *c = arg;
 
+	(void)pthread_setname_np(pthread_self(), "checkpoint");
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
-		if (!c->due) {
-			struct timespec until = deadline_in(c->interval_ms);
-			while (!c->due && !c->stop &&
-			       pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT)
-				;
-		}
+		if (!c->due)
+			wait_until(c, deadline_in(c->interval_ms), 1);
 		if (c->stop)
 			break;
 		c->due = 0;
 		pthread_mutex_unlock(&c->mu);
 		checkpoint_once(c);
 		pthread_mutex_lock(&c->mu);
+		wait_until(c, deadline_in(MIN_GAP_MS), 0);
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;

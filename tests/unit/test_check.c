@@ -238,6 +238,58 @@ START_TEST(test_json_plain8)
 }
 END_TEST
 
+/* The byte-wise length of the plain prefix of p[0..n): the reference for the scanner. */
+static size_t plain_prefix_bytes(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && plain_byte(p[i]))
+		i++;
+	return i;
+}
+
+/* ns_str_json_plain_prefix against the byte-wise rule: every byte value as the first stop at
+ * every place of runs of every length to 40 (so in every byte of a word and in the tail),
+ * with a second stop after it, at every alignment; then random runs. */
+START_TEST(test_json_plain_prefix)
+{
+	unsigned char buf[64];
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+
+	for (size_t off = 0; off < 8; off++) {
+		unsigned char *p = buf + off;
+		for (size_t n = 0; n <= 40; n++) {
+			memset(p, 'a', n);
+			ck_assert_uint_eq(ns_str_json_plain_prefix(p, n), n);
+			for (size_t at = 0; at < n; at++) {
+				for (int c = 0; c < 256; c++) {
+					memset(p, 'a', n);
+					p[at] = (unsigned char)c;
+					if (at + 1 < n)
+						p[at + 1] = '"'; /* a borrow past the first stop */
+					ck_assert_msg(ns_str_json_plain_prefix(p, n) ==
+							  plain_prefix_bytes(p, n),
+						      "byte 0x%02x at %zu of %zu, offset %zu", c,
+						      at, n, off);
+				}
+			}
+		}
+	}
+	for (int i = 0; i < 200000; i++) {
+		size_t n;
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		n = (size_t)(x % 48);
+		for (size_t k = 0; k < n; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			/* mostly printable, so that runs are long enough to cross words */
+			buf[k] =
+			    (x & 0xf0) ? (unsigned char)(0x20 + (x >> 8) % 0x60) : (unsigned char)x;
+		}
+		ck_assert_uint_eq(ns_str_json_plain_prefix(buf, n), plain_prefix_bytes(buf, n));
+	}
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("check");
@@ -251,6 +303,7 @@ int main(void)
 	tcase_add_test(tc, test_str_hash);
 	tcase_add_test(tc, test_str_from_i64);
 	tcase_add_test(tc, test_json_plain8);
+	tcase_add_test(tc, test_json_plain_prefix);
 	suite_add_tcase(s, tc);
 	return nt_run_suite(s);
 }
