@@ -65,6 +65,24 @@ row "visible: POST 202 -> GET at half of ingest's rate ($(json_field "$loaded" r
 	"$(json_field "$loaded" visible_p50_ms) / $(json_field "$loaded" visible_p99_ms)" "" "" \
 	"< 10 / < 25"
 drained # the visibility load, before the pipeline is timed
+# The same load with the sender stopped (SIGSTOP): no sends, no webhooks, only what a POST
+# needs to be seen (ingest, the broker, the projector, query) on the two cores. The sender
+# then sends the backlog, before the pipeline is timed.
+out_p=$(metric "http://127.0.0.1:$sa" 'sender_outcomes_total{type="dispatched"}')
+kill -STOP "$sender_pid"
+paused=$(loadgen LOADGEN_PREFIX=vis-paused LOADGEN_THREADS=64 LOADGEN_RATE="$half" \
+	LOADGEN_PROBES=2 LOADGEN_PROBE_RATE=50 LOADGEN_SECONDS="$SECS")
+kill -CONT "$sender_pid"
+row "visible: the same with the sender stopped, the read path alone ($(json_field "$paused" rate | cut -d. -f1)/s), p50 / p99 (ms)" \
+	"$(json_field "$paused" visible_p50_ms) / $(json_field "$paused" visible_p99_ms)" "" "" \
+	"< 10 / < 25"
+backlog=$(json_field "$paused" posted | cut -d. -f1)
+for _ in $(seq 1 900); do
+	out=$(metric "http://127.0.0.1:$sa" 'sender_outcomes_total{type="dispatched"}')
+	awk -v a="$out" -v b="$out_p" -v n="${backlog:-0}" 'BEGIN { exit !(a - b >= n) }' && break
+	sleep 0.1
+done
+drained
 
 # ---- the pipeline -------------------------------------------------------------------
 delivered() {

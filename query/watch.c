@@ -1,6 +1,12 @@
 /* watch.c -- inotify on the read model's folder, a generation counter and a condition
- * variable for the waiters (see watch.h). The watcher thread polls its inotify descriptor
- * with a short timeout so that it notices a stop. */
+ * variable for the waiters (see watch.h).
+ *
+ * SQLite appends a commit to the -wal in two writes per page, and each write is an inotify
+ * event: a batch of twenty pages is forty. A watcher that woke, read and broadcast on each
+ * one took a wake-up per write from the writer's core, on a machine whose two cores the
+ * projector shares with everything else, and woke every waiter forty times per commit.
+ * So the thread sleeps, leaving the events to queue (the kernel merges repeats), while no
+ * request waits; with waiters, it lets a burst of writes pause before it wakes them, once. */
 #include "watch.h"
 
 #include "ns_log.h"
@@ -20,14 +26,21 @@
 
 #define PATH_CAP 4096
 
+/* How long the -wal must stay unwritten before the waiters are woken, and how many such
+ * looks at most before they are woken anyway (a writer that never pauses). */
+#define QUIET_US     500
+#define QUIET_ROUNDS 4
+
 struct query_watch {
 	int fd;
 	char name[256], wal[272]; /* the file's name in its folder, and its -wal's */
 	pthread_t thread;
 	atomic_int stop;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	uint64_t gen;
+	pthread_cond_t cv;   /* waiters: the generation moved */
+	pthread_cond_t idle; /* the thread: a first waiter came, or stop */
+	uint64_t gen;	     /* (under mu) */
+	int waiting;	     /* waiters in query_watch_wait (under mu) */
 };
 
 /* Move the generation on and wake every waiter. */
@@ -39,42 +52,64 @@ static void bump(query_watch *w)
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* Read what inotify has; bump once when any event names the database or its -wal.
- * Returns non-zero when it bumped. */
+/* Read everything inotify has queued. Returns non-zero when an event names the database or
+ * its -wal (or the queue overflowed, which may have hidden one). */
 static int drain(query_watch *w)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
-	ssize_t n = read(w->fd, buf, sizeof(buf));
+	ssize_t n;
 	int hit = 0;
 
-	for (char *p = buf; n > 0 && p < buf + n;) {
-		const struct inotify_event *e = (const struct inotify_event *)p;
-		if (e->len && (!strcmp(e->name, w->name) || !strcmp(e->name, w->wal)))
-			hit = 1;
-		p += sizeof(*e) + e->len;
+	while ((n = read(w->fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+			if ((e->mask & IN_Q_OVERFLOW) ||
+			    (e->len && (!strcmp(e->name, w->name) || !strcmp(e->name, w->wal))))
+				hit = 1;
+			p += sizeof(*e) + e->len;
+		}
 	}
-	if (hit)
-		bump(w);
 	return hit;
 }
 
+/* Block until some request waits (or stop, or 200 ms). Returns non-zero when one does. */
+static int await_waiters(query_watch *w)
+{
+	struct timespec until;
+	int n;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += 200 * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&w->mu);
+	while (!w->waiting && !atomic_load(&w->stop) &&
+	       pthread_cond_timedwait(&w->idle, &w->mu, &until) == 0)
+		;
+	n = w->waiting;
+	pthread_mutex_unlock(&w->mu);
+	return n > 0;
+}
+
 /* The watcher thread. A commit writes the -wal, then publishes itself in the shared index
- * (-shm, memory-mapped: no event): a trailing bump once writes have paused for a moment
- * lets a waiter that looked too early look again. */
+ * (-shm, memory-mapped: no event), so the waiters are woken once the writes have paused
+ * for QUIET_US: by then the commit is visible, or the wait's next event or fallback timer
+ * lets them look again. Events that queued while nobody waited are read when the first
+ * waiter comes, and wake it to look once more (a commit may have landed after its look). */
 static void *watch_main(void *arg)
 {
 	query_watch *w = arg;
-	int pending = 0;
 
 	while (!atomic_load(&w->stop)) {
 		struct pollfd p = {w->fd, POLLIN, 0};
-		int r = poll(&p, 1, pending ? 2 : 200);
-		if (r > 0)
-			pending |= drain(w);
-		else if (r == 0 && pending) {
-			bump(w);
-			pending = 0;
+		if (!await_waiters(w) || poll(&p, 1, 200) <= 0 || !drain(w))
+			continue;
+		for (int i = 0; i < QUIET_ROUNDS && !atomic_load(&w->stop); i++) {
+			usleep(QUIET_US);
+			if (!drain(w))
+				break;
 		}
+		bump(w);
 	}
 	return NULL;
 }
@@ -109,9 +144,11 @@ query_watch *query_watch_start(const char *db_path)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&w->cv, &ca);
+	pthread_cond_init(&w->idle, &ca);
 	pthread_condattr_destroy(&ca);
 	if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
 		pthread_cond_destroy(&w->cv);
+		pthread_cond_destroy(&w->idle);
 		pthread_mutex_destroy(&w->mu);
 		goto fail;
 	}
@@ -153,8 +190,11 @@ uint64_t query_watch_wait(query_watch *w, uint64_t gen, int timeout_ms)
 	until.tv_sec += until.tv_nsec / 1000000000L;
 	until.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&w->mu);
+	if (w->waiting++ == 0)
+		pthread_cond_signal(&w->idle);
 	while (w->gen == gen && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
 		;
+	w->waiting--;
 	g = w->gen;
 	pthread_mutex_unlock(&w->mu);
 	return g;
@@ -164,10 +204,14 @@ void query_watch_stop(query_watch *w)
 {
 	if (!w)
 		return;
+	pthread_mutex_lock(&w->mu);
 	atomic_store(&w->stop, 1);
+	pthread_cond_signal(&w->idle);
+	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 	close(w->fd);
 	pthread_cond_destroy(&w->cv);
+	pthread_cond_destroy(&w->idle);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }

@@ -3,10 +3,12 @@
  * The projector commits into the SQLite file's write-ahead log; every commit writes the
  * "-wal" file, and a rebuild renames a new file over the database. A watcher thread
  * follows the database's folder with inotify and, on a write, creation or rename of the
- * file or its -wal, moves a generation counter on and wakes every waiter. A read-your-
- * writes wait therefore re-checks the stored offsets as soon as a commit lands instead of
- * on a timer; waits still re-check at least every QUERY_WATCH_FALLBACK_MS, so a file
- * system without inotify only makes them slower. Thread-safe. */
+ * file or its -wal, moves a generation counter on and wakes every waiter: once per burst
+ * of writes (a commit is two writes per page), when they pause, and only while some
+ * request waits (events that queue meanwhile wake the next waiter to look once more). A
+ * read-your-writes wait therefore re-checks the stored offsets as soon as a commit lands
+ * instead of on a timer; waits still re-check at least every QUERY_WATCH_FALLBACK_MS, so a
+ * file system without inotify only makes them slower. Thread-safe. */
 #ifndef QUERY_WATCH_H
 #define QUERY_WATCH_H
 
