@@ -6,11 +6,11 @@
 #
 #   ingest      acked POST /notifications vs GET /healthz on the same server; CPU per request
 #   visible     POST 202 -> visible in GET (read-your-writes), at light load and at half of
-#               ingest's acked rate
+#               ingest's acked rate, with the sender running and stopped
 #   pipeline    notifications/s from POST to a final status with the simulator answering at
 #               once, vs ingest's acked rate; the sender's dispatch rate; time per job stage
 #   projector   events/s folded into SQLite, first message to last commit, vs kcat reading
-#               the same topic; the group join apart
+#               the same topic (medians of three rounds); the group join apart
 #   query       GET by externalId on a read model of BENCH_NOTIFICATIONS notifications vs
 #               GET /healthz on the same server
 #   recovery    SIGKILL of the sender / the projector, restarted at once under the same

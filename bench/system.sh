@@ -1,5 +1,6 @@
 # system.sh -- the whole system under load (sourced by bench/run.sh after ingest.sh):
-# visibility latency at light load and at half of ingest's acked rate, the pipeline's
+# visibility latency at light load and at half of ingest's acked rate (with the sender
+# running, and stopped), the pipeline's
 # throughput from POST to a final status, the time a sender job spends in each stage,
 # recovery after SIGKILL under static membership, and each daemon's footprint.
 
