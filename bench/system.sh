@@ -1,8 +1,8 @@
 # system.sh -- the whole system under load (sourced by bench/run.sh after ingest.sh):
 # visibility latency at light load and at half of ingest's acked rate (with the sender
-# running, and stopped), the pipeline's
-# throughput from POST to a final status, the time a sender job spends in each stage,
-# recovery after SIGKILL under static membership, and each daemon's footprint.
+# running, and stopped), the pipeline's throughput from POST to a final status, the time
+# a sender job spends in each stage, recovery after SIGKILL under static membership, and
+# each daemon's footprint.
 
 topic="bench.system"
 "$top/deploy/kafka/kafka.sh" create "$tmp/kafka" "$topic" 6 2>/dev/null
