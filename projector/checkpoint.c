@@ -15,12 +15,15 @@
 /* The WAL size at which the writer checkpoints after all (see on_wal). */
 #define WAL_HARD_FRAMES (4 * NS_READMODEL_CHECKPOINT_FRAMES)
 
-/* The least time from one checkpoint to the next, however often the WAL passes the
- * threshold. A writer folding a backlog commits every few milliseconds and passed it after
- * nearly every commit, so the thread ran a hundred checkpoints a second, each copying the
- * pages every batch touches (the B-trees' upper levels, the offsets) again and syncing
- * both files twice: a fifth of a core, on the core that the broker and librdkafka share. */
-#define MIN_GAP_MS 100
+/* How far the WAL grows, in pages, past the size at which the writer last asked for a
+ * checkpoint, before it asks again. Asking after every commit (a backlog commits every few
+ * milliseconds) ran a hundred checkpoints a second, each copying the pages that every
+ * batch touches (the B-trees' upper levels, the offsets) again and syncing both files
+ * twice: a fifth of a core, on the core that the broker and librdkafka share. A gap in
+ * time instead let the copy fall behind a fast writer, whose own checkpoint at
+ * WAL_HARD_FRAMES then copied the rest on the consume loop. A step in pages keeps the
+ * thread's copy within about that many pages of the writer, whatever its rate. */
+#define STEP_FRAMES (NS_READMODEL_CHECKPOINT_FRAMES / 2)
 
 struct proj_checkpointer {
 	sqlite3 *db;	   /* this thread's own connection */
@@ -29,26 +32,35 @@ struct proj_checkpointer {
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* CLOCK_MONOTONIC */
 	int due;	   /* the WAL passed the threshold (under mu) */
+	int asked_at;	   /* WAL pages when the writer last asked (its thread only), or 0 */
 	int stop;	   /* (under mu) */
 	int interval_ms;
 	ns_counter *runs;
 	ns_histogram *seconds;
 };
 
-/* After each commit of the store, on the consume loop: a flag and a signal. A WAL that
- * never stops growing (a writer that never pauses, so no checkpoint ever reaches its end
- * and the WAL never starts over) is checkpointed by the writer itself at WAL_HARD_FRAMES:
- * by then the thread has copied nearly all of it, and the rest is short. */
+/* After each commit of the store, on the consume loop: a flag and a signal, when the WAL
+ * passes the threshold and then once per STEP_FRAMES of growth. A WAL that never stops
+ * growing (a writer that never pauses, so no checkpoint ever reaches its end and the WAL
+ * never starts over) is checkpointed by the writer itself at WAL_HARD_FRAMES: by then the
+ * thread has copied nearly all of it, and the rest is short. */
 static int on_wal(void *opaque, int frames)
 {
 	proj_checkpointer *c = opaque;
 
-	if (frames < NS_READMODEL_CHECKPOINT_FRAMES)
+	if (frames < NS_READMODEL_CHECKPOINT_FRAMES) {
+		c->asked_at = 0;
 		return 0;
-	pthread_mutex_lock(&c->mu);
-	c->due = 1;
-	pthread_cond_signal(&c->cv);
-	pthread_mutex_unlock(&c->mu);
+	}
+	if (frames < c->asked_at)
+		c->asked_at = 0; /* the WAL started over */
+	if (!c->asked_at || frames - c->asked_at >= STEP_FRAMES) {
+		c->asked_at = frames;
+		pthread_mutex_lock(&c->mu);
+		c->due = 1;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+	}
 	return frames >= WAL_HARD_FRAMES;
 }
 
@@ -81,15 +93,6 @@ static struct timespec deadline_in(int ms)
 	return ts;
 }
 
-/* Wait on c->cv (mu held) until the deadline or until stop, or also until due when
- * wake_on_due. */
-static void wait_until(proj_checkpointer *c, struct timespec until, int wake_on_due)
-{
-	while (!c->stop && !(wake_on_due && c->due) &&
-	       pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT)
-		;
-}
-
 static void *checkpoint_main(void *arg)
 {
 	proj_checkpointer *c = arg;
@@ -97,15 +100,18 @@ static void *checkpoint_main(void *arg)
 	(void)pthread_setname_np(pthread_self(), "checkpoint");
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
-		if (!c->due)
-			wait_until(c, deadline_in(c->interval_ms), 1);
+		if (!c->due) {
+			struct timespec until = deadline_in(c->interval_ms);
+			while (!c->due && !c->stop &&
+			       pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT)
+				;
+		}
 		if (c->stop)
 			break;
 		c->due = 0;
 		pthread_mutex_unlock(&c->mu);
 		checkpoint_once(c);
 		pthread_mutex_lock(&c->mu);
-		wait_until(c, deadline_in(MIN_GAP_MS), 0);
 	}
 	pthread_mutex_unlock(&c->mu);
 	return NULL;

@@ -6,9 +6,9 @@
  * loop stood still for it: every event arriving meanwhile waited to become visible (the
  * p99 of POST -> GET). Here a thread of its own, with a connection of its own, runs
  * PASSIVE checkpoints (which never wait for readers or the writer): when the store
- * reports that the WAL passed NS_READMODEL_CHECKPOINT_FRAMES frames after a commit (but
- * not within 100 ms of the last one: a backlog passes it after every commit), and at
- * least every interval_ms. The store's own automatic checkpoint is off meanwhile; the
+ * reports that the WAL passed NS_READMODEL_CHECKPOINT_FRAMES frames after a commit (and
+ * then once per further 500 frames: a backlog passes the threshold after every commit),
+ * and at least every interval_ms. The store's own automatic checkpoint is off meanwhile; the
  * store checkpoints only a WAL four times that size, which a writer that never pauses makes
  * (a PASSIVE checkpoint beside it never reaches the WAL's end, so the WAL never starts over). */
 #ifndef PROJ_CHECKPOINT_H
