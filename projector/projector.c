@@ -21,6 +21,11 @@
 
 #define LAG_REFRESH_MS 1000
 #define MAX_PARTITIONS 1024
+/* Kafka learns the folded offsets at most this often. They are for lag tools only (the
+ * truth is in SQLite), and each commit is a request to the group coordinator that its
+ * heartbeats queue behind: committing after every batch (hundreds a second while a
+ * backlog folds) once held a heartbeat past the session timeout on a loaded machine. */
+#define KAFKA_COMMIT_EVERY_MS 1000
 
 struct proj {
 	const proj_config *cfg;
@@ -35,13 +40,16 @@ struct proj {
 	atomic_int ready;
 	ns_counter *outcome[NS_OUT_RECORDED + 1];
 	ns_counter *dlq_total;
+	ns_counter *kafka_commits;
 	ns_counter *skipped;
 	ns_counter *orphans_created, *orphans_adopted;
 	ns_histogram *batch_seconds;
 	ns_gauge *lag;
 	ns_gauge *part_lag[MAX_PARTITIONS];
-	int lag_top;	  /* 1 + the highest partition ever assigned: the lag loop's bound */
-	int64_t next_lag; /* monotonic ms of the next lag refresh */
+	int lag_top; /* 1 + the highest partition ever assigned: the lag loop's bound */
+	int64_t to_commit[MAX_PARTITIONS]; /* next offset folded but not told to Kafka, or -1 */
+	int64_t next_commit;		   /* monotonic ms of the next commit to Kafka */
+	int64_t next_lag;		   /* monotonic ms of the next lag refresh */
 	/* when things first happened, ms since start: the benchmark times the fold with them */
 	int64_t t0;
 	ns_gauge *assigned_ms, *first_message_ms, *last_commit_ms;
@@ -76,26 +84,39 @@ static int send_dlq(void *opaque, const proj_msg *m, const char *reason)
 	return 0;
 }
 
-/* Tell Kafka how far we are (asynchronously; lag visibility only). */
+/* Remember how far the batch just committed to SQLite got, per partition. */
+static void note_folded(proj *x)
+{
+	for (size_t i = 0; i < x->b.n; i++) {
+		const proj_msg *m = &x->b.msgs[i];
+		if (m->partition >= 0 && m->partition < MAX_PARTITIONS &&
+		    x->to_commit[m->partition] < m->offset + 1)
+			x->to_commit[m->partition] = m->offset + 1;
+	}
+}
+
+/* Tell Kafka how far we are (asynchronously; lag visibility only) and forget it. */
 static void commit_to_kafka(proj *x)
 {
 	ns_kafka_pos pos[64];
 	size_t n = 0;
 
-	for (size_t i = 0; i < x->b.n; i++) {
-		const proj_msg *m = &x->b.msgs[i];
-		size_t k = 0;
-		while (k < n && pos[k].partition != m->partition)
-			k++;
-		if (k == n) {
-			if (n == sizeof(pos) / sizeof(pos[0]))
-				continue; /* more partitions in one batch than room: next time */
-			pos[n++] = (ns_kafka_pos){m->partition, m->offset + 1};
-		} else if (pos[k].offset < m->offset + 1) {
-			pos[k].offset = m->offset + 1;
+	for (int p = 0; p < x->lag_top && p < MAX_PARTITIONS; p++) {
+		if (x->to_commit[p] < 0)
+			continue;
+		pos[n++] = (ns_kafka_pos){p, x->to_commit[p]};
+		x->to_commit[p] = -1;
+		if (n == sizeof(pos) / sizeof(pos[0])) {
+			(void)ns_consumer_commit(x->consumer, x->cfg->topic, pos, n, 1);
+			ns_counter_add(x->kafka_commits, 1);
+			n = 0;
 		}
 	}
-	(void)ns_consumer_commit(x->consumer, x->cfg->topic, pos, n, 1);
+	if (n) {
+		(void)ns_consumer_commit(x->consumer, x->cfg->topic, pos, n, 1);
+		ns_counter_add(x->kafka_commits, 1);
+	}
+	x->next_commit = ns_time_mono_ms() + KAFKA_COMMIT_EVERY_MS;
 }
 
 /* Apply the held batch in one transaction, retrying with backoff until it commits or a
@@ -126,7 +147,9 @@ static int flush_batch(proj *x)
 	ns_histogram_observe(x->batch_seconds, (double)(ns_time_mono_ms() - t0) / 1000.0);
 	NS_DEBUG("projector.batch", "messages=%zu ms=%lld", x->b.n,
 		 (long long)(ns_time_mono_ms() - t0));
-	commit_to_kafka(x);
+	note_folded(x);
+	if (ns_time_mono_ms() >= x->next_commit)
+		commit_to_kafka(x);
 	ns_gauge_set(x->last_commit_ms, ns_time_mono_ms() - x->t0);
 	ret = 0;
 out:
@@ -163,6 +186,7 @@ static void on_revoke(void *opaque, const rd_kafka_topic_partition_list_t *parts
 
 	NS_INFO("projector.revoke", "partitions=%d held=%zu", parts->cnt, x->b.n);
 	(void)flush_batch(x);
+	commit_to_kafka(x); /* while the partitions are still ours */
 }
 
 /* Lag per partition: the high watermark the consumer last saw in a fetch answer minus the
@@ -231,6 +255,9 @@ static void register_metrics(proj *x)
 						"later requested");
 	x->dlq_total = ns_metrics_counter("projector_dlq_total", NULL,
 					  "Undecodable messages sent to the dead-letter topic");
+	x->kafka_commits = ns_metrics_counter(
+	    "projector_kafka_commits_total", NULL,
+	    "Offset commits sent to Kafka (for lag tools; at most one a second)");
 	x->batch_seconds = ns_metrics_histogram("projector_batch_seconds", NULL,
 						"Time to apply and commit one batch");
 	x->lag = ns_metrics_gauge("projector_lag", NULL,
@@ -259,6 +286,8 @@ proj *proj_new(const proj_config *cfg, char *err, size_t errlen)
 	}
 	x->cfg = cfg;
 	x->t0 = ns_time_mono_ms();
+	for (int p = 0; p < MAX_PARTITIONS; p++)
+		x->to_commit[p] = -1;
 	atomic_init(&x->ready, 0);
 	if (cfg->dlq_topic && cfg->dlq_topic[0])
 		snprintf(x->dlq_topic, sizeof(x->dlq_topic), "%s", cfg->dlq_topic);
@@ -371,6 +400,7 @@ int proj_run(proj *x)
 	if (ret)
 		NS_ERROR("projector.consumer_failed", "topic=%s", cfg->topic);
 	(void)flush_batch(x);
+	commit_to_kafka(x);
 	atomic_store(&x->ready, 0);
 	NS_INFO("projector.stop", "topic=%s", cfg->topic);
 	return ret;
