@@ -2,6 +2,7 @@
  * metadata, and high watermarks. */
 #include "ns_kafka.h"
 #include "ns_kafka_internal.h"
+#include "ns_time.h"
 #include "ns_log.h"
 #include "ns_signal.h"
 
@@ -71,7 +72,7 @@ int ns_kafka_wait_topic(rd_kafka_t *rk, const char *topic, int timeout_ms, int p
 			 rd_kafka_err2str(rd_kafka_last_error()));
 		return -1;
 	}
-	ns_kafka_deadline_after(&deadline, timeout_ms);
+	deadline = ns_time_mono_deadline(timeout_ms);
 	while (n <= 0 && !ns_signal_stopping()) {
 		const struct rd_kafka_metadata *md = NULL;
 		last = rd_kafka_metadata(rk, 0, rkt, &md, poll_ms > 2000 ? poll_ms : 2000);
@@ -79,7 +80,7 @@ int ns_kafka_wait_topic(rd_kafka_t *rk, const char *topic, int timeout_ms, int p
 			n = topic_state(md, need_leaders, &last);
 			rd_kafka_metadata_destroy(md);
 		}
-		if (n > 0 || ns_kafka_deadline_passed(&deadline))
+		if (n > 0 || ns_time_mono_passed(&deadline))
 			break;
 		(void)ns_signal_sleep_ms(poll_ms);
 	}

@@ -37,8 +37,4 @@ void ns_kafka_conf_errors(rd_kafka_conf_t *conf, ns_kafka_client *cl);
 int ns_kafka_wait_topic(rd_kafka_t *rk, const char *topic, int timeout_ms, int poll_ms,
 			int need_leaders, char *err, size_t errlen);
 
-/* A CLOCK_MONOTONIC deadline ms from now, and whether it has passed. */
-void ns_kafka_deadline_after(struct timespec *ts, int ms);
-int ns_kafka_deadline_passed(const struct timespec *ts);
-
 #endif

@@ -11,6 +11,7 @@
  * request. */
 #include "ns_kafka.h"
 #include "ns_kafka_internal.h"
+#include "ns_time.h"
 #include "ns_log.h"
 
 #include <errno.h>
@@ -212,10 +213,10 @@ int ns_producer_send_hdrs(ns_producer *p, const char *topic, const char *key, si
 		return -1;
 	}
 
-	ns_kafka_deadline_after(&deadline, timeout_ms);
+	deadline = ns_time_mono_deadline(timeout_ms);
 	for (;;) {
 		e = producer_enqueue(p, topic, key, keylen, value, len, hdrs, nhdrs, w);
-		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || ns_kafka_deadline_passed(&deadline))
+		if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || ns_time_mono_passed(&deadline))
 			break;
 		/* The local queue is full: the poll thread drains it; try again shortly. */
 		nanosleep(&(struct timespec){.tv_sec = 0, .tv_nsec = 5000000L}, NULL);

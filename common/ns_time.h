@@ -7,7 +7,9 @@
 #ifndef NS_TIME_H
 #define NS_TIME_H
 
+#include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 #define NS_TIME_ISO_LEN 25 /* "YYYY-MM-DDTHH:MM:SS.mmmZ" + NUL */
 
@@ -19,6 +21,18 @@ int64_t ns_time_mono_ms(void);
 
 /* Monotonic seconds with sub-microsecond resolution, for latency histograms. */
 double ns_time_mono_s(void);
+
+/* The CLOCK_MONOTONIC time ms (>= 0) from now, as an absolute deadline for
+ * pthread_cond_timedwait on a monotonic condition variable or sem_clockwait. */
+struct timespec ns_time_mono_deadline(int64_t ms);
+
+/* Non-zero once the CLOCK_MONOTONIC deadline has passed. */
+int ns_time_mono_passed(const struct timespec *deadline);
+
+/* pthread_cond_init for a condition variable whose timed waits take the deadlines above
+ * (CLOCK_MONOTONIC: a wall-clock step neither cuts a wait short nor stretches it).
+ * Returns 0 or the pthread error. */
+int ns_time_cond_init(pthread_cond_t *cv);
 
 /* Format `ms` since the epoch into out (NS_TIME_ISO_LEN bytes). Returns out. */
 char *ns_time_format(int64_t ms, char out[NS_TIME_ISO_LEN]);

@@ -78,21 +78,6 @@ static void checkpoint_once(proj_checkpointer *c)
 		NS_DEBUG("projector.checkpoint", "frames=%d copied=%d", log, done);
 }
 
-/* The absolute CLOCK_MONOTONIC time ms from now. */
-static struct timespec deadline_in(int ms)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 static void *checkpoint_main(void *arg)
 {
 	proj_checkpointer *c = arg;
@@ -101,7 +86,7 @@ static void *checkpoint_main(void *arg)
 	pthread_mutex_lock(&c->mu);
 	while (!c->stop) {
 		if (!c->due) {
-			struct timespec until = deadline_in(c->interval_ms);
+			struct timespec until = ns_time_mono_deadline(c->interval_ms);
 			while (!c->due && !c->stop &&
 			       pthread_cond_timedwait(&c->cv, &c->mu, &until) != ETIMEDOUT)
 				;
@@ -120,14 +105,7 @@ static void *checkpoint_main(void *arg)
 /* The mutex and a condition variable on the monotonic clock. 0 or -1. */
 static int sync_init(proj_checkpointer *c)
 {
-	pthread_condattr_t ca;
-	int rc;
-
-	if (pthread_condattr_init(&ca))
-		return -1;
-	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) || pthread_cond_init(&c->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	if (rc)
+	if (ns_time_cond_init(&c->cv))
 		return -1;
 	if (pthread_mutex_init(&c->mu, NULL)) {
 		pthread_cond_destroy(&c->cv);

@@ -78,10 +78,7 @@ static int await_waiters(query_watch *w)
 	struct timespec until;
 	int n;
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += 200 * 1000000L;
-	until.tv_sec += until.tv_nsec / 1000000000L;
-	until.tv_nsec %= 1000000000L;
+	until = ns_time_mono_deadline(200);
 	pthread_mutex_lock(&w->mu);
 	while (!w->waiting && !atomic_load(&w->stop) &&
 	       pthread_cond_timedwait(&w->idle, &w->mu, &until) == 0)
@@ -119,7 +116,6 @@ query_watch *query_watch_start(const char *db_path)
 	query_watch *w = calloc(1, sizeof(*w));
 	const char *slash = strrchr(db_path, '/');
 	char dir[PATH_CAP];
-	pthread_condattr_t ca;
 
 	if (!w)
 		return NULL;
@@ -141,11 +137,8 @@ query_watch *query_watch_start(const char *db_path)
 		goto fail;
 	}
 	pthread_mutex_init(&w->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&w->cv, &ca);
-	pthread_cond_init(&w->idle, &ca);
-	pthread_condattr_destroy(&ca);
+	ns_time_cond_init(&w->cv);
+	ns_time_cond_init(&w->idle);
 	if (pthread_create(&w->thread, NULL, watch_main, w) != 0) {
 		pthread_cond_destroy(&w->cv);
 		pthread_cond_destroy(&w->idle);
@@ -185,10 +178,7 @@ uint64_t query_watch_wait(query_watch *w, uint64_t gen, int timeout_ms)
 		usleep((useconds_t)timeout_ms * 1000);
 		return gen;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += (long)timeout_ms * 1000000L;
-	until.tv_sec += until.tv_nsec / 1000000000L;
-	until.tv_nsec %= 1000000000L;
+	until = ns_time_mono_deadline(timeout_ms);
 	pthread_mutex_lock(&w->mu);
 	if (w->waiting++ == 0)
 		pthread_cond_signal(&w->idle);

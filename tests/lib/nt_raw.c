@@ -1,5 +1,6 @@
 /* nt_raw.c -- raw HTTP over TCP for hostile requests (see nt_raw.h). */
 #include "nt_raw.h"
+#include "ns_time.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,13 +13,6 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int connect_local(int port)
 {
@@ -43,7 +37,7 @@ static int send_all(int fd, const char *p, size_t len, long long deadline)
 {
 	while (len > 0) {
 		struct pollfd pfd = {fd, POLLOUT, 0};
-		long long left = deadline - now_ms();
+		long long left = deadline - ns_time_mono_ms();
 		ssize_t n;
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
@@ -91,7 +85,7 @@ static void parse_reply(const char *buf, size_t len, nt_raw_reply *r)
 
 int nt_raw_request(int port, const void *req, size_t len, int timeout_ms, nt_raw_reply *r)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = ns_time_mono_ms() + timeout_ms;
 	size_t cap = sizeof(r->head) + sizeof(r->body), got = 0;
 	char *buf = malloc(cap);
 	int fd;
@@ -109,7 +103,7 @@ int nt_raw_request(int port, const void *req, size_t len, int timeout_ms, nt_raw
 		r->write_failed = 1;
 	for (;;) {
 		struct pollfd pfd = {fd, POLLIN, 0};
-		long long left = deadline - now_ms();
+		long long left = deadline - ns_time_mono_ms();
 		ssize_t n;
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
@@ -138,7 +132,7 @@ int nt_raw_open_partial(int port, const char *prefix, size_t len)
 
 	if (fd < 0)
 		return -1;
-	if (send_all(fd, prefix, len, now_ms() + 5000) != 0) {
+	if (send_all(fd, prefix, len, ns_time_mono_ms() + 5000) != 0) {
 		close(fd);
 		return -1;
 	}

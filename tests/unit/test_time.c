@@ -1,10 +1,13 @@
 /* test_time.c -- unit tests of ns_time: the strict ISO 8601 UTC parser and formatter
- * (valid forms, leap days, invalid dates, offsets refused, round trips) and the clocks. */
+ * (valid forms, leap days, invalid dates, offsets refused, round trips), the clocks and
+ * the monotonic deadlines. */
 #include "ns_time.h"
 
 #include "nt.h"
 
 #include <check.h>
+#include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -202,6 +205,39 @@ START_TEST(test_clocks)
 }
 END_TEST
 
+/* Deadlines: normalised for every millisecond remainder, the distance asked for (to the
+ * clock's own drift between two reads), passed at once for 0 and not for a minute. */
+START_TEST(test_deadlines)
+{
+	pthread_cond_t cv;
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	struct timespec now, d;
+
+	for (int64_t ms = 0; ms < 3000; ms += 7) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		d = ns_time_mono_deadline(ms);
+		ck_assert_int_ge(d.tv_nsec, 0);
+		ck_assert_int_lt(d.tv_nsec, 1000000000L);
+		int64_t gap_ns = ((int64_t)d.tv_sec - now.tv_sec) * 1000000000LL +
+				 (d.tv_nsec - now.tv_nsec) - ms * 1000000LL;
+		ck_assert_int_ge(gap_ns, 0);
+		ck_assert_int_lt(gap_ns, 1000000000LL);
+	}
+	d = ns_time_mono_deadline(0);
+	ck_assert(ns_time_mono_passed(&d));
+	d = ns_time_mono_deadline(60000);
+	ck_assert(!ns_time_mono_passed(&d));
+	/* a condition variable on the same clock times out at such a deadline */
+	ck_assert_int_eq(ns_time_cond_init(&cv), 0);
+	d = ns_time_mono_deadline(20);
+	pthread_mutex_lock(&mu);
+	ck_assert_int_eq(pthread_cond_timedwait(&cv, &mu, &d), ETIMEDOUT);
+	pthread_mutex_unlock(&mu);
+	ck_assert(ns_time_mono_passed(&d));
+	pthread_cond_destroy(&cv);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("time");
@@ -214,6 +250,7 @@ int main(void)
 	tcase_add_test(tc, test_round_trip);
 	tcase_add_test(tc, test_format_like_libc);
 	tcase_add_test(tc, test_clocks);
+	tcase_add_test(tc, test_deadlines);
 	suite_add_tcase(s, tc);
 	return nt_run_suite(s);
 }

@@ -6,6 +6,7 @@
  * about whether a waiter is woken, never about how fast. */
 #include "../../query/watch.h"
 
+#include "ns_time.h"
 #include "nt.h"
 
 #include <check.h>
@@ -45,23 +46,15 @@ static void append(const char *path)
 	close(fd);
 }
 
-static long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Wait on w, over as many waits as it takes, until the generation differs from gen or
  * ms have passed. Returns the generation then. */
 static uint64_t wait_for_change(query_watch *w, uint64_t gen, long ms)
 {
-	long until = mono_ms() + ms;
+	int64_t until = ns_time_mono_ms() + ms;
 	uint64_t g = gen;
 
-	while (g == gen && mono_ms() < until)
-		g = query_watch_wait(w, gen, (int)(until - mono_ms()));
+	while (g == gen && ns_time_mono_ms() < until)
+		g = query_watch_wait(w, gen, (int)(until - ns_time_mono_ms()));
 	return g;
 }
 

@@ -145,15 +145,9 @@ static void *run(void *arg)
 		long status;
 
 		if (h->n == 0 || h->heap[0].due_ms > now) {
-			struct timespec ts;
 			int64_t wait = h->n == 0 ? 1000 : h->heap[0].due_ms - now;
-			if (wait > 1000)
-				wait = 1000;
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_nsec += (long)(wait % 1000) * 1000000L;
-			ts.tv_sec += (time_t)(wait / 1000) + ts.tv_nsec / 1000000000L;
-			ts.tv_nsec %= 1000000000L;
-			pthread_cond_timedwait(&h->cond, &h->lock, &ts);
+			struct timespec until = ns_time_mono_deadline(wait > 1000 ? 1000 : wait);
+			pthread_cond_timedwait(&h->cond, &h->lock, &until);
 			continue;
 		}
 		k = heap_pop(h);
@@ -200,7 +194,7 @@ sim_hooks *sim_hooks_start(const char *url, const char *secret, int workers,
 				.cap_ms = BACKOFF_CAP_MS};
 	h->store = store;
 	pthread_mutex_init(&h->lock, NULL);
-	pthread_cond_init(&h->cond, NULL);
+	ns_time_cond_init(&h->cond);
 	if (workers < 1)
 		workers = 1;
 	if (workers > MAX_WORKERS)
