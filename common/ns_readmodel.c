@@ -2,6 +2,7 @@
  * read-write and read-only opens, checkpoint, atomic swap, removal, canonical dump. */
 #include "ns_readmodel.h"
 #include "ns_log.h"
+#include "ns_walbuf.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -224,13 +225,14 @@ static void configure_once(void)
 
 /* Open path with flags and the busy timeout. Returns the sqlite3_open_v2 code; on failure
  * *db is NULL and err filled. */
-static int open_conn(const char *path, int flags, sqlite3 **db, char *err, size_t errlen)
+static int open_conn(const char *path, int flags, const char *vfs, sqlite3 **db, char *err,
+		     size_t errlen)
 {
 	static pthread_once_t configured = PTHREAD_ONCE_INIT;
 	int rc;
 
 	(void)pthread_once(&configured, configure_once);
-	rc = sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, vfs);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "open %s: %s", path,
 			 *db ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
@@ -248,7 +250,9 @@ int ns_readmodel_open_rw(const char *path, sqlite3 **db, char *err, size_t errle
 	int rc, ret = NS_READMODEL_ERROR;
 
 	*db = NULL;
-	if (open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, db, err, errlen))
+	/* a commit's WAL frames in one write, not two per page (ns_walbuf.h) */
+	if (open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+		      ns_walbuf_register() == SQLITE_OK ? NS_WALBUF_VFS : NULL, db, err, errlen))
 		goto out;
 	/* secure_delete off (Debian builds SQLite with it on): zeroing the old bytes of every
 	 * replaced row costs writes and hides nothing, since each page the projector
@@ -276,7 +280,7 @@ int ns_readmodel_open_ro(const char *path, sqlite3 **db, char *err, size_t errle
 	int version = 0, objects = 0, rc, ret = NS_READMODEL_ERROR;
 
 	*db = NULL;
-	rc = open_conn(path, SQLITE_OPEN_READONLY, db, err, errlen);
+	rc = open_conn(path, SQLITE_OPEN_READONLY, NULL, db, err, errlen);
 	if (rc != SQLITE_OK) {
 		ret = rc == SQLITE_CANTOPEN ? NS_READMODEL_UNAVAILABLE : NS_READMODEL_ERROR;
 		goto out;
@@ -309,7 +313,7 @@ int ns_readmodel_checkpoint(const char *path, char *err, size_t errlen)
 	sqlite3_stmt *q = NULL;
 	int ret = NS_READMODEL_ERROR;
 
-	if (open_conn(path, SQLITE_OPEN_READWRITE, &db, err, errlen))
+	if (open_conn(path, SQLITE_OPEN_READWRITE, NULL, &db, err, errlen))
 		goto out;
 	if (sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &q, NULL) != SQLITE_OK ||
 	    sqlite3_step(q) != SQLITE_ROW) {
