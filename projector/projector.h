@@ -5,8 +5,8 @@
  * assignment the consumer seeks to them (beginning when none is stored), so a crash at
  * any point neither loses nor double-applies an event. Messages are batched into one
  * transaction (apply.h) adaptively: a batch commits as soon as no further message is
- * waiting, or when it is full. After each commit the offsets
- * are also committed to Kafka asynchronously, only so that lag tools see progress.
+ * waiting, or when it is full. The offsets also go to Kafka, asynchronously and at most
+ * once a second (and on revoke and stop), only so that lag tools see progress.
  * Everything runs on the caller's thread but proj_ready. */
 #ifndef PROJ_PROJECTOR_H
 #define PROJ_PROJECTOR_H
