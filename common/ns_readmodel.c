@@ -220,18 +220,26 @@ out:
  * multi-threaded reader such as query. Nothing here reads sqlite3_memory_used(). */
 static void configure_once(void)
 {
-	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+
+	if (rc != SQLITE_OK) /* SQLite was initialised before the first open came here */
+		NS_WARN("readmodel.memstatus", "err=\"%s\"", sqlite3_errstr(rc));
 }
 
-/* Open path with flags and the busy timeout. Returns the sqlite3_open_v2 code; on failure
- * *db is NULL and err filled. */
-static int open_conn(const char *path, int flags, const char *vfs, sqlite3 **db, char *err,
+/* Open path with flags and the busy timeout; with gather, through ns_walbuf (a commit's
+ * WAL frames in a few writes, not two per page), registered only after configure_once,
+ * since registering a VFS initialises SQLite. Returns the sqlite3_open_v2 code; on
+ * failure *db is NULL and err filled. */
+static int open_conn(const char *path, int flags, int gather, sqlite3 **db, char *err,
 		     size_t errlen)
 {
 	static pthread_once_t configured = PTHREAD_ONCE_INIT;
+	const char *vfs = NULL;
 	int rc;
 
 	(void)pthread_once(&configured, configure_once);
+	if (gather && ns_walbuf_register() == SQLITE_OK)
+		vfs = NS_WALBUF_VFS;
 	rc = sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, vfs);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "open %s: %s", path,
@@ -250,9 +258,7 @@ int ns_readmodel_open_rw(const char *path, sqlite3 **db, char *err, size_t errle
 	int rc, ret = NS_READMODEL_ERROR;
 
 	*db = NULL;
-	/* a commit's WAL frames in one write, not two per page (ns_walbuf.h) */
-	if (open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-		      ns_walbuf_register() == SQLITE_OK ? NS_WALBUF_VFS : NULL, db, err, errlen))
+	if (open_conn(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1, db, err, errlen))
 		goto out;
 	/* secure_delete off (Debian builds SQLite with it on): zeroing the old bytes of every
 	 * replaced row costs writes and hides nothing, since each page the projector
@@ -280,7 +286,7 @@ int ns_readmodel_open_ro(const char *path, sqlite3 **db, char *err, size_t errle
 	int version = 0, objects = 0, rc, ret = NS_READMODEL_ERROR;
 
 	*db = NULL;
-	rc = open_conn(path, SQLITE_OPEN_READONLY, NULL, db, err, errlen);
+	rc = open_conn(path, SQLITE_OPEN_READONLY, 0, db, err, errlen);
 	if (rc != SQLITE_OK) {
 		ret = rc == SQLITE_CANTOPEN ? NS_READMODEL_UNAVAILABLE : NS_READMODEL_ERROR;
 		goto out;
@@ -313,7 +319,7 @@ int ns_readmodel_checkpoint(const char *path, char *err, size_t errlen)
 	sqlite3_stmt *q = NULL;
 	int ret = NS_READMODEL_ERROR;
 
-	if (open_conn(path, SQLITE_OPEN_READWRITE, NULL, &db, err, errlen))
+	if (open_conn(path, SQLITE_OPEN_READWRITE, 0, &db, err, errlen))
 		goto out;
 	if (sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &q, NULL) != SQLITE_OK ||
 	    sqlite3_step(q) != SQLITE_ROW) {

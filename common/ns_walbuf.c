@@ -7,10 +7,12 @@
  * the barrier among them, go to the database file. Both belong to one connection, which
  * SQLite uses from one thread at a time. */
 #include "ns_walbuf.h"
+#include "ns_log.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define WB_CAP (1024 * 1024) /* bytes gathered at most: 254 frames of 4 KB pages */
@@ -31,7 +33,11 @@ struct wb_file {
 	sqlite3_int64 off;
 	sqlite3_int64 read_off; /* where the last call read, or -1 after a write */
 	int commit_next;	/* the frame header of a commit is held: flush after its page */
+	int no_buf;		/* the buffer could not be allocated: write through */
 };
+
+/* the default VFS's file object follows a wb_file in the same allocation */
+_Static_assert(sizeof(wb_file) % 8 == 0, "the wrapped file object must stay 8-byte aligned");
 
 static sqlite3_vfs wb_vfs;
 static sqlite3_vfs *real_vfs;
@@ -72,11 +78,14 @@ static int wb_write(sqlite3_file *file, const void *p, int amt, sqlite3_int64 of
 	if (f->len && (off != f->off + f->len || f->len + amt > WB_CAP) &&
 	    (rc = wb_flush(f)) != SQLITE_OK)
 		return rc;
-	if (!f->buf)
-		f->buf = sqlite3_malloc(WB_CAP);
+	if (!f->buf && !f->no_buf)
+		f->no_buf = (f->buf = sqlite3_malloc(WB_CAP)) == NULL;
 	if (!f->buf || amt > WB_CHUNK) {
+		if ((rc = wb_flush(f)) != SQLITE_OK)
+			return rc;
 		atomic_fetch_add(&written, 1);
 		f->read_off = -1;
+		f->commit_next = 0;
 		return RM(file)->xWrite(REAL(file), p, amt, off);
 	}
 	if (f->len == 0)
@@ -165,9 +174,17 @@ static int wb_shm_map(sqlite3_file *f, int pg, int sz, int extend, void volatile
 {
 	return RM(f)->xShmMap(REAL(f), pg, sz, extend, p);
 }
-static int wb_shm_lock(sqlite3_file *f, int off, int n, int flags)
+/* Nothing stays held once a lock goes, the WAL's write lock above all: bytes of a
+ * transaction that spilled frames and rolled back would otherwise reach the file later,
+ * over frames another writer has committed meanwhile. Written, not dropped, so the file
+ * sees what it would see without the buffer (dead bytes past the committed end). */
+static int wb_shm_lock(sqlite3_file *file, int off, int n, int flags)
 {
-	return RM(f)->xShmLock(REAL(f), off, n, flags);
+	wb_file *f = (wb_file *)file;
+
+	if ((flags & SQLITE_SHM_UNLOCK) && f->wal)
+		(void)wb_flush(f->wal);
+	return RM(file)->xShmLock(REAL(file), off, n, flags);
 }
 static int wb_shm_unmap(sqlite3_file *f, int del)
 {
@@ -183,17 +200,26 @@ static int wb_unfetch(sqlite3_file *f, sqlite3_int64 off, void *p)
 }
 
 /* SQLite publishes a commit to readers around this barrier (the wal-index header is
- * written in two copies, one on each side): the frames go first. The commit frame's
- * flush in wb_write has emptied the buffer already; this is the guard, should a future
- * SQLite write a commit in an order wb_write does not know. */
+ * written in two copies, one on each side, and a reader takes it only when they match):
+ * the frames go first. The commit frame's flush in wb_write has emptied the buffer
+ * already; this is the guard, should a future SQLite write a commit in an order wb_write
+ * does not know. The barrier cannot fail, so neither may the guard's write: if it does,
+ * the process stops here, while the two copies still differ and no reader can have
+ * taken the commit; the next open recovers the WAL from what is in the file. */
 static void wb_shm_barrier(sqlite3_file *file)
 {
 	wb_file *f = (wb_file *)file;
 
-	if (f->wal && f->wal->len)
+	if (f->wal && f->wal->len) {
 		atomic_fetch_add(&at_barrier, 1);
-	if (f->wal && wb_flush(f->wal) != SQLITE_OK)
-		sqlite3_log(SQLITE_IOERR_WRITE, "ns_walbuf: WAL write failed at a commit barrier");
+		if (wb_flush(f->wal) != SQLITE_OK) {
+			NS_ERROR(
+			    "walbuf.barrier_write_failed",
+			    "msg=\"a commit's WAL frames could not be written; aborting before "
+			    "readers can see it\"");
+			abort();
+		}
+	}
 	RM(file)->xShmBarrier(REAL(file));
 }
 
@@ -217,7 +243,8 @@ static int wb_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file, 
 	f->read_off = -1;
 	rc = real_vfs->xOpen(real_vfs, name, f->real, flags, out_flags);
 	if (rc != SQLITE_OK || !f->real->pMethods || f->real->pMethods->iVersion < 3) {
-		if (rc == SQLITE_OK && f->real->pMethods)
+		/* our pMethods stay NULL, so SQLite will not call xClose: close it here */
+		if (f->real->pMethods)
 			f->real->pMethods->xClose(f->real);
 		f->base.pMethods = NULL;
 		return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;

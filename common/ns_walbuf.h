@@ -11,7 +11,9 @@
  * page arrives (a frame header with a non-zero "database size" field marks it,
  * https://sqlite.org/fileformat2.html#walformat), before any read, sync, truncate, size
  * query or close of the file, when the writes stop being consecutive or the buffer is
- * full, and at the shared-memory barrier with which SQLite publishes a commit to readers.
+ * full, when a shared-memory lock is released (so a rolled-back transaction's spilled
+ * frames never land late over another writer's), and at the shared-memory barrier with
+ * which SQLite publishes a commit to readers.
  * So every commit is in the file before sqlite3_step returns, as without the buffer,
  * and a reader never sees a frame that is not there yet. Every other file and call goes
  * straight to the default VFS. */
@@ -26,7 +28,7 @@ int ns_walbuf_register(void);
 
 /* Process-wide counts since start, for tests: writes SQLite asked of WAL files, writes
  * this VFS made to them, and barriers that found bytes still held (the guard's work: 0
- * while wb_write recognises every commit). */
+ * while wb_write recognises every commit, since releasing a lock empties the buffer). */
 typedef struct {
 	long long asked, written, at_barrier;
 } ns_walbuf_counts;
