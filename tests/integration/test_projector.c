@@ -60,6 +60,10 @@ static void projector_start(projector *p, const char *topic, const char *group)
 	ck_assert_int_gt(p->pid, 0);
 	if (nstarted < MAX_STARTS)
 		started[nstarted++] = p->pid;
+	/* up (its signal handlers installed) before anyone stops it: a database already
+	 * caught up lets a test send SIGTERM at once, and a SIGTERM before main's handlers
+	 * kills the process with the default action */
+	ck_assert_int_eq(nt_wait_http(p->port, "/healthz", 20000), 0);
 }
 
 /* Stop with sig; returns the wait status. */
@@ -256,7 +260,6 @@ START_TEST(test_fold_from_topic)
 	projector_init(&p, "proj-fold");
 	started_at = ns_time_mono_ms();
 	projector_start(&p, topic, "projector");
-	ck_assert_int_eq(nt_wait_http(p.port, "/healthz", 20000), 0);
 	wait_caught_up(&p, topic);
 
 	/* every notification there, with its final status */
