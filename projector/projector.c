@@ -98,19 +98,14 @@ static void note_folded(proj *x)
 /* Tell Kafka how far we are (asynchronously; lag visibility only) and forget it. */
 static void commit_to_kafka(proj *x)
 {
-	ns_kafka_pos pos[64];
+	static ns_kafka_pos pos[MAX_PARTITIONS]; /* the consume loop's thread only */
 	size_t n = 0;
 
-	for (int p = 0; p < x->lag_top && p < MAX_PARTITIONS; p++) {
+	for (int p = 0; p < x->lag_top; p++) {
 		if (x->to_commit[p] < 0)
 			continue;
 		pos[n++] = (ns_kafka_pos){p, x->to_commit[p]};
 		x->to_commit[p] = -1;
-		if (n == sizeof(pos) / sizeof(pos[0])) {
-			(void)ns_consumer_commit(x->consumer, x->cfg->topic, pos, n, 1);
-			ns_counter_add(x->kafka_commits, 1);
-			n = 0;
-		}
 	}
 	if (n) {
 		(void)ns_consumer_commit(x->consumer, x->cfg->topic, pos, n, 1);

@@ -42,6 +42,14 @@ static long long one_int(sqlite3 *db, const char *sql)
 	return v;
 }
 
+/* PRAGMA integrity_check finds nothing wrong in db. */
+static void assert_intact(sqlite3 *db)
+{
+	ck_assert_int_eq(one_int(db, "SELECT count(*) FROM pragma_integrity_check WHERE"
+				     " integrity_check <> 'ok'"),
+			 0);
+}
+
 /* A new database at dir/name through the VFS, in WAL mode, with table t. */
 static sqlite3 *open_writer(const char *path)
 {
@@ -93,9 +101,7 @@ START_TEST(test_reader_sees_every_commit)
 	ck_assert_int_ge(b.written - a.written, 50);
 	ck_assert_msg((b.written - a.written) * 10 <= b.asked - a.asked,
 		      "%lld writes made for %lld asked", b.written - a.written, b.asked - a.asked);
-	ck_assert_int_eq(one_int(r, "SELECT count(*) FROM pragma_integrity_check WHERE"
-				    " integrity_check <> 'ok'"),
-			 0);
+	assert_intact(r);
 	/* each commit went out with its last frame, not left to the barrier's guard */
 	ck_assert_int_eq(b.at_barrier - a.at_barrier, 0);
 	sqlite3_close(r);
@@ -126,9 +132,7 @@ START_TEST(test_commits_survive_sigkill)
 	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
 	r = open_reader(path);
 	ck_assert_int_eq(one_int(r, "SELECT count(*) FROM t"), 20 * ROWS_PER_TXN);
-	ck_assert_int_eq(one_int(r, "SELECT count(*) FROM pragma_integrity_check WHERE"
-				    " integrity_check <> 'ok'"),
-			 0);
+	assert_intact(r);
 	sqlite3_close(r);
 }
 END_TEST
@@ -157,9 +161,7 @@ START_TEST(test_spilled_and_rolled_back)
 	insert_txn(w);
 	ck_assert_int_eq(one_int(r, "SELECT count(*) FROM t"), 2000 + ROWS_PER_TXN);
 	exec_ok(w, "PRAGMA wal_checkpoint(TRUNCATE)");
-	ck_assert_int_eq(one_int(r, "SELECT count(*) FROM pragma_integrity_check WHERE"
-				    " integrity_check <> 'ok'"),
-			 0);
+	assert_intact(r);
 	ck_assert_int_eq(one_int(r, "SELECT count(*) FROM t"), 2000 + ROWS_PER_TXN);
 	/* the checksum fix-up before the first commit and the commit after the rollback
 	 * went out at once too */
@@ -193,9 +195,7 @@ START_TEST(test_rollback_then_another_writer)
 	r = open_reader(path);
 	ck_assert_int_eq(one_int(r, "SELECT count(*) FROM t"), 201);
 	ck_assert_int_eq(one_int(r, "SELECT total(length(v)) FROM t"), 10 + 200 * 1000);
-	ck_assert_int_eq(one_int(r, "SELECT count(*) FROM pragma_integrity_check WHERE"
-				    " integrity_check <> 'ok'"),
-			 0);
+	assert_intact(r);
 	ns_walbuf_stats(&a1);
 	ck_assert_int_eq(a1.at_barrier - a0.at_barrier, 0);
 	sqlite3_close(r);
