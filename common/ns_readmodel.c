@@ -2,6 +2,7 @@
  * read-write and read-only opens, checkpoint, atomic swap, removal, canonical dump. */
 #include "ns_readmodel.h"
 #include "ns_log.h"
+#include "ns_sqlmem.h"
 #include "ns_walbuf.h"
 
 #include <errno.h>
@@ -217,13 +218,18 @@ out:
 /* Once per process, before SQLite initialises: no memory statistics. The library keeps
  * them under one global mutex taken on every allocation (and Debian's build has no
  * lookaside, so every small allocation is one), which serialises all the connections of a
- * multi-threaded reader such as query. Nothing here reads sqlite3_memory_used(). */
+ * multi-threaded reader such as query. Nothing here reads sqlite3_memory_used(). And the
+ * small allocations served from per-thread caches (ns_sqlmem.h): each text column a
+ * statement reads is one, freed again when the statement resets. */
 static void configure_once(void)
 {
 	int rc = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 
 	if (rc != SQLITE_OK) /* SQLite was initialised before the first open came here */
 		NS_WARN("readmodel.memstatus", "err=\"%s\"", sqlite3_errstr(rc));
+	rc = sqlite3_config(SQLITE_CONFIG_MALLOC, ns_sqlmem_methods());
+	if (rc != SQLITE_OK)
+		NS_WARN("readmodel.allocator", "err=\"%s\"", sqlite3_errstr(rc));
 }
 
 /* Open path with flags and the busy timeout; with gather, through ns_walbuf (a commit's
