@@ -150,8 +150,12 @@ START_TEST(test_wal_bounded_under_a_writer_that_never_pauses)
 			most = file_size(wal_path);
 	}
 	/* twelve commits of over a threshold each: a WAL that never started over would hold
-	 * them all */
-	ck_assert_msg(most / 4096 < 6 * NS_READMODEL_CHECKPOINT_FRAMES, "WAL grew to %lld bytes",
+	 * them all, 12 thresholds or more. One that starts over peaks near the writer's own
+	 * checkpoint (4 thresholds), plus a commit or two, and plus a few more while the
+	 * checkpoint thread, descheduled on a busy machine, holds the checkpoint lock (the
+	 * writer's PASSIVE checkpoint is then busy): up to 9 thresholds seen with both cores
+	 * saturated by other work, 6 was the bound before it failed there. */
+	ck_assert_msg(most / 4096 < 11 * NS_READMODEL_CHECKPOINT_FRAMES, "WAL grew to %lld bytes",
 		      most);
 	proj_checkpointer_stop(c);
 	proj_store_close(s);
