@@ -1,8 +1,8 @@
 /* test_sqlmem.c -- unit tests of ns_sqlmem, SQLite's allocator with per-thread caches: the
  * size classes, reuse of freed blocks and the cap per class, realloc within and across
- * classes, a block freed on another thread, a thread's cache given back when it ends (the
- * LeakSanitizer run of this suite would report it otherwise), and SQLite itself running
- * on it, as the read model installs it. */
+ * classes, the limits, a double free aborting, a block freed on another thread, a thread's
+ * cache given back to malloc when it ends, and SQLite itself running on it from several
+ * threads, as the read model installs it. */
 #include "ns_readmodel.h"
 #include "ns_sqlmem.h"
 
@@ -10,6 +10,7 @@
 
 #include <check.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -105,6 +106,38 @@ START_TEST(test_realloc)
 }
 END_TEST
 
+START_TEST(test_edges)
+{
+	const sqlite3_mem_methods *m = ns_sqlmem_methods();
+	char *p;
+
+	ck_assert_int_eq(m->xRoundup(0), 16);
+	ck_assert_int_eq(m->xRoundup(0x7fffff00), 0x7fffff00);
+	ck_assert_int_eq(m->xRoundup(0x7fffff01), 0); /* past SQLite's limit: failure */
+	ck_assert_ptr_null(m->xMalloc(0x7fffff01));
+	p = m->xMalloc(0);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(m->xSize(p), 16);
+	p = m->xRealloc(p, 0); /* as small as it gets: the same block */
+	ck_assert_int_eq(m->xSize(p), 16);
+	ck_assert_ptr_null(m->xRealloc(p, 0x7fffff01)); /* refused, p still the caller's */
+	m->xFree(p);
+	ck_assert_int_eq(m->xSize(NULL), 0);
+	ns_sqlmem_thread_release();
+}
+END_TEST
+
+/* A block freed twice would be handed to two owners: it aborts instead. */
+START_TEST(test_double_free_aborts)
+{
+	const sqlite3_mem_methods *m = ns_sqlmem_methods();
+	void *p = m->xMalloc(64);
+
+	m->xFree(p);
+	m->xFree(p);
+}
+END_TEST
+
 /* A thread that frees what it was given and reports how many blocks it then held. */
 static void *free_on_thread(void *arg)
 {
@@ -123,11 +156,14 @@ START_TEST(test_other_thread)
 	void *blocks[4] = {m->xMalloc(24), m->xMalloc(130), m->xMalloc(1000), NULL};
 	pthread_t t;
 	void *held = NULL;
+	long drained = ns_sqlmem_drained_at_exit();
 
 	ck_assert_int_eq(pthread_create(&t, NULL, free_on_thread, blocks), 0);
 	ck_assert_int_eq(pthread_join(t, &held), 0);
 	ck_assert_int_eq((int)(intptr_t)held, 2);	/* the two small ones, cached there */
 	ck_assert_int_eq(ns_sqlmem_thread_cached(), 0); /* not here */
+	/* and given back to malloc when that thread ended */
+	ck_assert_int_eq(ns_sqlmem_drained_at_exit() - drained, 2);
 }
 END_TEST
 
@@ -170,6 +206,9 @@ START_TEST(test_sqlite_runs_on_it)
 	pthread_t t[4];
 	void *ok;
 
+	/* as the read model configures it: without the statistics' global mutex, the threads
+	 * run through the allocator at the same time */
+	ck_assert_int_eq(sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_config(SQLITE_CONFIG_MALLOC, ns_sqlmem_methods()), SQLITE_OK);
 	for (int i = 0; i < 4; i++)
 		ck_assert_int_eq(pthread_create(&t[i], NULL, sqlite_on_thread, NULL), 0);
@@ -212,6 +251,8 @@ int main(void)
 	tcase_add_loop_test(tc, test_sizes, 0, (int)(sizeof(sizes) / sizeof(sizes[0])));
 	tcase_add_test(tc, test_reuse_and_cap);
 	tcase_add_test(tc, test_realloc);
+	tcase_add_test(tc, test_edges);
+	tcase_add_test_raise_signal(tc, test_double_free_aborts, SIGABRT);
 	tcase_add_test(tc, test_other_thread);
 	tcase_add_test(tc, test_sqlite_runs_on_it);
 	tcase_add_test(tc, test_readmodel_installs_it);
