@@ -3,13 +3,14 @@
  *
  * Every block starts with a 16-byte header (so the caller's pointer keeps malloc's 16-byte
  * alignment) holding its usable size, its size class (or NO_CLASS for a block larger than
- * the classes), whether it sits in a cache, and the link to the next cached block. The
- * caches are thread-local: no lock, no atomic. A pthread key whose destructor drains the
- * cache is set on a thread's first cached free, so that a thread's blocks go back to
- * malloc when it ends; a free after that (another key's destructor) goes straight to
- * free(). A block freed twice aborts instead of being handed out twice. Under
- * AddressSanitizer a cached block's bytes are poisoned, so a use after free inside SQLite
- * (or of a pointer it returned) is still reported. Runs on whichever thread calls SQLite. */
+ * the classes), whether it sits in a cache, and the link to the next cached block (read
+ * only while it sits there). The caches are thread-local: no lock, no atomic. A pthread
+ * key whose destructor drains the cache is set on a thread's first cached free, so that a
+ * thread's blocks go back to malloc when it ends; a free after that (another key's
+ * destructor) goes straight to free(). A block freed twice aborts instead of being handed
+ * out twice. Under AddressSanitizer a cached block's bytes are poisoned, so a use after
+ * free inside SQLite (or of a pointer it returned) is still reported. Runs on whichever
+ * thread calls SQLite. */
 #include "ns_sqlmem.h"
 
 #include <pthread.h>
@@ -135,7 +136,6 @@ static void *mem_malloc(int n)
 		tc.head[k] = h->next;
 		tc.n[k]--;
 		h->cached = 0;
-		h->next = NULL;
 		UNPOISON((char *)h + HEADER, h->size);
 		return (char *)h + HEADER;
 	}
@@ -199,7 +199,7 @@ static void *mem_realloc(void *p, int n)
 {
 	header *h;
 	void *q;
-	size_t old;
+	size_t old, usable;
 
 	if (!p)
 		return mem_malloc(n);
@@ -209,11 +209,11 @@ static void *mem_realloc(void *p, int n)
 		return NULL;
 	h = head_of(p);
 	old = h->size;
-	if (usable_of(n) == old)
+	usable = usable_of(n);
+	if (usable == old)
 		return p; /* the same class, or the same rounded large size */
 	if (h->klass == NO_CLASS && class_of((size_t)n) < 0) {
-		size_t usable = usable_of(n); /* large to large: malloc may grow it in place */
-		header *nh = realloc(h, HEADER + usable);
+		header *nh = realloc(h, HEADER + usable); /* large to large: maybe in place */
 		if (!nh)
 			return NULL;
 		nh->size = (uint32_t)usable;
